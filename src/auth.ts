@@ -1,0 +1,45 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { AppError } from './errors.ts';
+import type { Account, AccountStore } from './store/accounts.ts';
+
+export type Principal = { kind: 'admin' } | { kind: 'account'; account: Account };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+const safeEqual = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+function bearer(req: FastifyRequest): string {
+  const h = req.headers.authorization;
+  if (!h) throw new AppError(401, 'unauthorized', 'Missing Authorization header: send "Authorization: Bearer <api key>"');
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  if (!m) throw new AppError(401, 'unauthorized', 'Malformed Authorization header: expected "Bearer <api key>"');
+  return m[1]!;
+}
+
+export function createAuthenticator(deps: { adminToken: string; accounts: AccountStore }) {
+  return async function authenticate(req: FastifyRequest): Promise<Principal> {
+    const token = bearer(req);
+    if (safeEqual(token, deps.adminToken)) return { kind: 'admin' };
+    const account = await deps.accounts.findByApiKey(token);
+    if (!account) throw new AppError(401, 'unauthorized', 'Invalid API key');
+    return { kind: 'account', account };
+  };
+}
+
+export function requireAdmin(req: FastifyRequest): void {
+  if (req.principal?.kind !== 'admin') throw new AppError(403, 'forbidden', 'This call needs the admin token');
+}
+
+export function requireAccount(req: FastifyRequest): Account {
+  if (req.principal?.kind !== 'account') throw new AppError(403, 'forbidden', 'This call needs an account API key');
+  return req.principal.account;
+}

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+const cidrList = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []));
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  VOICEOI_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  VOICEOI_DATA_DIR: z.string().default('.data'),
+  VOICEOI_ADMIN_TOKEN: z.string().min(16, 'VOICEOI_ADMIN_TOKEN must be at least 16 characters').optional(),
+  VOICEOI_MASTER_KEYS: z.string().optional(),
+  VOICEOI_BLOCK_PRIVATE_NETWORKS: bool,
+  VOICEOI_ALLOWED_NETWORKS: cidrList,
+  VOICEOI_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  VOICEOI_TASK_QUEUE: z.string().min(1).default('voiceoi-deliveries'),
+  VOICEOI_PUBLIC_URL: z.url().optional(),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_TLS: bool,
+  TEMPORAL_API_KEY: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof envSchema> & { version: string };
+
+export const VERSION = '0.1.0';
+
+/** Validated once at start-up: a wrong variable stops the process with every problem listed. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, version: VERSION };
+}

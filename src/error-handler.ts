@@ -1,0 +1,50 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError } from './errors.ts';
+
+interface Issue {
+  path: string;
+  message: string;
+}
+
+function issuesOf(validation: { instancePath?: string; message?: string; params?: unknown }[], context: string | undefined): Issue[] {
+  return validation.map((v) => {
+    const where = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+    return { path: [context === 'body' ? undefined : context, where].filter(Boolean).join('.') || context || '', message: v.message ?? 'invalid' };
+  });
+}
+
+/** The one place errors become `{ code, message }`; anything unexpected is logged and hidden. */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof AppError) {
+      return reply.status(err.statusCode).send({ code: err.code, message: err.message, ...err.details });
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const issues = issuesOf(err.validation, err.validationContext);
+      const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+      return reply.status(400).send({ code: 'validation_error', message, issues });
+    }
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.status(413).send({ code: 'payload_too_large', message: `The body is over the limit of ${req.routeOptions.bodyLimit ?? 1048576} bytes` });
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply.status(415).send({ code: 'unsupported_media_type', message: 'Send the body as application/json' });
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return reply.status(400).send({ code: 'invalid_json', message: 'The body is empty; a JSON object is expected' });
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return reply.status(400).send({ code: 'invalid_json', message: `The body is not valid JSON: ${err.message}` });
+    }
+    if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) {
+      return reply.status(400).send({ code: 'invalid_json', message: `The body is not valid JSON: ${err.message}` });
+    }
+    if (err.statusCode && err.statusCode < 500) {
+      return reply.status(err.statusCode).send({ code: (err.code ?? 'bad_request').toLowerCase(), message: err.message });
+    }
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ code: 'internal_error', message: 'Something went wrong on our side; the error is logged' });
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send({ code: 'route_not_found', message: `No route ${req.method} ${req.url.split('?')[0]}` }),
+  );
+}

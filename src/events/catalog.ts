@@ -1,0 +1,143 @@
+import { z } from 'zod';
+
+// The event catalog is the contract with the VoiceOI platform (see DESIGN.md, "Event catalog").
+// Data objects are open (.passthrough-like `looseObject`): the platform may add fields before this
+// service learns about them, and they must reach the BPO untouched.
+
+const rfc3339 = z.iso.datetime({ offset: true });
+const id = z.string().min(1).max(200);
+
+const callRef = {
+  call_id: id,
+  lead_id: id.optional(),
+  campaign_id: id.optional(),
+};
+
+const agent = z.looseObject({
+  kind: z.enum(['ai', 'human']),
+  id: id.optional(),
+  name: z.string().max(200).optional(),
+});
+
+const transferTarget = z.looseObject({
+  kind: z.enum(['queue', 'number', 'agent']),
+  value: z.string().min(1).max(200),
+});
+
+export const eventDataSchemas = {
+  call_started: z.looseObject({
+    ...callRef,
+    direction: z.enum(['inbound', 'outbound']),
+    from: z.string().min(1).max(64),
+    to: z.string().min(1).max(64),
+    agent,
+    started_at: rfc3339,
+  }),
+  voice_detected: z.looseObject({
+    ...callRef,
+    channel: z.enum(['caller', 'agent']),
+    at_s: z.number().nonnegative(),
+  }),
+  handover_started: z.looseObject({
+    ...callRef,
+    reason: z.string().min(1).max(2000),
+    to_agent: agent,
+  }),
+  live_transfer_initiated: z.looseObject({
+    ...callRef,
+    target: transferTarget,
+    reason: z.string().max(2000).optional(),
+  }),
+  transfer_success: z.looseObject({
+    ...callRef,
+    target: transferTarget,
+    wait_s: z.number().nonnegative(),
+  }),
+  qualification_threshold_met: z.looseObject({
+    ...callRef,
+    score: z.number(),
+    threshold: z.number(),
+    criteria: z.array(z.string().max(500)).max(200),
+  }),
+  call_disposition_set: z.looseObject({
+    ...callRef,
+    disposition: z.string().min(1).max(200),
+    notes: z.string().max(20000).optional(),
+  }),
+  call_completed: z.looseObject({
+    ...callRef,
+    duration_s: z.number().nonnegative(),
+    cost: z.looseObject({ amount: z.number().nonnegative(), currency: z.string().length(3) }),
+    sentiment: z.looseObject({
+      label: z.enum(['positive', 'neutral', 'negative', 'mixed']),
+      score: z.number().min(-1).max(1),
+    }),
+    summary: z.string().max(100_000),
+    disposition: z.string().min(1).max(200),
+    recording_url: z.url().optional(),
+  }),
+  transcript_completed: z.looseObject({
+    ...callRef,
+    transcript: z
+      .array(
+        z.looseObject({
+          speaker: z.string().min(1).max(100),
+          text: z.string().max(100_000),
+          start_s: z.number().nonnegative(),
+          end_s: z.number().nonnegative(),
+        }),
+      )
+      .max(20_000),
+    summary: z.string().max(100_000),
+    language: z.string().min(2).max(35),
+  }),
+} as const;
+
+export type EventType = keyof typeof eventDataSchemas;
+export const eventTypes = Object.keys(eventDataSchemas) as [EventType, ...EventType[]];
+export const eventTypeSchema = z.enum(eventTypes);
+
+export const eventDescriptions: Record<EventType, string> = {
+  call_started: 'A call connects.',
+  voice_detected: 'The first human voice is heard on the line.',
+  handover_started: 'The AI agent hands the call to a human agent.',
+  live_transfer_initiated: 'A live transfer begins.',
+  transfer_success: 'The live transfer connects.',
+  qualification_threshold_met: 'Lead scoring crosses the campaign threshold.',
+  call_disposition_set: 'A disposition is set on the call.',
+  call_completed: 'The call ends; carries the post-call payload.',
+  transcript_completed: 'The full transcript of the call is ready.',
+};
+
+const envelopeBase = {
+  id: id.describe("The producer's idempotency key: the same id again starts no new delivery"),
+  occurred_at: rfc3339,
+  account_id: id.optional(),
+};
+
+/** One strict envelope per type, so an error names the field of the right `data` schema. */
+export const eventEnvelopeSchema = z.discriminatedUnion(
+  'type',
+  eventTypes.map((type) =>
+    z.object({ ...envelopeBase, type: z.literal(type), data: eventDataSchemas[type] }),
+  ) as unknown as [ReturnType<typeof envelopeFor<'call_started'>>, ...ReturnType<typeof envelopeFor<EventType>>[]],
+);
+
+function envelopeFor<T extends EventType>(type: T) {
+  return z.object({ ...envelopeBase, type: z.literal(type), data: eventDataSchemas[type] });
+}
+
+export type EventEnvelope = {
+  [T in EventType]: {
+    id: string;
+    type: T;
+    occurred_at: string;
+    account_id?: string;
+    data: z.infer<(typeof eventDataSchemas)[T]>;
+  };
+}[EventType];
+
+/** JSON Schema for one event type's full envelope, for GET /v1/event-types. */
+export function envelopeJsonSchema(type: EventType): unknown {
+  return z.toJSONSchema(envelopeFor(type), { io: 'input', unrepresentable: 'any' });
+}

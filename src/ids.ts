@@ -1,0 +1,13 @@
+import { randomBytes } from 'node:crypto';
+
+const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** Prefixed random ids (`dst_…`): the prefix tells an engineer reading a log what the id names. */
+export function newId(prefix: string, length = 20): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const b of bytes) out += alphabet[b % alphabet.length];
+  return `${prefix}_${out}`;
+}
+
+export const nowIso = (): string => new Date().toISOString();

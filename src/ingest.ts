@@ -1,0 +1,107 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { DeliveryEvent, DeliveryInput } from '../workflows/types.ts';
+import { AppError } from './errors.ts';
+import type { EventEnvelope } from './events/catalog.ts';
+import { nowIso } from './ids.ts';
+import type { Destination } from './store/destinations.ts';
+import type { DeliveryRef } from './store/events.ts';
+import type { Store } from './store/index.ts';
+import { deliveryId } from './temporal/delivery-ids.ts';
+import { SA } from './temporal/search-attributes.ts';
+
+export interface IngestResult {
+  event_id: string;
+  deliveries: DeliveryRef[];
+}
+
+export interface IngestDeps {
+  store: Store;
+  client: Client;
+  taskQueue: string;
+  onIngested?: (eventType: string) => void;
+}
+
+export interface IngestService {
+  ingest(accountId: string, envelope: EventEnvelope): Promise<IngestResult>;
+  /** Starts (idempotently) the delivery of one event to one destination; used by ingest and replays. */
+  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replayOf?: DeliveryInput['replayOf'], idOverride?: string): Promise<void>;
+}
+
+export function createIngestService(deps: IngestDeps): IngestService {
+  const { store, client, taskQueue } = deps;
+
+  async function startDelivery(
+    destination: Destination,
+    event: DeliveryEvent,
+    acceptedAt: string,
+    replayOf?: DeliveryInput['replayOf'],
+    idOverride?: string,
+  ): Promise<void> {
+    const id = idOverride ?? deliveryId(destination.id, event.id);
+    const input: DeliveryInput = {
+      deliveryId: id,
+      accountId: destination.account_id,
+      destinationId: destination.id,
+      event,
+      acceptedAt,
+      retryScheduleS: destination.retry_schedule_s,
+      replayOf,
+    };
+    try {
+      await client.workflow.start('deliveryWorkflow', {
+        workflowId: id,
+        taskQueue,
+        args: [input],
+        // A concurrent duplicate joins the running delivery; a late duplicate of a finished one is
+        // refused by Temporal and ends up here as AlreadyStarted, which is the answer we want.
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: replayOf ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: [
+          { key: SA.account, value: destination.account_id },
+          { key: SA.eventType, value: event.type },
+          { key: SA.destination, value: destination.id },
+          { key: SA.callId, value: event.data.call_id },
+          ...(event.data.lead_id ? [{ key: SA.leadId, value: event.data.lead_id }] : []),
+          { key: SA.status, value: 'pending' },
+        ],
+      });
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw err;
+    }
+  }
+
+  return {
+    startDelivery,
+    async ingest(accountId, envelope) {
+      if (envelope.account_id !== undefined && envelope.account_id !== accountId) {
+        throw new AppError(400, 'account_mismatch', `account_id '${envelope.account_id}' is not the account of this API key`);
+      }
+      const acceptedAt = nowIso();
+      const subscribed = await store.destinations.listSubscribed(accountId, envelope.type);
+      const record = await store.events.claim(accountId, {
+        event_id: envelope.id,
+        type: envelope.type,
+        received_at: acceptedAt,
+        deliveries: subscribed.map((d) => ({ id: deliveryId(d.id, envelope.id), destination_id: d.id })),
+      });
+      const event: DeliveryEvent = { ...envelope, account_id: accountId } as DeliveryEvent;
+      const byId = new Map(subscribed.map((d) => [d.id, d]));
+      // A duplicate re-issues the starts of the first request: if that one died between recording
+      // the event and Temporal accepting every start, the producer's retry completes the fan-out.
+      try {
+        await Promise.all(
+          record.deliveries.map(async (ref) => {
+            const dest = byId.get(ref.destination_id) ?? (await store.destinations.getById(ref.destination_id));
+            if (dest) await startDelivery(dest, event, record.received_at);
+          }),
+        );
+      } catch (err) {
+        throw new AppError(503, 'temporal_unavailable', `The event was not accepted: starting its deliveries failed (${(err as Error).message}). Send it again with the same id.`);
+      }
+      if (record.received_at === acceptedAt) deps.onIngested?.(envelope.type);
+      return { event_id: record.event_id, deliveries: record.deliveries };
+    },
+  };
+}

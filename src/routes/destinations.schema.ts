@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { eventTypes } from '../events/catalog.ts';
+
+const eventTypeOrAll = z.enum([...eventTypes, '*']);
+
+const url = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .max(2048)
+  .refine((u) => !new URL(u).username && !new URL(u).password, {
+    message: 'must not carry credentials; use a connection (headers, basic or OAuth2) instead',
+  });
+
+const fields = {
+  url,
+  description: z.string().max(500).nullable(),
+  event_types: z.array(eventTypeOrAll).min(1).max(eventTypes.length + 1),
+  mapping_id: z.string().min(1).nullable(),
+  connection_id: z.string().min(1).nullable(),
+  enabled: z.boolean(),
+  timeout_ms: z.number().int().min(100).max(60_000),
+  // Seconds before each attempt; up to 50 attempts spread over at most 7 days per wait.
+  retry_schedule_s: z.array(z.number().min(0).max(7 * 86_400)).min(1).max(50).nullable(),
+};
+
+export const createDestinationBody = z.object({
+  url: fields.url,
+  event_types: fields.event_types,
+  description: fields.description.optional(),
+  mapping_id: fields.mapping_id.optional(),
+  connection_id: fields.connection_id.optional(),
+  enabled: fields.enabled.optional(),
+  timeout_ms: fields.timeout_ms.optional(),
+  retry_schedule_s: fields.retry_schedule_s.optional(),
+});
+
+export const patchDestinationBody = createDestinationBody.partial().refine((b) => Object.keys(b).length > 0, {
+  message: 'send at least one field to change',
+});
+
+export const destinationView = z.object({
+  id: z.string(),
+  url: z.string(),
+  description: z.string().nullable(),
+  event_types: z.array(z.string()),
+  mapping_id: z.string().nullable(),
+  connection_id: z.string().nullable(),
+  enabled: z.boolean(),
+  paused: z.boolean(),
+  disabled_reason: z.string().nullable(),
+  timeout_ms: z.number(),
+  retry_schedule_s: z.array(z.number()),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const idParams = z.object({ id: z.string().min(1) });
+export const rotateSecretBody = z.object({ grace_s: z.number().int().min(0).max(7 * 86_400).default(86_400) }).default({ grace_s: 86_400 });

@@ -1,0 +1,102 @@
+import { lookup } from 'node:dns/promises';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireAccount } from '../auth.ts';
+import type { NetworkPolicy } from '../delivery/network-policy.ts';
+import { refuseLiteral } from '../delivery/http-client.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { Destination } from '../store/destinations.ts';
+import type { AppDeps } from '../app.ts';
+import { createDestinationBody, destinationView, idParams, patchDestinationBody, rotateSecretBody } from './destinations.schema.ts';
+
+const view = (d: Destination) => {
+  const { account_id: _a, ...rest } = d;
+  return rest;
+};
+
+/** Refuses at creation a URL whose host is, or resolves to, an address deliveries would refuse. */
+async function checkReachable(policy: NetworkPolicy, raw: string): Promise<void> {
+  const url = new URL(raw);
+  const literal = refuseLiteral(policy, url);
+  if (literal) throw new AppError(400, 'destination_address_refused', `url: ${literal}`);
+  if (url.hostname.startsWith('[') || /^[\d.]+$/.test(url.hostname)) return;
+  let addresses: { address: string }[];
+  try {
+    addresses = await lookup(url.hostname, { all: true });
+  } catch {
+    // A name only the worker's network resolves is legitimate; the connect-time check still guards it.
+    return;
+  }
+  for (const a of addresses) {
+    const reason = policy.refuse(a.address);
+    if (reason) throw new AppError(400, 'destination_address_refused', `url: ${url.hostname} resolves to ${reason}`);
+  }
+}
+
+export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+  const { store, policy } = deps;
+  const tags = ['destinations'];
+
+  const mustGet = async (accountId: string, id: string) => {
+    const d = await store.destinations.get(accountId, id);
+    if (!d) throw notFound('destination', id);
+    return d;
+  };
+
+  app.post('/v1/destinations', {
+    schema: { tags, body: createDestinationBody, response: { 201: destinationView.extend({ signing_secret: z.string() }) } },
+  }, async (req, reply) => {
+    const account = requireAccount(req);
+    await checkReachable(policy, req.body.url);
+    await deps.checkReferences?.(account.id, req.body);
+    const created = await store.destinations.create(account.id, req.body);
+    return reply.status(201).send(view(created) as Destination & { signing_secret: string });
+  });
+
+  app.get('/v1/destinations', { schema: { tags, response: { 200: z.object({ items: z.array(destinationView) }) } } }, async (req) => {
+    const account = requireAccount(req);
+    return { items: (await store.destinations.list(account.id)).map(view) };
+  });
+
+  app.get('/v1/destinations/:id', { schema: { tags, params: idParams, response: { 200: destinationView } } }, async (req) => {
+    const account = requireAccount(req);
+    return view(await mustGet(account.id, req.params.id));
+  });
+
+  app.patch('/v1/destinations/:id', {
+    schema: { tags, params: idParams, body: patchDestinationBody, response: { 200: destinationView } },
+  }, async (req) => {
+    const account = requireAccount(req);
+    if (req.body.url) await checkReachable(policy, req.body.url);
+    await deps.checkReferences?.(account.id, req.body);
+    const updated = await store.destinations.update(account.id, req.params.id, req.body);
+    if (!updated) throw notFound('destination', req.params.id);
+    return view(updated);
+  });
+
+  app.delete('/v1/destinations/:id', { schema: { tags, params: idParams } }, async (req, reply) => {
+    const account = requireAccount(req);
+    if (!(await store.destinations.delete(account.id, req.params.id))) throw notFound('destination', req.params.id);
+    return reply.status(204).send();
+  });
+
+  app.post('/v1/destinations/:id/rotate-secret', {
+    schema: { tags, params: idParams, body: rotateSecretBody, response: { 200: z.object({ signing_secret: z.string(), previous_valid_until: z.string().nullable() }) } },
+  }, async (req) => {
+    const account = requireAccount(req);
+    const grace = req.body.grace_s;
+    const secret = await store.destinations.rotateSecret(account.id, req.params.id, grace);
+    if (!secret) throw notFound('destination', req.params.id);
+    return { signing_secret: secret, previous_valid_until: grace > 0 ? new Date(Date.now() + grace * 1000).toISOString() : null };
+  });
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.post(`/v1/destinations/:id/${action}`, { schema: { tags, params: idParams, response: { 200: destinationView } } }, async (req) => {
+      const account = requireAccount(req);
+      const updated = await store.destinations.update(account.id, req.params.id, { paused: action === 'pause' });
+      if (!updated) throw notFound('destination', req.params.id);
+      if (action === 'resume') await deps.resumeDeliveries(account.id, updated.id);
+      return view(updated);
+    });
+  }
+};

@@ -1,0 +1,22 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppDeps } from '../app.ts';
+
+export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+  app.get('/healthz', { config: { public: true }, schema: { tags: ['operations'] } }, async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    try {
+      await deps.store.db.selectFrom('accounts').select('id').limit(1).execute();
+      checks.database = 'ok';
+    } catch (err) {
+      checks.database = `error: ${(err as Error).message}`;
+    }
+    try {
+      await deps.client.workflowService.getSystemInfo({});
+      checks.temporal = 'ok';
+    } catch (err) {
+      checks.temporal = `error: ${(err as Error).message}`;
+    }
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', version: deps.config.version, checks });
+  });
+};

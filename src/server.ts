@@ -1,0 +1,87 @@
+import { join, resolve } from 'node:path';
+import { loadConfig } from './config.ts';
+import { buildApi, createClient, createCore, startWorker, type WorkerHandle } from './runtime.ts';
+import { startDevServer, type DevServer } from './temporal/dev-server.ts';
+import { targetFromConfig } from './temporal/connection.ts';
+import { prepareNamespace } from './temporal/namespace.ts';
+
+/**
+ * The one process entry point (`npm start`, `npm run api`, `npm run worker`): starts the roles the
+ * configuration asks for and stops them in reverse order on SIGINT/SIGTERM.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const role = config.VOICEOI_ROLE;
+  const stops: (() => Promise<void>)[] = [];
+  const core = await createCore(config);
+  stops.push(() => core.store.close());
+  const log = core.logger;
+
+  let devServer: DevServer | undefined;
+  let address = config.TEMPORAL_ADDRESS;
+  if (!address && role === 'all') {
+    const apiBase = config.VOICEOI_PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
+    log.info('starting the Temporal dev server');
+    devServer = await startDevServer({
+      port: 7233,
+      uiPort: config.TEMPORAL_UI_PORT,
+      dbFile: resolve(join(config.VOICEOI_DATA_DIR, 'temporal.db')),
+      namespace: config.TEMPORAL_NAMESPACE,
+      codecEndpoint: `${apiBase}/codec`,
+      log: (l) => log.info(l),
+    });
+    address = devServer.address;
+    stops.push(() => devServer!.stop());
+  }
+  address ??= '127.0.0.1:7233';
+  const target = targetFromConfig(config, address);
+
+  const { client, connection } = await createClient(core, target);
+  stops.push(() => connection.close());
+  await prepareNamespace(connection, target.namespace, config.VOICEOI_RETENTION_DAYS);
+
+  let worker: WorkerHandle | undefined;
+  if (role !== 'api') {
+    worker = await startWorker(core, target);
+    stops.push(() => worker!.stop());
+    worker.run.catch((err: unknown) => {
+      log.fatal({ err }, 'the worker stopped unexpectedly');
+      process.exitCode = 1;
+      void shutdown('worker failure');
+    });
+  }
+
+  let urls = '';
+  if (role !== 'worker') {
+    const api = await buildApi(core, client);
+    await api.listen({ port: config.PORT, host: config.HOST });
+    stops.push(() => api.close());
+    const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
+    urls += `\n  API          ${base}\n  API docs     ${base}/docs`;
+  }
+  if (devServer?.uiUrl) urls += `\n  Temporal UI  ${devServer.uiUrl}/namespaces/${target.namespace}/workflows`;
+  process.stdout.write(`\nVoiceOI Hooks is running (role: ${role}, Temporal: ${address}, namespace: ${target.namespace})${urls}\n  Press Ctrl-C to stop.\n\n`);
+
+  let stopping = false;
+  async function shutdown(signal: string): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    // Stop taking new work first (API, then worker), then the infrastructure under them.
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.error({ err }, 'error while shutting down');
+      }
+    }
+    process.exit(process.exitCode ?? 0);
+  }
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`VoiceOI Hooks failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { newId, nowIso } from '../ids.ts';
+import type { Database } from './schema.ts';
+
+export interface Account {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface AccountStore {
+  /** Returns the plaintext API key once; only its hash is kept. */
+  create(name: string): Promise<Account & { api_key: string }>;
+  findByApiKey(apiKey: string): Promise<Account | undefined>;
+  get(id: string): Promise<Account | undefined>;
+}
+
+// API keys carry 192 random bits, so a fast hash is safe for them; a slow KDF would only add
+// latency to every ingest request.
+export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+
+export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore {
+  const { db } = deps;
+  return {
+    async create(name) {
+      const account = { id: newId('acc'), name, created_at: nowIso() };
+      const api_key = `vk_${randomBytes(24).toString('base64url')}`;
+      await db
+        .insertInto('accounts')
+        .values({ ...account, api_key_hash: hashApiKey(api_key), api_key_prefix: api_key.slice(0, 7) })
+        .execute();
+      return { ...account, api_key };
+    },
+    async findByApiKey(apiKey) {
+      return db
+        .selectFrom('accounts')
+        .select(['id', 'name', 'created_at'])
+        .where('api_key_hash', '=', hashApiKey(apiKey))
+        .executeTakeFirst();
+    },
+    async get(id) {
+      return db.selectFrom('accounts').select(['id', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
+    },
+  };
+}

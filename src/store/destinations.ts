@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { KeyRing } from '../crypto/keyring.ts';
+import { newId, nowIso } from '../ids.ts';
+import type { Database, DestinationsTable } from './schema.ts';
+
+export const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400, 86400, 86400];
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+export interface Destination {
+  id: string;
+  account_id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  mapping_id: string | null;
+  connection_id: string | null;
+  enabled: boolean;
+  paused: boolean;
+  disabled_reason: string | null;
+  timeout_ms: number;
+  retry_schedule_s: number[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DestinationInput {
+  url: string;
+  description?: string | null;
+  event_types: string[];
+  mapping_id?: string | null;
+  connection_id?: string | null;
+  enabled?: boolean;
+  timeout_ms?: number;
+  retry_schedule_s?: number[] | null;
+}
+
+interface StoredSecret {
+  ciphertext: string;
+  created_at: string;
+  /** Set on a secret that was rotated out: it keeps signing until then. */
+  expires_at: string | null;
+}
+
+export interface DestinationStore {
+  create(accountId: string, input: DestinationInput): Promise<Destination & { signing_secret: string }>;
+  get(accountId: string, id: string): Promise<Destination | undefined>;
+  /** For the worker, which acts for whichever account owns the destination. */
+  getById(id: string): Promise<Destination | undefined>;
+  list(accountId: string): Promise<Destination[]>;
+  /** Enabled, unpaused-or-paused destinations of the account subscribed to this event type. */
+  listSubscribed(accountId: string, eventType: string): Promise<Destination[]>;
+  update(accountId: string, id: string, patch: Partial<DestinationInput> & { paused?: boolean; disabled_reason?: string | null }): Promise<Destination | undefined>;
+  delete(accountId: string, id: string): Promise<boolean>;
+  rotateSecret(accountId: string, id: string, graceSeconds: number): Promise<string | undefined>;
+  /** Every secret that signs right now: the current one first, then those still in their grace period. */
+  activeSigningSecrets(id: string, at?: Date): Promise<string[]>;
+}
+
+export const newSigningSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
+
+function toDestination(row: Selectable<DestinationsTable>): Destination {
+  return {
+    id: row.id,
+    account_id: row.account_id,
+    url: row.url,
+    description: row.description,
+    event_types: JSON.parse(row.event_types) as string[],
+    mapping_id: row.mapping_id,
+    connection_id: row.connection_id,
+    enabled: row.enabled === 1,
+    paused: row.paused === 1,
+    disabled_reason: row.disabled_reason,
+    timeout_ms: row.timeout_ms,
+    retry_schedule_s: row.retry_schedule_s ? (JSON.parse(row.retry_schedule_s) as number[]) : DEFAULT_RETRY_SCHEDULE_S,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: KeyRing }): DestinationStore {
+  const { db, keyRing } = deps;
+  const aad = (id: string) => `destination:${id}:signing_secret`;
+  const seal = (id: string, secret: string): string => keyRing.encrypt(secret, aad(id));
+
+  const byAccount = (accountId: string, id: string) =>
+    db.selectFrom('destinations').selectAll().where('account_id', '=', accountId).where('id', '=', id);
+
+  return {
+    async create(accountId, input) {
+      const id = newId('dst');
+      const now = nowIso();
+      const signing_secret = newSigningSecret();
+      const secrets: StoredSecret[] = [{ ciphertext: seal(id, signing_secret), created_at: now, expires_at: null }];
+      const row = {
+        id,
+        account_id: accountId,
+        url: input.url,
+        description: input.description ?? null,
+        event_types: JSON.stringify(input.event_types),
+        mapping_id: input.mapping_id ?? null,
+        connection_id: input.connection_id ?? null,
+        enabled: input.enabled === false ? 0 : 1,
+        paused: 0,
+        disabled_reason: null,
+        timeout_ms: input.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+        retry_schedule_s: input.retry_schedule_s ? JSON.stringify(input.retry_schedule_s) : null,
+        signing_secrets: JSON.stringify(secrets),
+        created_at: now,
+        updated_at: now,
+      };
+      await db.insertInto('destinations').values(row).execute();
+      return { ...toDestination(row), signing_secret };
+    },
+    async get(accountId, id) {
+      const row = await byAccount(accountId, id).executeTakeFirst();
+      return row && toDestination(row);
+    },
+    async getById(id) {
+      const row = await db.selectFrom('destinations').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toDestination(row);
+    },
+    async list(accountId) {
+      const rows = await db
+        .selectFrom('destinations')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toDestination);
+    },
+    async listSubscribed(accountId, eventType) {
+      const rows = await db
+        .selectFrom('destinations')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('enabled', '=', 1)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toDestination).filter((d) => d.event_types.includes('*') || d.event_types.includes(eventType));
+    },
+    async update(accountId, id, patch) {
+      const values: Partial<DestinationsTable> = { updated_at: nowIso() };
+      if (patch.url !== undefined) values.url = patch.url;
+      if (patch.description !== undefined) values.description = patch.description;
+      if (patch.event_types !== undefined) values.event_types = JSON.stringify(patch.event_types);
+      if (patch.mapping_id !== undefined) values.mapping_id = patch.mapping_id;
+      if (patch.connection_id !== undefined) values.connection_id = patch.connection_id;
+      if (patch.enabled !== undefined) {
+        values.enabled = patch.enabled ? 1 : 0;
+        // Re-enabling by hand clears the reason it was disabled automatically.
+        if (patch.enabled) values.disabled_reason = null;
+      }
+      if (patch.paused !== undefined) values.paused = patch.paused ? 1 : 0;
+      if (patch.disabled_reason !== undefined) values.disabled_reason = patch.disabled_reason;
+      if (patch.timeout_ms !== undefined) values.timeout_ms = patch.timeout_ms;
+      if (patch.retry_schedule_s !== undefined)
+        values.retry_schedule_s = patch.retry_schedule_s ? JSON.stringify(patch.retry_schedule_s) : null;
+      const res = await db
+        .updateTable('destinations')
+        .set(values)
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) return undefined;
+      const row = await byAccount(accountId, id).executeTakeFirstOrThrow();
+      return toDestination(row);
+    },
+    async delete(accountId, id) {
+      const res = await db.deleteFrom('destinations').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+      return res.numDeletedRows > 0n;
+    },
+    async rotateSecret(accountId, id, graceSeconds) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom('destinations')
+          .select(['signing_secrets'])
+          .where('account_id', '=', accountId)
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (!row) return undefined;
+        const now = new Date();
+        const expires_at = new Date(now.getTime() + graceSeconds * 1000).toISOString();
+        const kept = (JSON.parse(row.signing_secrets) as StoredSecret[])
+          .filter((s) => s.expires_at === null || new Date(s.expires_at) > now)
+          .map((s) => ({
+            // Old secrets are re-sealed under the current key while we hold them anyway.
+            ciphertext: keyRing.isCurrent(s.ciphertext) ? s.ciphertext : seal(id, keyRing.decryptString(s.ciphertext, aad(id))),
+            created_at: s.created_at,
+            expires_at: s.expires_at === null || s.expires_at > expires_at ? expires_at : s.expires_at,
+          }));
+        const secret = newSigningSecret();
+        const secrets: StoredSecret[] = [{ ciphertext: seal(id, secret), created_at: now.toISOString(), expires_at: null }, ...kept];
+        if (graceSeconds === 0) secrets.splice(1);
+        await trx
+          .updateTable('destinations')
+          .set({ signing_secrets: JSON.stringify(secrets), updated_at: now.toISOString() })
+          .where('id', '=', id)
+          .execute();
+        return secret;
+      });
+    },
+    async activeSigningSecrets(id, at = new Date()) {
+      const row = await db.selectFrom('destinations').select(['signing_secrets']).where('id', '=', id).executeTakeFirst();
+      if (!row) return [];
+      return (JSON.parse(row.signing_secrets) as StoredSecret[])
+        .filter((s) => s.expires_at === null || new Date(s.expires_at) > at)
+        .map((s) => keyRing.decryptString(s.ciphertext, aad(id)));
+    },
+  };
+}

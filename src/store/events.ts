@@ -1,0 +1,48 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+
+export interface DeliveryRef {
+  id: string;
+  destination_id: string;
+}
+
+export interface EventRecord {
+  event_id: string;
+  type: string;
+  received_at: string;
+  deliveries: DeliveryRef[];
+}
+
+export interface EventStore {
+  /**
+   * Records the event's fan-out the first time its id is seen, and returns the record that won:
+   * a duplicate (even a concurrent one) gets the first request's destinations, so it starts nothing new.
+   */
+  claim(accountId: string, record: EventRecord): Promise<EventRecord>;
+}
+
+export function createEventStore(deps: { db: Kysely<Database> }): EventStore {
+  const { db } = deps;
+  return {
+    async claim(accountId, record) {
+      await db
+        .insertInto('events')
+        .values({
+          account_id: accountId,
+          event_id: record.event_id,
+          type: record.type,
+          received_at: record.received_at,
+          deliveries: JSON.stringify(record.deliveries),
+        })
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+      const row = await db
+        .selectFrom('events')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .where('event_id', '=', record.event_id)
+        .executeTakeFirstOrThrow();
+      return { event_id: row.event_id, type: row.type, received_at: row.received_at, deliveries: JSON.parse(row.deliveries) as DeliveryRef[] };
+    },
+  };
+}

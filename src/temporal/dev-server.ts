@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { ensureTemporalCli } from './cli.ts';
+import { searchAttributeNames } from './search-attributes.ts';
+
+export interface DevServerOptions {
+  port?: number;
+  uiPort?: number;
+  /** Omit for an in-memory server (tests). */
+  dbFile?: string;
+  namespace: string;
+  headless?: boolean;
+  codecEndpoint?: string;
+  log?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Starts `temporal server start-dev` and resolves once its frontend answers. */
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const cli = await ensureTemporalCli(log);
+  const port = opts.port ?? (await freePort());
+  const args = [
+    'server',
+    'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--namespace', opts.namespace,
+    '--log-level', 'error',
+    // Activities start on the worker that completes the workflow task, skipping a matching round trip.
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+    '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+    ...searchAttributeNames.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+  ];
+  if (opts.dbFile) {
+    mkdirSync(dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile);
+  }
+  if (opts.headless) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort ?? port + 1000));
+  if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+
+  const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr = (stderr + c.toString()).slice(-8000);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const address = `127.0.0.1:${port}`;
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`The Temporal dev server exited (${child.exitCode}) while starting:\n${stderr}`);
+    try {
+      const conn = await Connection.connect({ address, connectTimeout: 1000 });
+      await conn.workflowService.getSystemInfo({});
+      await conn.close();
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`The Temporal dev server did not answer on ${address} within 60 s: ${String(err)}\n${stderr}`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  return {
+    address,
+    uiUrl: opts.headless ? undefined : `http://127.0.0.1:${opts.uiPort ?? port + 1000}`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import type { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import proto from '@temporalio/proto';
+import { searchAttributeNames } from './search-attributes.ts';
+
+/**
+ * Makes the namespace fit for deliveries on any cluster: it exists, keeps histories (the audit log)
+ * for the configured retention, and knows the search attributes the UI filters on.
+ */
+export async function prepareNamespace(connection: Connection, namespace: string, retentionDays: number): Promise<void> {
+  const retention = msToTs(`${retentionDays} days`);
+  const svc = connection.workflowService;
+  try {
+    const ns = await svc.describeNamespace({ namespace });
+    const current = Number(ns.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+    if (current !== retentionDays * 86_400) {
+      await svc.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: retention } });
+    }
+  } catch (err) {
+    if ((err as { code?: number }).code !== 5) throw err; // 5 = NOT_FOUND
+    await svc.registerNamespace({ namespace, workflowExecutionRetentionPeriod: retention });
+  }
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const missing = searchAttributeNames.filter((n) => !(n in (existing.customAttributes ?? {})));
+  if (missing.length > 0) {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((n) => [n, proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+  }
+}

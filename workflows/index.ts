@@ -1,0 +1,1 @@
+export { deliveryWorkflow, statusQuery, resumeSignal } from './delivery.ts';

@@ -1,0 +1,103 @@
+// Contracts shared by the delivery workflow, its activities and the API. Plain data only: every
+// value here is recorded in the workflow history, which is the audit log.
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'retrying' | 'failed' | 'skipped' | 'cancelled';
+
+export interface DeliveryEvent {
+  id: string;
+  type: string;
+  occurred_at: string;
+  account_id: string;
+  data: { call_id: string; lead_id?: string; [key: string]: unknown };
+}
+
+export interface DeliveryInput {
+  deliveryId: string;
+  accountId: string;
+  destinationId: string;
+  event: DeliveryEvent;
+  /** When ingest accepted the event (ISO): the start of the propagation-latency clock. */
+  acceptedAt: string;
+  /** Seconds to wait before each attempt (the first is usually 0), pinned when the delivery starts. */
+  retryScheduleS: number[];
+  /** Set by a replay: the attempt numbering continues after the original run's attempts. */
+  replayOf?: { previousAttempts: number };
+}
+
+/** What a transform decided; absent when the destination has no mapping (the envelope is sent). */
+export interface OutgoingRequest {
+  method: 'POST' | 'PUT' | 'PATCH';
+  /** Appended to the destination URL. */
+  path?: string;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
+export interface TransformOutcome {
+  mapping: { id: string; version: number } | null;
+  /** null: the mapping skipped this event. */
+  request: OutgoingRequest | null;
+  duration_ms: number;
+  logs?: string[];
+  error?: { code: string; message: string; line?: number; column?: number };
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  body_bytes: number;
+  body_truncated: boolean;
+}
+
+export interface RecordedResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  body_truncated: boolean;
+}
+
+export type AttemptVerdict =
+  | 'delivered' // 2xx
+  | 'retry' // network error, timeout, 408, 425, 429, 5xx, destination paused
+  | 'failed' // other 4xx, refused address, bad config: retrying cannot help
+  | 'gone' // 410: the destination is disabled
+  | 'cancelled'; // destination deleted or disabled
+
+export interface AttemptRecord {
+  n: number;
+  started_at: string;
+  duration_ms: number;
+  request?: RecordedRequest;
+  response?: RecordedResponse;
+  error?: { code: string; message: string };
+  verdict: AttemptVerdict;
+  /** Parsed from Retry-After, in ms, already bounded. */
+  retry_after_ms?: number;
+}
+
+export interface AttemptInput {
+  deliveryId: string;
+  destinationId: string;
+  event: DeliveryEvent;
+  attempt: number;
+  request: OutgoingRequest | null;
+}
+
+export interface DeliveryState {
+  id: string;
+  status: DeliveryStatus;
+  event_id: string;
+  event_type: string;
+  destination_id: string;
+  account_id: string;
+  mapping?: { id: string; version: number } | null;
+  transform?: TransformOutcome;
+  attempts: AttemptRecord[];
+  next_attempt_at?: string;
+  reason?: string;
+  accepted_at: string;
+  delivered_at?: string;
+}
