@@ -6,7 +6,7 @@ const eventTypeOrAll = z.enum([...eventTypes, '*']);
 const url = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
   .max(2048)
-  .refine((u) => !new URL(u).username && !new URL(u).password, {
+  .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), {
     message: 'must not carry credentials; use a connection (headers, basic or OAuth2) instead',
   });
 

@@ -1,0 +1,93 @@
+// The engine's public contract: what the API and the delivery worker import.
+/// <reference path="./voiceoi.d.ts" />
+import type { HttpMethod, TransformContext } from 'voiceoi';
+
+export type MappingLanguage = 'jsonata' | 'typescript';
+
+/** Validation and compile problems, positioned in the engineer's own source (1-based). */
+export interface SourceProblem {
+  line: number;
+  column: number;
+  message: string;
+  code: 'syntax_error' | 'type_error' | 'missing_default_export';
+}
+
+export type ValidationResult =
+  | { ok: true; /** TypeScript only: the JavaScript that will run in the sandbox. */ compiled?: string }
+  | { ok: false; errors: SourceProblem[] };
+
+/** Limits of one run. Every value is clamped to LIMIT_BOUNDS (limits.ts). */
+export interface RunLimits {
+  /** CPU/wall time of the transform itself, ms. */
+  timeoutMs: number;
+  /** Heap of the isolate (TypeScript), MB. */
+  memoryMb: number;
+  /** Serialised result, bytes of JSON. */
+  maxResultBytes: number;
+  maxLogLines: number;
+  maxLogLineBytes: number;
+}
+
+/** The part of TransformContext the caller provides; `log` is added inside the sandbox. */
+export type RunContext = {
+  destination: { id: string; url: string };
+  delivery: { id: string; attempt?: number };
+  mapping: { id: string; version: number };
+};
+
+export interface RunRequest {
+  /** Identifies `source` (e.g. `${mappingId}@${version}`): compiled code is cached under it. */
+  key: string;
+  language: MappingLanguage;
+  source: string;
+  /** The event envelope (already validated against the catalog by ingest). */
+  event: unknown;
+  ctx: RunContext;
+  limits?: Partial<RunLimits>;
+}
+
+/** A TransformRequest after checking: `method` is always set. Matches OutgoingRequest of workflows/. */
+export interface NormalisedRequest {
+  method: HttpMethod;
+  body: unknown;
+  headers?: Record<string, string>;
+  path?: string;
+  query?: Record<string, string>;
+}
+
+export type TransformErrorCode =
+  | 'syntax_error'
+  | 'missing_default_export'
+  | 'script_error'
+  | 'timeout'
+  | 'memory_limit'
+  | 'invalid_result'
+  | 'invalid_input'
+  | 'sandbox_crashed'
+  | 'overloaded'
+  | 'closed';
+
+export interface TransformError {
+  code: TransformErrorCode;
+  /** Written for the engineer who wrote the mapping. */
+  message: string;
+  /** Where in their source, when known (1-based). */
+  line?: number;
+  column?: number;
+  /** Their frames only, positions in their source. */
+  stack?: string;
+}
+
+export type RunOutcome =
+  | { ok: true; /** null: skip the delivery. */ result: NormalisedRequest | null; logs: string[]; duration_ms: number }
+  | { ok: false; error: TransformError; logs: string[]; duration_ms: number };
+
+export interface TransformEngine {
+  validate(language: MappingLanguage, source: string): ValidationResult;
+  run(request: RunRequest): Promise<RunOutcome>;
+  /** Starts the sandbox process now instead of on the first run. */
+  warmup(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type { TransformContext };

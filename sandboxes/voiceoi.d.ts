@@ -1,0 +1,207 @@
+// Types that BPO integration engineers write their TypeScript mappings against.
+//
+//   import type { VoiceOIEvent, TransformContext, TransformResult } from 'voiceoi';
+//   export default function transform(event: VoiceOIEvent, ctx: TransformContext): TransformResult { ... }
+//
+// Declared as an ambient module (not a module file) so that dropping this one file into any
+// TypeScript project makes `from 'voiceoi'` resolve, with no paths mapping or package to install.
+// It mirrors src/events/catalog.ts field for field; test/sandboxes/voiceoi-types.test.ts fails when
+// the two drift apart.
+
+declare module 'voiceoi' {
+  /** Every event type of the catalog. */
+  export type EventType =
+    | 'call_started'
+    | 'voice_detected'
+    | 'handover_started'
+    | 'live_transfer_initiated'
+    | 'transfer_success'
+    | 'qualification_threshold_met'
+    | 'call_disposition_set'
+    | 'call_completed'
+    | 'transcript_completed';
+
+  /** Fields shared by every `data` object. */
+  export interface CallRef {
+    call_id: string;
+    lead_id?: string;
+    campaign_id?: string;
+  }
+
+  // Data objects are open: the platform may add fields before this file learns about them, so the
+  // index signatures let a mapping read (and pass on) a field that is not declared yet.
+
+  export interface Agent {
+    kind: 'ai' | 'human';
+    id?: string;
+    name?: string;
+    [field: string]: unknown;
+  }
+
+  export interface TransferTarget {
+    kind: 'queue' | 'number' | 'agent';
+    value: string;
+    [field: string]: unknown;
+  }
+
+  export interface CallStartedData extends CallRef {
+    direction: 'inbound' | 'outbound';
+    from: string;
+    to: string;
+    agent: Agent;
+    /** RFC 3339 */
+    started_at: string;
+    [field: string]: unknown;
+  }
+
+  export interface VoiceDetectedData extends CallRef {
+    channel: 'caller' | 'agent';
+    /** Seconds since the call connected. */
+    at_s: number;
+    [field: string]: unknown;
+  }
+
+  export interface HandoverStartedData extends CallRef {
+    reason: string;
+    to_agent: Agent;
+    [field: string]: unknown;
+  }
+
+  export interface LiveTransferInitiatedData extends CallRef {
+    target: TransferTarget;
+    reason?: string;
+    [field: string]: unknown;
+  }
+
+  export interface TransferSuccessData extends CallRef {
+    target: TransferTarget;
+    wait_s: number;
+    [field: string]: unknown;
+  }
+
+  export interface QualificationThresholdMetData extends CallRef {
+    score: number;
+    threshold: number;
+    criteria: string[];
+    [field: string]: unknown;
+  }
+
+  export interface CallDispositionSetData extends CallRef {
+    disposition: string;
+    notes?: string;
+    [field: string]: unknown;
+  }
+
+  export interface CallCost {
+    amount: number;
+    /** ISO 4217, e.g. "USD" */
+    currency: string;
+    [field: string]: unknown;
+  }
+
+  export interface CallSentiment {
+    label: 'positive' | 'neutral' | 'negative' | 'mixed';
+    /** -1 … 1 */
+    score: number;
+    [field: string]: unknown;
+  }
+
+  export interface CallCompletedData extends CallRef {
+    duration_s: number;
+    cost: CallCost;
+    sentiment: CallSentiment;
+    summary: string;
+    disposition: string;
+    recording_url?: string;
+    [field: string]: unknown;
+  }
+
+  export interface TranscriptTurn {
+    speaker: string;
+    text: string;
+    start_s: number;
+    end_s: number;
+    [field: string]: unknown;
+  }
+
+  export interface TranscriptCompletedData extends CallRef {
+    transcript: TranscriptTurn[];
+    summary: string;
+    language: string;
+    [field: string]: unknown;
+  }
+
+  /** The envelope every event shares; `type` discriminates `data`. */
+  export interface EventEnvelope<T extends EventType, D> {
+    /** The producer's idempotency key (also the `webhook-id` header). */
+    id: string;
+    type: T;
+    /** RFC 3339 */
+    occurred_at: string;
+    account_id?: string;
+    data: D;
+  }
+
+  export interface CallStartedEvent extends EventEnvelope<'call_started', CallStartedData> {}
+  export interface VoiceDetectedEvent extends EventEnvelope<'voice_detected', VoiceDetectedData> {}
+  export interface HandoverStartedEvent extends EventEnvelope<'handover_started', HandoverStartedData> {}
+  export interface LiveTransferInitiatedEvent
+    extends EventEnvelope<'live_transfer_initiated', LiveTransferInitiatedData> {}
+  export interface TransferSuccessEvent extends EventEnvelope<'transfer_success', TransferSuccessData> {}
+  export interface QualificationThresholdMetEvent
+    extends EventEnvelope<'qualification_threshold_met', QualificationThresholdMetData> {}
+  export interface CallDispositionSetEvent
+    extends EventEnvelope<'call_disposition_set', CallDispositionSetData> {}
+  export interface CallCompletedEvent extends EventEnvelope<'call_completed', CallCompletedData> {}
+  export interface TranscriptCompletedEvent
+    extends EventEnvelope<'transcript_completed', TranscriptCompletedData> {}
+
+  /** Any event of the catalog: narrow it with `switch (event.type)`. */
+  export type VoiceOIEvent =
+    | CallStartedEvent
+    | VoiceDetectedEvent
+    | HandoverStartedEvent
+    | LiveTransferInitiatedEvent
+    | TransferSuccessEvent
+    | QualificationThresholdMetEvent
+    | CallDispositionSetEvent
+    | CallCompletedEvent
+    | TranscriptCompletedEvent;
+
+  /** The event of one type, e.g. `EventOf<'call_completed'>`. */
+  export type EventOf<T extends EventType> = Extract<VoiceOIEvent, { type: T }>;
+
+  /** What a transform knows about the delivery it is shaping. Read-only. */
+  export interface TransformContext {
+    readonly destination: { readonly id: string; readonly url: string };
+    readonly delivery: { readonly id: string; readonly attempt?: number };
+    readonly mapping: { readonly id: string; readonly version: number };
+    /** Same as console.log: lines are captured (bounded) and shown with the delivery. */
+    log(...args: unknown[]): void;
+  }
+
+  export type HttpMethod = 'POST' | 'PUT' | 'PATCH';
+
+  /** The request to send instead of the bare event envelope. */
+  export interface TransformRequest {
+    /** Sent as JSON. */
+    body: unknown;
+    /** Added to the request; signing and framing headers (webhook-*, x-voiceoi-*, host, content-length…) cannot be set. */
+    headers?: Record<string, string>;
+    /** Default POST. */
+    method?: HttpMethod;
+    /** Appended to the destination URL's path, e.g. "/services/data/v60.0/sobjects/Lead/00Q…". */
+    path?: string;
+    /** Added to the destination URL's query string. */
+    query?: Record<string, string>;
+  }
+
+  /** `null` skips this delivery (nothing is sent, the delivery is recorded as skipped). */
+  export type TransformResult = TransformRequest | null;
+
+  /** The shape of the module's default export. */
+  export type Transform = (
+    event: VoiceOIEvent,
+    ctx: TransformContext,
+  ) => TransformResult | Promise<TransformResult>;
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+// Performance switches of the runtime. Each default is the variant that won in `npm run bench`
+// (bench/results/tuning.md has the before/after numbers); the switches stay so that every variant
+// can be measured again on other hardware or another Temporal cluster.
+
+const flag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : v === 'true' || v === '1'));
+
+const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+
+const tuningSchema = z.object({
+  // API and worker in one process share a NativeConnection and ask for eager workflow start: the
+  // first workflow task comes back in the start response instead of through a poll.
+  VOICEOI_EAGER_WORKFLOW_START: flag(true),
+  // The worker reserves a slot for an activity it schedules and gets the task in the workflow-task
+  // completion response (the dev server turns this on with system.enableActivityEagerExecution).
+  VOICEOI_EAGER_ACTIVITIES: flag(true),
+  // A bundle built ahead of time (bench/build-bundle.ts) skips webpack at worker start.
+  VOICEOI_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  VOICEOI_WORKER_WORKFLOW_SLOTS: count(2, 10_000),
+  VOICEOI_WORKER_ACTIVITY_SLOTS: count(1, 10_000),
+  VOICEOI_WORKER_WORKFLOW_POLLERS: count(2, 1_000),
+  VOICEOI_WORKER_ACTIVITY_POLLERS: count(1, 1_000),
+  // Connections the delivery agent keeps per destination origin.
+  VOICEOI_HTTP_CONNECTIONS: count(1, 100_000),
+});
+
+export interface Tuning {
+  eagerWorkflowStart: boolean;
+  eagerActivities: boolean;
+  workflowBundle?: string;
+  workflowSlots?: number;
+  activitySlots: number;
+  workflowPollers?: number;
+  activityPollers?: number;
+  httpConnections: number;
+}
+
+/** Read once at start-up; a wrong value stops the process with the variable named. */
+export function loadTuning(env: NodeJS.ProcessEnv = process.env): Tuning {
+  const parsed = tuningSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid tuning configuration:\n${lines.join('\n')}`);
+  }
+  const t = parsed.data;
+  return {
+    eagerWorkflowStart: t.VOICEOI_EAGER_WORKFLOW_START,
+    eagerActivities: t.VOICEOI_EAGER_ACTIVITIES,
+    workflowBundle: t.VOICEOI_WORKFLOW_BUNDLE,
+    workflowSlots: t.VOICEOI_WORKER_WORKFLOW_SLOTS,
+    // Attempts are I/O-bound HTTP calls: many can wait on receivers at once.
+    activitySlots: t.VOICEOI_WORKER_ACTIVITY_SLOTS ?? 200,
+    workflowPollers: t.VOICEOI_WORKER_WORKFLOW_POLLERS,
+    activityPollers: t.VOICEOI_WORKER_ACTIVITY_POLLERS,
+    httpConnections: t.VOICEOI_HTTP_CONNECTIONS ?? 128,
+  };
+}

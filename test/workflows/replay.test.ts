@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { loadKeyRing } from '../../src/crypto/keyring.ts';
+import { workflowsPath } from '../../src/runtime.ts';
+import { createEncryptionCodec } from '../../src/temporal/codec.ts';
+import { FIXTURE_MASTER_KEYS } from '../fixtures/record-delivery-history.ts';
+
+test('a recorded delivery history replays against the current workflow code without non-determinism', async () => {
+  const history = historyFromJSON(JSON.parse(readFileSync(new URL('../fixtures/delivery-history.json', import.meta.url), 'utf8')));
+  assert.ok((history.events?.length ?? 0) > 10, 'the fixture holds a full delivery');
+  const keyRing = loadKeyRing({ masterKeys: FIXTURE_MASTER_KEYS, dataDir: '/nonexistent' });
+  const bundlePath = process.env.VOICEOI_TEST_BUNDLE;
+  await Worker.runReplayHistory(
+    {
+      ...(bundlePath ? { workflowBundle: { code: readFileSync(bundlePath, 'utf8') } } : { workflowsPath }),
+      dataConverter: { payloadCodecs: [createEncryptionCodec(keyRing)] },
+    },
+    history,
+    'delivery:fixture',
+  );
+});
