@@ -1,15 +1,12 @@
 // TypeScript → the script that runs in an isolate. swc parses first: a mapping must never reach
 // isolated-vm's compiler with a syntax error, and swc is fast enough to run on every cache miss.
 import { transformSync, type Options } from '@swc/core';
-import ts from 'typescript';
+import { typescript } from './lazy-typescript.ts';
+import { USER_FILENAME } from './sandbox-names.ts';
 import { SourceMap } from './source-map.ts';
 import { positionAt } from './text-position.ts';
 import type { SourceProblem } from './types.ts';
 
-/** The name the engineer's module carries in positions and stacks. */
-export const USER_FILENAME = 'transform.ts';
-/** The name the sandbox compiles the generated script under; frames of other files are ours. */
-export const SANDBOX_FILENAME = 'transform.js';
 
 /**
  * The module becomes a CommonJS factory handed to the in-sandbox runtime. The prefix shares line 1
@@ -87,6 +84,7 @@ export function transpileTypeScript(
  * exact offset, so it positions them. swc's text is the fallback for what only swc rejects.
  */
 function syntaxProblems(source: string, err: unknown): SourceProblem[] {
+  const ts = typescript();
   const fromTs = ts.transpileModule(source, {
     fileName: USER_FILENAME,
     reportDiagnostics: true,

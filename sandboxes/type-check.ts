@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
+import type ts from 'typescript';
+import { typescript } from './lazy-typescript.ts';
 import { positionAt } from './text-position.ts';
-import { USER_FILENAME } from './transpile-typescript.ts';
+import { USER_FILENAME } from './sandbox-names.ts';
 import type { SourceProblem } from './types.ts';
 
 const ROOT = '/voiceoi';
@@ -29,22 +30,33 @@ interface SandboxConsole {
 declare var console: SandboxConsole;
 `;
 
-const COMPILER_OPTIONS: ts.CompilerOptions = {
-  strict: true,
-  noEmit: true,
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.ESNext,
-  moduleResolution: ts.ModuleResolutionKind.Bundler,
-  // What the sandbox's V8 implements; no DOM, no Node: neither exists in there.
-  lib: ['lib.es2023.d.ts'],
-  types: [],
-  isolatedModules: true,
-  skipLibCheck: true,
-  noFallthroughCasesInSwitch: true,
-};
+function compilerOptions(): ts.CompilerOptions {
+  const ts = typescript();
+  return {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    // What the sandbox's V8 implements; no DOM, no Node: neither exists in there.
+    lib: ['lib.es2023.d.ts'],
+    types: [],
+    isolatedModules: true,
+    skipLibCheck: true,
+    noFallthroughCasesInSwitch: true,
+  };
+}
 
 export const VOICEOI_DTS_URL = new URL('./voiceoi.d.ts', import.meta.url);
-const LIB_DIR = dirname(ts.getDefaultLibFilePath(COMPILER_OPTIONS));
+
+let options: ts.CompilerOptions | undefined;
+let libDir: string | undefined;
+
+function setup(): { options: ts.CompilerOptions; libDir: string } {
+  options ??= compilerOptions();
+  libDir ??= dirname(typescript().getDefaultLibFilePath(options));
+  return { options, libDir };
+}
 
 /** Shared, immutable SourceFiles: everything except the upload. */
 const sharedFiles = new Map<string, ts.SourceFile>();
@@ -53,10 +65,11 @@ let previousProgram: ts.Program | undefined;
 function sharedSourceFile(fileName: string): ts.SourceFile | undefined {
   let file = sharedFiles.get(fileName);
   if (file) return file;
+  const ts = typescript();
   let text: string | undefined;
   if (fileName === VOICEOI_PATH) text = readFileSync(fileURLToPath(VOICEOI_DTS_URL), 'utf8');
   else if (fileName === GLOBALS_PATH) text = SANDBOX_GLOBALS;
-  else if (dirname(fileName) === LIB_DIR) text = ts.sys.readFile(fileName);
+  else if (dirname(fileName) === setup().libDir) text = ts.sys.readFile(fileName);
   if (text === undefined) return undefined;
   file = ts.createSourceFile(fileName, text, ts.ScriptTarget.ES2022, false);
   sharedFiles.set(fileName, file);
@@ -64,10 +77,12 @@ function sharedSourceFile(fileName: string): ts.SourceFile | undefined {
 }
 
 function createHost(userFile: ts.SourceFile): ts.CompilerHost {
+  const ts = typescript();
+  const { libDir } = setup();
   return {
     getSourceFile: (fileName) => (fileName === USER_PATH ? userFile : sharedSourceFile(fileName)),
-    getDefaultLibFileName: (options) => join(LIB_DIR, ts.getDefaultLibFileName(options)),
-    getDefaultLibLocation: () => LIB_DIR,
+    getDefaultLibFileName: (opts) => join(libDir, ts.getDefaultLibFileName(opts)),
+    getDefaultLibLocation: () => libDir,
     writeFile: () => {},
     getCurrentDirectory: () => ROOT,
     getCanonicalFileName: (f) => f,
@@ -82,10 +97,11 @@ function createHost(userFile: ts.SourceFile): ts.CompilerHost {
 }
 
 export function typeCheckMapping(source: string): SourceProblem[] {
+  const ts = typescript();
   const userFile = ts.createSourceFile(USER_PATH, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const program = ts.createProgram({
     rootNames: [VOICEOI_PATH, GLOBALS_PATH, USER_PATH],
-    options: COMPILER_OPTIONS,
+    options: setup().options,
     host: createHost(userFile),
     oldProgram: previousProgram,
   });
@@ -113,6 +129,7 @@ export function typeCheckMapping(source: string): SourceProblem[] {
 const MAX_PROBLEMS = 20;
 
 function fromDiagnostic(source: string, d: ts.Diagnostic, code: SourceProblem['code']): SourceProblem {
+  const ts = typescript();
   const at = positionAt(source, d.start ?? 0);
   return { ...at, message: ts.flattenDiagnosticMessageText(d.messageText, '\n'), code };
 }
@@ -130,6 +147,7 @@ function problemAt(
 
 /** The sandbox has no module loader: only `import type … from 'voiceoi'` means anything. */
 function checkImports(file: ts.SourceFile): SourceProblem[] {
+  const ts = typescript();
   const problems: SourceProblem[] = [];
   const source = file.text;
   for (const stmt of file.statements) {
@@ -156,6 +174,7 @@ function checkImports(file: ts.SourceFile): SourceProblem[] {
 const EXAMPLE = 'export default function transform(event: VoiceOIEvent, ctx: TransformContext): TransformResult { … }';
 
 function checkDefaultExport(source: string, file: ts.SourceFile, checker: ts.TypeChecker): SourceProblem[] {
+  const ts = typescript();
   const moduleSymbol = checker.getSymbolAtLocation(file);
   const exported = moduleSymbol ? checker.getExportsOfModule(moduleSymbol).find((s) => s.escapedName === 'default') : undefined;
   if (!exported) {

@@ -82,11 +82,24 @@ export type RunOutcome =
   | { ok: true; /** null: skip the delivery. */ result: NormalisedRequest | null; logs: string[]; duration_ms: number }
   | { ok: false; error: TransformError; logs: string[]; duration_ms: number };
 
+export interface EngineStats {
+  /** The sandbox process, when one is running. */
+  sandboxPid?: number;
+  /** Times the sandbox process died (crash, deadline kill) and was replaced. */
+  sandboxRestarts: number;
+  /** Runs waiting for the sandbox / running in it. */
+  queued: number;
+  inFlight: number;
+}
+
 export interface TransformEngine {
+  /** Syntax, types (TypeScript) and the default export: the check behind POST/PUT /v1/mappings. */
   validate(language: MappingLanguage, source: string): ValidationResult;
+  /** Never rejects: every failure is a RunOutcome with an error code. */
   run(request: RunRequest): Promise<RunOutcome>;
-  /** Starts the sandbox process now instead of on the first run. */
+  /** Starts the sandbox process and loads the type checker now instead of on first use. */
   warmup(): Promise<void>;
+  stats(): EngineStats;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -10,11 +11,19 @@ import type { DeliveryService } from './deliveries.ts';
 import type { NetworkPolicy } from './delivery/network-policy.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import type { IngestService } from './ingest.ts';
+import type { TransformEngine } from '../sandboxes/index.ts';
+import { mappingRoutes } from './routes/mappings.ts';
+import type { Metrics } from './metrics.ts';
+import type { RecoverResult } from './recover.ts';
+import { codecRoutes } from './routes/codec.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { connectionRoutes } from './routes/connections.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { oauth2Routes } from './routes/oauth2.ts';
 import type { Store } from './store/index.ts';
 
 declare module 'fastify' {
@@ -31,8 +40,15 @@ export interface AppDeps {
   ingest: IngestService;
   deliveries: DeliveryService;
   policy: NetworkPolicy;
+  engine: TransformEngine;
   adminToken: string;
   resumeDeliveries(accountId: string, destinationId: string): Promise<void>;
+  recoverDeliveries(accountId: string, destinationId: string, since: string): Promise<RecoverResult>;
+  /** The Temporal payload codec served at /codec for the Temporal UI. */
+  codec: PayloadCodec;
+  /** Temporal UI origins whose browser may call /codec (src/routes/codec.ts). */
+  codecOrigins: readonly string[];
+  metrics: Metrics;
   /** Checks that mapping_id / connection_id name resources of the account (set once those exist). */
   checkReferences?(accountId: string, body: { mapping_id?: string | null; connection_id?: string | null }): Promise<void>;
 }
@@ -66,6 +82,11 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   await app.register(healthRoutes(deps));
   await app.register(accountRoutes(deps));
   await app.register(destinationRoutes(deps));
+  await app.register(connectionRoutes(deps));
+  await app.register(oauth2Routes(deps));
   await app.register(eventRoutes(deps));
   await app.register(deliveryRoutes(deps));
+  await app.register(mappingRoutes(deps));
+  await app.register(codecRoutes(deps));
+  await app.register(metricsRoutes(deps));
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oauth2ProvidersEnv } from './connections/providers-config.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -22,6 +23,13 @@ const envSchema = z.object({
   VOICEOI_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VOICEOI_TASK_QUEUE: z.string().min(1).default('voiceoi-deliveries'),
   VOICEOI_PUBLIC_URL: z.url().optional(),
+  /** Temporal UI origins whose browser may call /codec without a token (src/routes/codec.ts). */
+  VOICEOI_CODEC_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim().replace(/\/$/, '')).filter(Boolean) : [])),
+  /** OAuth2 provider apps for authorization-code connections (src/connections/providers-config.ts). */
+  VOICEOI_OAUTH2_PROVIDERS: oauth2ProvidersEnv,
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),

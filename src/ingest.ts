@@ -20,16 +20,26 @@ export interface IngestDeps {
   client: Client;
   taskQueue: string;
   onIngested?: (eventType: string) => void;
+  /** The client shares a NativeConnection with a worker of this process (see createSharedClient). */
+  eagerStart?: boolean;
 }
 
 export interface IngestService {
   ingest(accountId: string, envelope: EventEnvelope): Promise<IngestResult>;
   /** Starts (idempotently) the delivery of one event to one destination; used by ingest and replays. */
-  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replayOf?: DeliveryInput['replayOf'], idOverride?: string): Promise<void>;
+  /** `mapping` given: that pinned version (a replay); omitted: the destination's current version. */
+  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replayOf?: DeliveryInput['replayOf'], idOverride?: string, mapping?: DeliveryInput['mapping']): Promise<void>;
 }
 
 export function createIngestService(deps: IngestDeps): IngestService {
   const { store, client, taskQueue } = deps;
+
+  /** The version a new delivery runs: pinned now, so an edit of the mapping after ingest cannot change it. */
+  async function pinMapping(destination: Destination): Promise<DeliveryInput['mapping']> {
+    if (!destination.mapping_id) return null;
+    const m = await store.mappings.get(destination.account_id, destination.mapping_id);
+    return m ? { id: m.id, version: m.version } : null;
+  }
 
   async function startDelivery(
     destination: Destination,
@@ -37,6 +47,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
     acceptedAt: string,
     replayOf?: DeliveryInput['replayOf'],
     idOverride?: string,
+    mapping?: DeliveryInput['mapping'],
   ): Promise<void> {
     const id = idOverride ?? deliveryId(destination.id, event.id);
     const input: DeliveryInput = {
@@ -46,6 +57,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
       event,
       acceptedAt,
       retryScheduleS: destination.retry_schedule_s,
+      mapping: mapping !== undefined ? mapping : await pinMapping(destination),
       replayOf,
     };
     try {
@@ -57,6 +69,9 @@ export function createIngestService(deps: IngestDeps): IngestService {
         // refused by Temporal and ends up here as AlreadyStarted, which is the answer we want.
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
         workflowIdReusePolicy: replayOf ? WorkflowIdReusePolicy.ALLOW_DUPLICATE : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        // The first workflow task rides back on the start response to this process's worker: no
+        // matching hop and no poll before the transform runs (bench/results/tuning.md).
+        requestEagerStart: deps.eagerStart,
         typedSearchAttributes: [
           { key: SA.account, value: destination.account_id },
           { key: SA.eventType, value: event.type },

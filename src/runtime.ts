@@ -1,24 +1,32 @@
 import { fileURLToPath } from 'node:url';
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createDeliveryActivities } from './activities/index.ts';
+import { createConnectionCredentials } from './connections/credential-provider.ts';
+import { createTokenClient } from './connections/token-client.ts';
 import { resolveAdminToken } from './admin-token.ts';
 import app, { type AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing, type KeyRing } from './crypto/keyring.ts';
 import { createDeliveryService } from './deliveries.ts';
+import { createFailingStreak, withFailingStreak } from './delivery/failing-streak.ts';
 import { createDeliveryAgent } from './delivery/http-client.ts';
 import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-policy.ts';
 import { createIngestService } from './ingest.ts';
 import { loggerOptions } from './logger.ts';
-import { resumeSignal } from '../workflows/delivery.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { recoverDestination } from './recover.ts';
+import { codecOriginsFor } from './routes/codec.ts';
+import { checkConnectionReference } from './routes/connections.ts';
 import { createStore, type Store } from './store/index.ts';
+import { createTransformEngine, type TransformEngine } from '../sandboxes/index.ts';
+import { createTransformStep } from './transform/transform-step.ts';
 import { createEncryptionCodec } from './temporal/codec.ts';
 import { connectClient, connectWorker, type TemporalTarget } from './temporal/connection.ts';
-import { SA } from './temporal/search-attributes.ts';
+import { loadTuning, type Tuning } from './temporal/tuning.ts';
 import { join } from 'node:path';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -31,6 +39,12 @@ export interface Core {
   policy: NetworkPolicy;
   dataConverter: DataConverter;
   logger: pino.Logger;
+  /** Performance switches (src/temporal/tuning.ts), read from the process environment. */
+  tuning: Tuning;
+  /** This process's Prometheus registry: the API counts ingest, the worker attempts and outcomes. */
+  metrics: Metrics;
+  /** Mapping validation (API) and sandboxed runs (worker); its sandbox process starts on first use. */
+  engine: TransformEngine;
 }
 
 let runtimeInstalled = false;
@@ -52,10 +66,21 @@ export async function createCore(config: Config): Promise<Core> {
     blockPrivateNetworks: config.VOICEOI_BLOCK_PRIVATE_NETWORKS,
     allowedNetworks: config.VOICEOI_ALLOWED_NETWORKS,
   });
-  return { config, keyRing, store, policy, logger, dataConverter: { payloadCodecs: [createEncryptionCodec(keyRing)] } };
+  const engine = createTransformEngine();
+  return { config, keyRing, store, policy, logger, engine, tuning: loadTuning(), metrics: createMetrics(), dataConverter: { payloadCodecs: [createEncryptionCodec(keyRing)] } };
 }
 
 export const createClient = (core: Core, target: TemporalTarget) => connectClient(target, core.dataConverter);
+
+/**
+ * One NativeConnection for the API's client and the worker of the same process: the only way the
+ * SDK allows eager workflow start, and one gRPC channel instead of two. The caller closes it after
+ * the worker has stopped.
+ */
+export async function createSharedClient(core: Core, target: TemporalTarget): Promise<{ client: Client; connection: NativeConnection }> {
+  const connection = await connectWorker(target);
+  return { client: new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter }), connection };
+}
 
 export interface WorkerHandle {
   worker: Worker;
@@ -64,24 +89,48 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-export async function startWorker(core: Core, target: TemporalTarget, opts: { workflowBundle?: WorkflowBundle; taskQueue?: string } = {}): Promise<WorkerHandle> {
-  const connection = await connectWorker(target);
-  const agent = createDeliveryAgent(core.policy);
+export async function startWorker(
+  core: Core,
+  target: TemporalTarget,
+  opts: { workflowBundle?: WorkflowBundle; taskQueue?: string; sharedConnection?: NativeConnection } = {},
+): Promise<WorkerHandle> {
+  const { tuning } = core;
+  const connection = opts.sharedConnection ?? (await connectWorker(target));
+  const agent = createDeliveryAgent(core.policy, { connections: tuning.httpConnections });
+  const workflowBundle = opts.workflowBundle ?? (tuning.workflowBundle ? { codePath: tuning.workflowBundle } : undefined);
   const activities = createDeliveryActivities({
     destinations: core.store.destinations,
     agent,
     policy: core.policy,
     version: core.config.version,
+    transform: createTransformStep({ engine: core.engine, mappings: core.store.mappings, destinations: core.store.destinations }),
+    onOutcome: (record) => core.metrics.attempted(record),
+    // The OAuth2 token cache lives here, in the worker process that sends the requests.
+    credentials: createConnectionCredentials({
+      connections: core.store.connections,
+      providers: core.config.VOICEOI_OAUTH2_PROVIDERS,
+      tokens: createTokenClient({ agent }),
+      logger: core.logger,
+    }),
+  });
+  const streak = createFailingStreak({
+    db: core.store.db,
+    destinations: core.store.destinations,
+    onError: (err) => core.logger.warn({ err }, 'could not record the failing streak of a destination'),
   });
   const worker = await Worker.create({
     connection,
     namespace: target.namespace,
     taskQueue: opts.taskQueue ?? core.config.VOICEOI_TASK_QUEUE,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
-    activities,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    activities: withFailingStreak(activities, streak),
+    sinks: core.metrics.sinks(),
     dataConverter: core.dataConverter,
-    // Attempts are I/O-bound HTTP calls: many can wait on receivers at once.
-    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentActivityTaskExecutions: tuning.activitySlots,
+    ...(tuning.workflowSlots ? { maxConcurrentWorkflowTaskExecutions: tuning.workflowSlots } : {}),
+    ...(tuning.workflowPollers ? { maxConcurrentWorkflowTaskPolls: tuning.workflowPollers } : {}),
+    ...(tuning.activityPollers ? { maxConcurrentActivityTaskPolls: tuning.activityPollers } : {}),
+    ...(tuning.eagerActivities ? {} : { maxEagerActivityReservationsPerWorkflowTask: 0 }),
     shutdownGraceTime: '10 seconds',
   });
   const run = worker.run();
@@ -92,34 +141,44 @@ export async function startWorker(core: Core, target: TemporalTarget, opts: { wo
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await run;
-      await connection.close();
+      if (!opts.sharedConnection) await connection.close();
       await agent.close();
     },
   };
 }
 
-export async function buildApi(core: Core, client: Client, opts: { taskQueue?: string } = {}): Promise<FastifyInstance> {
+export async function buildApi(core: Core, client: Client, opts: { taskQueue?: string; eagerStart?: boolean } = {}): Promise<FastifyInstance> {
   const { config, store, policy } = core;
   const admin = resolveAdminToken(config.VOICEOI_ADMIN_TOKEN, config.VOICEOI_DATA_DIR);
   if (admin.generated) {
     core.logger.warn(`generated an admin token (stored in ${admin.file}); read it there to create accounts`);
   }
-  const ingest = createIngestService({ store, client, taskQueue: opts.taskQueue ?? config.VOICEOI_TASK_QUEUE });
+  const ingest = createIngestService({
+    store,
+    client,
+    taskQueue: opts.taskQueue ?? config.VOICEOI_TASK_QUEUE,
+    eagerStart: opts.eagerStart,
+    onIngested: (eventType) => core.metrics.eventIngested(eventType),
+  });
+  const deliveries = createDeliveryService({ client, store, ingest, onError: (err, what) => core.logger.error({ err }, what) });
   const deps: AppDeps = {
     config,
     store,
     client,
     ingest,
     policy,
+    engine: core.engine,
     adminToken: admin.token,
-    deliveries: createDeliveryService({ client, store }),
+    deliveries,
     async resumeDeliveries(accountId, destinationId) {
-      const query = `${SA.destination.name} = '${destinationId}' AND ${SA.account.name} = '${accountId}' AND ExecutionStatus = 'Running'`;
-      const signals: Promise<void>[] = [];
-      for await (const wf of client.workflow.list({ query })) {
-        signals.push(client.workflow.getHandle(wf.workflowId, wf.runId).signal(resumeSignal).catch(() => undefined));
-      }
-      await Promise.all(signals);
+      await deliveries.resumeHeld(accountId, destinationId);
+    },
+    recoverDeliveries: (accountId, destinationId, since) => recoverDestination({ client, store, deliveries }, accountId, destinationId, since),
+    codec: createEncryptionCodec(core.keyRing),
+    codecOrigins: codecOriginsFor(config),
+    metrics: core.metrics,
+    async checkReferences(accountId, body) {
+      await checkConnectionReference({ store }, accountId, body.connection_id);
     },
   };
   const server = Fastify({

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { loadConfig } from './config.ts';
-import { buildApi, createClient, createCore, startWorker, type WorkerHandle } from './runtime.ts';
+import { buildApi, createClient, createCore, createSharedClient, startWorker, type WorkerHandle } from './runtime.ts';
 import { startDevServer, type DevServer } from './temporal/dev-server.ts';
 import { targetFromConfig } from './temporal/connection.ts';
 import { prepareNamespace } from './temporal/namespace.ts';
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const stops: (() => Promise<void>)[] = [];
   const core = await createCore(config);
   stops.push(() => core.store.close());
+  stops.push(() => core.engine.close());
   const log = core.logger;
 
   let devServer: DevServer | undefined;
@@ -36,13 +37,15 @@ async function main(): Promise<void> {
   address ??= '127.0.0.1:7233';
   const target = targetFromConfig(config, address);
 
-  const { client, connection } = await createClient(core, target);
+  // API and worker in one process share one NativeConnection: eager workflow start needs it.
+  const shared = role === 'all' && core.tuning.eagerWorkflowStart ? await createSharedClient(core, target) : undefined;
+  const { client, connection } = shared ?? (await createClient(core, target));
   stops.push(() => connection.close());
   await prepareNamespace(connection, target.namespace, config.VOICEOI_RETENTION_DAYS);
 
   let worker: WorkerHandle | undefined;
   if (role !== 'api') {
-    worker = await startWorker(core, target);
+    worker = await startWorker(core, target, { sharedConnection: shared?.connection });
     stops.push(() => worker!.stop());
     worker.run.catch((err: unknown) => {
       log.fatal({ err }, 'the worker stopped unexpectedly');
@@ -53,7 +56,7 @@ async function main(): Promise<void> {
 
   let urls = '';
   if (role !== 'worker') {
-    const api = await buildApi(core, client);
+    const api = await buildApi(core, client, { eagerStart: Boolean(shared) });
     await api.listen({ port: config.PORT, host: config.HOST });
     stops.push(() => api.close());
     const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;

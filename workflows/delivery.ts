@@ -2,8 +2,12 @@ import {
   condition,
   defineQuery,
   defineSignal,
+  defineUpdate,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
+  proxySinks,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -12,11 +16,20 @@ import {
 import type { DeliveryActivities } from '../src/activities/index.ts';
 import { SA_STATUS } from './search-attribute-keys.ts';
 import { delayBeforeAttempt } from './retry-schedule.ts';
+import { propagationMs, TERMINAL, type DeliverySinks } from './sinks.ts';
 import type { AttemptRecord, DeliveryInput, DeliveryState, DeliveryStatus } from './types.ts';
 
 export const statusQuery = defineQuery<DeliveryState>('status');
 /** Sent by `POST /v1/destinations/:id/resume` to deliveries waiting on a paused destination. */
 export const resumeSignal = defineSignal('resume');
+/**
+ * Resume one held delivery and answer once its next attempt is done (true), or at once when it was
+ * not held (false). `resumeHeld` (src/deliveries.ts) sends it to a destination's backlog one delivery
+ * at a time, oldest first, so the backlog reaches the receiver in the order its events were accepted.
+ */
+export const resumeUpdate = defineUpdate<boolean>('resume-and-wait');
+
+const { metrics } = proxySinks<DeliverySinks>();
 
 // One attempt is one activity execution with no activity-level retries: the workflow owns the
 // schedule, so every attempt (and its request/response) is its own event in the history.
@@ -26,10 +39,17 @@ const { attemptDelivery } = proxyActivities<DeliveryActivities>({
 });
 
 // Reading the mapping and running it is idempotent, so Temporal may retry it on infrastructure errors.
-const { transformEvent } = proxyActivities<DeliveryActivities>({
+const transformOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 5, initialInterval: '200 milliseconds' },
-});
+} as const;
+const { transformEvent } = proxyActivities<DeliveryActivities>(transformOptions);
+// As a local activity the transform runs inside the workflow task that starts the delivery, so the
+// first attempt is scheduled one workflow-task round trip earlier (TUNING_LOCAL_TRANSFORM). Its
+// outcome is still in history (a marker), so the audit log keeps the pinned mapping and the output.
+const { transformEvent: transformEventLocally } = proxyLocalActivities<DeliveryActivities>(transformOptions);
+/** Histories written before the transform became local replay with the normal activity. */
+export const LOCAL_TRANSFORM_PATCH = 'voiceoi-local-transform';
 
 /** The durable delivery of one event to one destination. Its history is the audit log. */
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
@@ -44,22 +64,33 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     accepted_at: input.acceptedAt,
   };
   let resumed = false;
+  let holding = false;
+  let attemptsDone = 0;
   setHandler(statusQuery, () => state);
   setHandler(resumeSignal, () => {
     resumed = true;
+  });
+  setHandler(resumeUpdate, async () => {
+    if (!holding) return false;
+    resumed = true;
+    const seen = attemptsDone;
+    await condition(() => attemptsDone > seen || TERMINAL.has(state.status));
+    return true;
   });
 
   const setStatus = (status: DeliveryStatus) => {
     if (state.status === status) return;
     state.status = status;
     upsertSearchAttributes([{ key: SA_STATUS, value: status }]);
+    if (TERMINAL.has(status)) metrics.finished(status, { replay: input.replayOf !== undefined, propagationMs: propagationMs(input, state) });
   };
 
   try {
-    const transform = await transformEvent({
+    const transform = await (patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
       destinationId: input.destinationId,
       deliveryId: input.deliveryId,
       event: input.event,
+      mapping: input.mapping ?? null,
     });
     state.transform = transform;
     state.mapping = transform.mapping;
@@ -88,6 +119,9 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
         await sleep(wait);
         state.next_attempt_at = undefined;
       }
+      // Cleared before the attempt, not after: a resume that lands while the attempt is still
+      // reading the paused flag must not be forgotten (it would cost a 5-minute re-check).
+      resumed = false;
       last = await attemptDelivery({
         deliveryId: input.deliveryId,
         destinationId: input.destinationId,
@@ -95,6 +129,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
         attempt: offset + n,
         request: transform.request,
       });
+      attemptsDone++;
       state.attempts.push(last);
       switch (last.verdict) {
         case 'delivered':
@@ -115,11 +150,12 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
             // A paused destination holds its deliveries without spending attempts of the schedule.
             state.attempts.pop();
             n--;
-            resumed = false;
             setStatus('pending');
             state.reason = 'destination paused';
             // The resume signal is the fast path; the periodic re-check covers a signal that raced the pause.
+            holding = true;
             await condition(() => resumed, '5 minutes');
+            holding = false;
             state.reason = undefined;
             last = undefined;
             continue;

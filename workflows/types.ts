@@ -20,6 +20,8 @@ export interface DeliveryInput {
   acceptedAt: string;
   /** Seconds to wait before each attempt (the first is usually 0), pinned when the delivery starts. */
   retryScheduleS: number[];
+  /** The mapping version pinned when the delivery started (a replay keeps the original's); null: none. */
+  mapping?: { id: string; version: number } | null;
   /** Set by a replay: the attempt numbering continues after the original run's attempts. */
   replayOf?: { previousAttempts: number };
 }

@@ -1,23 +1,19 @@
-import type { AttemptInput, AttemptRecord, DeliveryEvent, TransformOutcome } from '../../workflows/types.ts';
+import type { AttemptInput, AttemptRecord, TransformOutcome } from '../../workflows/types.ts';
 import { performAttempt, type AttemptDeps } from '../delivery/attempt.ts';
+import type { TransformInput } from '../transform/transform-step.ts';
 
-export interface TransformInput {
-  destinationId: string;
-  deliveryId: string;
-  event: DeliveryEvent;
-}
+export type { TransformInput };
 
 export interface ActivityDeps extends AttemptDeps {
-  /** Runs the destination's mapping; absent until mappings are configured. */
-  transform?: (input: TransformInput) => Promise<TransformOutcome>;
+  /** Runs the pinned mapping version of the delivery (src/transform/transform-step.ts). */
+  transform: (input: TransformInput) => Promise<TransformOutcome>;
 }
 
 /** The activities of the delivery workflow, bound to the worker's services. */
 export function createDeliveryActivities(deps: ActivityDeps) {
   return {
     async transformEvent(input: TransformInput): Promise<TransformOutcome> {
-      if (deps.transform) return deps.transform(input);
-      return { mapping: null, request: { method: 'POST', body: input.event }, duration_ms: 0 };
+      return deps.transform(input);
     },
     async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
       return performAttempt(deps, input);

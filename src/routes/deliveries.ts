@@ -2,10 +2,29 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireAccount } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { idParams } from './destinations.schema.ts';
+import { cancelRequested, deliveryList, listDeliveriesQuery, replayStarted } from './deliveries.schema.ts';
 
 export const deliveryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
-  app.get('/v1/deliveries/:id', { schema: { tags: ['deliveries'], params: idParams } }, async (req) => {
+  const tags = ['deliveries'];
+
+  app.get('/v1/deliveries', { schema: { tags, querystring: listDeliveriesQuery, response: { 200: deliveryList } } }, async (req) => {
+    const account = requireAccount(req);
+    return deps.deliveries.list(account.id, req.query);
+  });
+
+  app.get('/v1/deliveries/:id', { schema: { tags, params: idParams } }, async (req) => {
     const account = requireAccount(req);
     return deps.deliveries.get(account.id, req.params.id);
+  });
+
+  app.post('/v1/deliveries/:id/retry', { schema: { tags, params: idParams, response: { 202: replayStarted } } }, async (req, reply) => {
+    const account = requireAccount(req);
+    return reply.status(202).send(await deps.deliveries.retry(account.id, req.params.id));
+  });
+
+  app.post('/v1/deliveries/:id/cancel', { schema: { tags, params: idParams, response: { 202: cancelRequested } } }, async (req, reply) => {
+    const account = requireAccount(req);
+    const cancelled = await deps.deliveries.cancel(account.id, req.params.id);
+    return reply.status(202).send({ ...cancelled, status: 'cancelling' as const });
   });
 };

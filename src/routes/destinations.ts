@@ -8,6 +8,7 @@ import { AppError, notFound } from '../errors.ts';
 import type { Destination } from '../store/destinations.ts';
 import type { AppDeps } from '../app.ts';
 import { createDestinationBody, destinationView, idParams, patchDestinationBody, rotateSecretBody } from './destinations.schema.ts';
+import { recoverBody, recoverResult } from './deliveries.schema.ts';
 
 const view = (d: Destination) => {
   const { account_id: _a, ...rest } = d;
@@ -37,6 +38,11 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
   const { store, policy } = deps;
   const tags = ['destinations'];
 
+  const checkMapping = async (accountId: string, mappingId: string | null | undefined) => {
+    if (mappingId && !(await store.mappings.get(accountId, mappingId)))
+      throw new AppError(400, 'mapping_not_found', `mapping_id: no mapping '${mappingId}' in this account`);
+  };
+
   const mustGet = async (accountId: string, id: string) => {
     const d = await store.destinations.get(accountId, id);
     if (!d) throw notFound('destination', id);
@@ -48,6 +54,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
   }, async (req, reply) => {
     const account = requireAccount(req);
     await checkReachable(policy, req.body.url);
+    await checkMapping(account.id, req.body.mapping_id);
     await deps.checkReferences?.(account.id, req.body);
     const created = await store.destinations.create(account.id, req.body);
     return reply.status(201).send(view(created) as Destination & { signing_secret: string });
@@ -68,6 +75,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
   }, async (req) => {
     const account = requireAccount(req);
     if (req.body.url) await checkReachable(policy, req.body.url);
+    await checkMapping(account.id, req.body.mapping_id);
     await deps.checkReferences?.(account.id, req.body);
     const updated = await store.destinations.update(account.id, req.params.id, req.body);
     if (!updated) throw notFound('destination', req.params.id);
@@ -99,4 +107,11 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
       return view(updated);
     });
   }
+
+  app.post('/v1/destinations/:id/recover', {
+    schema: { tags, params: idParams, body: recoverBody, response: { 200: recoverResult } },
+  }, async (req) => {
+    const account = requireAccount(req);
+    return deps.recoverDeliveries(account.id, req.params.id, req.body.since);
+  });
 };

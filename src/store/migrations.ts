@@ -43,6 +43,79 @@ const migrations: Record<string, Migration> = {
       await sql`select 1`.execute(db);
     },
   },
+  '0002_mappings': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('mappings')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('language', 'text', (c) => c.notNull())
+        .addColumn('current_version', 'integer', (c) => c.notNull())
+        .addColumn('timeout_ms', 'integer')
+        .addColumn('memory_mb', 'integer')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('mappings_account').on('mappings').column('account_id').execute();
+      await db.schema
+        .createTable('mapping_versions')
+        .addColumn('mapping_id', 'text', (c) => c.notNull().references('mappings.id').onDelete('cascade'))
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('mapping_versions_pk', ['mapping_id', 'version'])
+        .execute();
+    },
+  },
+  // Numbered high so it sorts after the migrations of work landing in parallel (Kysely refuses a
+  // new migration that sorts before one a database already ran).
+  '0010_failing_streaks': {
+    async up(db: Kysely<unknown>) {
+      // A row exists while every attempt to the destination fails (src/delivery/failing-streak.ts).
+      await db.schema
+        .createTable('failing_streaks')
+        .addColumn('destination_id', 'text', (c) => c.primaryKey().references('destinations.id').onDelete('cascade'))
+        .addColumn('failing_since', 'text', (c) => c.notNull())
+        .addColumn('last_failure', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0020_connections': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('connections')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('secrets', 'text', (c) => c.notNull())
+        .addColumn('rev', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('tokens', 'text')
+        .addColumn('token_expires_at', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('authorized_at', 'text')
+        .addColumn('refresh_lease_until', 'integer')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('connections_account').on('connections').column('account_id').execute();
+      // Pending OAuth2 authorizations: one row per started flow, deleted when its state is used.
+      await db.schema
+        .createTable('oauth2_authorizations')
+        .addColumn('state_hash', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('code_challenge', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -35,9 +35,69 @@ export interface EventsTable {
   deliveries: string; // JSON {id, destination_id}[]
 }
 
+export interface MappingsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  language: string;
+  current_version: number;
+  timeout_ms: number | null;
+  memory_mb: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MappingVersionsTable {
+  mapping_id: string;
+  version: number;
+  source: string;
+  created_at: string;
+}
+
+export interface FailingStreaksTable {
+  destination_id: string;
+  failing_since: string;
+  last_failure: string;
+}
+
+export interface ConnectionsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  kind: string;
+  settings: string; // JSON, shown by the API
+  secrets: string; // key-ring ciphertext of JSON, write-only
+  /** Bumped whenever secrets or tokens are replaced: token caches keyed on it drop stale entries. */
+  rev: number;
+  tokens: string | null; // key-ring ciphertext of JSON OAuth2Tokens
+  token_expires_at: string | null;
+  status: string;
+  last_error: string | null; // JSON {code, message, at}
+  authorized_at: string | null;
+  refresh_lease_until: number | null; // epoch ms
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OAuth2AuthorizationsTable {
+  state_hash: string;
+  account_id: string;
+  connection_id: string;
+  provider: string;
+  redirect_uri: string;
+  code_challenge: string;
+  expires_at: string;
+  created_at: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   destinations: DestinationsTable;
   events: EventsTable;
+  mappings: MappingsTable;
+  mapping_versions: MappingVersionsTable;
+  failing_streaks: FailingStreaksTable;
+  connections: ConnectionsTable;
+  oauth2_authorizations: OAuth2AuthorizationsTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }

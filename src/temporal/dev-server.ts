@@ -15,11 +15,15 @@ export interface DevServerOptions {
   headless?: boolean;
   codecEndpoint?: string;
   log?: (line: string) => void;
+  /** More `temporal server start-dev` flags (the benchmark's variants: pragmas, dynamic config). */
+  extraArgs?: string[];
 }
 
 export interface DevServer {
   address: string;
   uiUrl?: string;
+  /** The server process, for resource accounting. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -59,6 +63,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? port + 1000));
   if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+  if (opts.extraArgs) args.push(...opts.extraArgs);
 
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
   let stderr = '';
@@ -88,6 +93,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   return {
     address,
     uiUrl: opts.headless ? undefined : `http://127.0.0.1:${opts.uiPort ?? port + 1000}`,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');

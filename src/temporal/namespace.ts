@@ -1,4 +1,4 @@
-import type { Connection } from '@temporalio/client';
+import type { ConnectionLike } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import { searchAttributeNames } from './search-attributes.ts';
@@ -7,7 +7,7 @@ import { searchAttributeNames } from './search-attributes.ts';
  * Makes the namespace fit for deliveries on any cluster: it exists, keeps histories (the audit log)
  * for the configured retention, and knows the search attributes the UI filters on.
  */
-export async function prepareNamespace(connection: Connection, namespace: string, retentionDays: number): Promise<void> {
+export async function prepareNamespace(connection: Pick<ConnectionLike, 'workflowService' | 'operatorService'>, namespace: string, retentionDays: number): Promise<void> {
   const retention = msToTs(`${retentionDays} days`);
   const svc = connection.workflowService;
   try {

@@ -100,6 +100,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { worke
       await stack.stopWorker();
       await connection.close();
       await core.store.close();
+      await core.engine.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

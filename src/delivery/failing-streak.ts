@@ -1,0 +1,92 @@
+import type { Kysely } from 'kysely';
+import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
+import type { DestinationStore } from '../store/destinations.ts';
+import type { Database } from '../store/schema.ts';
+
+/** A destination whose every attempt failed for this long is disabled (DESIGN: "fails every delivery for 5 days"). */
+export const DISABLE_AFTER_FAILING_MS = 5 * 86_400_000;
+
+export interface FailingStreak {
+  /**
+   * Folds one attempt into the destination's streak: a 2xx ends it, a failed request extends it, and
+   * a streak older than the limit disables the destination with a reason. Never throws: bookkeeping
+   * must not turn a recorded attempt into a failed activity.
+   */
+  record(destinationId: string, attempt: AttemptRecord): Promise<void>;
+  /** When the current streak began, if the destination is failing. */
+  since(destinationId: string): Promise<string | undefined>;
+}
+
+/** Whether the destination itself answered badly; undefined when no request reached it (paused, refused, credentials). */
+function failed(a: AttemptRecord): boolean | undefined {
+  if (a.response) return a.response.status < 200 || a.response.status >= 300;
+  const code = a.error?.code ?? '';
+  return code === 'timeout' || code.startsWith('network_') ? true : undefined;
+}
+
+const describe = (a: AttemptRecord): string => (a.response ? `HTTP ${a.response.status}` : (a.error?.code ?? 'error'));
+
+export function createFailingStreak(deps: {
+  db: Kysely<Database>;
+  destinations: DestinationStore;
+  now?: () => Date;
+  disableAfterMs?: number;
+  onError?: (err: unknown) => void;
+}): FailingStreak {
+  const { db } = deps;
+  const now = deps.now ?? (() => new Date());
+  const limit = deps.disableAfterMs ?? DISABLE_AFTER_FAILING_MS;
+
+  async function record(destinationId: string, attempt: AttemptRecord): Promise<void> {
+    const verdict = failed(attempt);
+    if (verdict === undefined) return;
+    if (!verdict) {
+      await db.deleteFrom('failing_streaks').where('destination_id', '=', destinationId).execute();
+      return;
+    }
+    const at = now().toISOString();
+    await db
+      .insertInto('failing_streaks')
+      .values({ destination_id: destinationId, failing_since: at, last_failure: at })
+      .onConflict((oc) => oc.column('destination_id').doUpdateSet({ last_failure: at }))
+      .execute();
+    const row = await db.selectFrom('failing_streaks').select('failing_since').where('destination_id', '=', destinationId).executeTakeFirst();
+    if (!row || Date.parse(at) - Date.parse(row.failing_since) < limit) return;
+    const dest = await deps.destinations.getById(destinationId);
+    if (dest?.enabled) {
+      const days = Math.floor((Date.parse(at) - Date.parse(row.failing_since)) / 86_400_000);
+      await deps.destinations.update(dest.account_id, dest.id, {
+        enabled: false,
+        disabled_reason: `every delivery failed for ${days} days (since ${row.failing_since}; last: ${describe(attempt)} at ${at}); fix the endpoint, then re-enable it and recover the failed deliveries`,
+      });
+    }
+    // Re-enabling starts a fresh streak.
+    await db.deleteFrom('failing_streaks').where('destination_id', '=', destinationId).execute();
+  }
+
+  return {
+    async record(destinationId, attempt) {
+      try {
+        await record(destinationId, attempt);
+      } catch (err) {
+        deps.onError?.(err);
+      }
+    },
+    async since(destinationId) {
+      const row = await db.selectFrom('failing_streaks').select('failing_since').where('destination_id', '=', destinationId).executeTakeFirst();
+      return row?.failing_since;
+    },
+  };
+}
+
+/** Wraps the attempt activity so every attempt feeds the streak before the workflow sees its result. */
+export function withFailingStreak<A extends { attemptDelivery(input: AttemptInput): Promise<AttemptRecord> }>(activities: A, streak: FailingStreak): A {
+  return {
+    ...activities,
+    async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
+      const record = await activities.attemptDelivery(input);
+      await streak.record(input.destinationId, record);
+      return record;
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { CONNECTION_KINDS } from '../store/connections.ts';
+
+// Validation messages never quote the value they reject: the values here are secrets.
+
+// Set by VoiceOI on every delivery (signature, identity, framing): a connection cannot override them.
+const RESERVED_HEADERS = new Set([
+  'webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type', 'content-length', 'host',
+  'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'user-agent',
+]);
+export const isReservedHeader = (name: string) => RESERVED_HEADERS.has(name.toLowerCase()) || name.toLowerCase().startsWith('x-voiceoi-');
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Visible ASCII, space, tab and obs-text: no CR/LF (header injection) or other control characters.
+const FIELD_VALUE = /^[\t\x20-\x7E\x80-\xFF]*$/;
+
+const name = z.string().trim().min(1).max(200);
+
+const secretText = (max: number) =>
+  z.string().min(1).max(max).regex(FIELD_VALUE, 'must not contain control characters such as CR or LF');
+
+// Names are checked here rather than as record keys so that each problem gets its own message.
+const headerSet = z.record(z.string(), secretText(8192)).superRefine((headers, ctx) => {
+  const names = Object.keys(headers);
+  if (names.length < 1 || names.length > 20) ctx.addIssue({ code: 'custom', message: 'give 1 to 20 headers' });
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (n.length > 100 || !TOKEN.test(n)) {
+      ctx.addIssue({ code: 'custom', path: [n], message: 'is not a header name (1-100 letters, digits and !#$%&\'*+.^_`|~-)' });
+    } else if (isReservedHeader(n)) {
+      ctx.addIssue({ code: 'custom', path: [n], message: 'is set by VoiceOI on every delivery and cannot come from a connection' });
+    }
+    if (seen.has(n.toLowerCase())) ctx.addIssue({ code: 'custom', path: [n], message: 'appears twice (header names are case-insensitive)' });
+    seen.add(n.toLowerCase());
+  }
+});
+
+const username = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[\x20-\x7E\x80-\xFF]*$/, 'must not contain control characters')
+  .refine((u) => !u.includes(':'), { message: 'must not contain ":" (RFC 7617)' });
+
+const tokenUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .max(2048)
+  .refine((u) => !new URL(u).username && !new URL(u).password && !new URL(u).hash, { message: 'must not carry credentials or a #fragment' });
+
+// RFC 6749 scope: space-separated tokens of visible ASCII except " and \.
+const scope = z.string().trim().min(1).max(1000).regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'must be space-separated OAuth2 scope tokens');
+const audience = z.string().trim().min(1).max(1000);
+const authMethod = z.enum(['client_secret_basic', 'client_secret_post']);
+
+export const kindFields = {
+  headers: { headers: headerSet },
+  basic: { username, password: secretText(1024) },
+  oauth2_client_credentials: {
+    token_url: tokenUrl,
+    client_id: z.string().min(1).max(512).regex(FIELD_VALUE, 'must not contain control characters'),
+    client_secret: secretText(4096),
+    scope: scope.nullable().optional(),
+    audience: audience.nullable().optional(),
+    auth_method: authMethod.default('client_secret_basic'),
+  },
+  oauth2_authorization_code: {
+    provider: z.string().min(1).max(40),
+    scope: scope.nullable().optional(),
+  },
+} as const;
+
+export const createConnectionBody = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('headers'), name, ...kindFields.headers }),
+  z.strictObject({ kind: z.literal('basic'), name, ...kindFields.basic }),
+  z.strictObject({ kind: z.literal('oauth2_client_credentials'), name, ...kindFields.oauth2_client_credentials }),
+  z.strictObject({ kind: z.literal('oauth2_authorization_code'), name, ...kindFields.oauth2_authorization_code }),
+]);
+export type CreateConnectionBody = z.infer<typeof createConnectionBody>;
+
+/** PATCH bodies are checked against the stored connection's kind (a kind cannot change). */
+export const patchSchemas = {
+  headers: z.strictObject({ kind: z.literal('headers').optional(), name: name.optional(), ...kindFields.headers }).partial(),
+  basic: z.strictObject({ kind: z.literal('basic').optional(), name: name.optional(), ...kindFields.basic }).partial(),
+  oauth2_client_credentials: z
+    .strictObject({
+      kind: z.literal('oauth2_client_credentials').optional(),
+      name: name.optional(),
+      ...kindFields.oauth2_client_credentials,
+      auth_method: authMethod,
+    })
+    .partial(),
+  oauth2_authorization_code: z
+    .strictObject({ kind: z.literal('oauth2_authorization_code').optional(), name: name.optional(), ...kindFields.oauth2_authorization_code })
+    .partial(),
+};
+
+/** What the route declares (for OpenAPI); the handler validates precisely against the stored kind. */
+export const patchConnectionBody = z
+  .looseObject({ kind: z.enum(CONNECTION_KINDS).optional(), name: name.optional() })
+  .describe('Any create field of the connection\'s kind except kind; a secret field replaces the stored secret (headers: the whole set)')
+  .refine((b) => Object.keys(b).length > 0, { message: 'send at least one field to change' });
+
+const lastError = z.object({ code: z.string(), message: z.string(), at: z.string() }).nullable();
+const common = {
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(['connected', 'needs_reauth', 'error']),
+  last_error: lastError,
+  created_at: z.string(),
+  updated_at: z.string(),
+};
+
+export const connectionView = z.discriminatedUnion('kind', [
+  z.object({ ...common, kind: z.literal('headers'), header_names: z.array(z.string()) }),
+  z.object({ ...common, kind: z.literal('basic'), username: z.string() }),
+  z.object({
+    ...common,
+    kind: z.literal('oauth2_client_credentials'),
+    token_url: z.string(),
+    client_id: z.string(),
+    scope: z.string().nullable(),
+    audience: z.string().nullable(),
+    auth_method: authMethod,
+  }),
+  z.object({
+    ...common,
+    kind: z.literal('oauth2_authorization_code'),
+    provider: z.string(),
+    scope: z.string().nullable(),
+    authorized_at: z.string().nullable(),
+    token_expires_at: z.string().nullable(),
+    /** Where to send the user to (re-)authorize. */
+    authorize_path: z.string(),
+  }),
+]);
+export type ConnectionView = z.infer<typeof connectionView>;
+
+export const startJson = z.object({ authorize_url: z.string(), expires_at: z.string() });
+
+export const callbackQuery = z.looseObject({
+  state: z.string().max(512).optional(),
+  code: z.string().max(4096).optional(),
+  error: z.string().max(200).optional(),
+  error_description: z.string().max(1000).optional(),
+});
+export const callbackResult = z.object({ connection_id: z.string(), status: z.literal('connected'), authorized_at: z.string().nullable(), message: z.string() });

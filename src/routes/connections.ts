@@ -1,0 +1,99 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppDeps } from '../app.ts';
+import { requireAccount } from '../auth.ts';
+import { initialStatus, mergeSpec, specFromBody, viewOf } from '../connections/spec.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { ConnectionView } from './connections.schema.ts';
+import { connectionView, createConnectionBody, patchConnectionBody, patchSchemas } from './connections.schema.ts';
+import { idParams } from './destinations.schema.ts';
+
+function unknownProvider(provider: string, configured: string[]): AppError {
+  return new AppError(
+    400,
+    'oauth2_provider_unknown',
+    `provider: '${provider}' is not a configured OAuth2 provider (${configured.length ? `configured: ${configured.join(', ')}` : 'none is configured: set VOICEOI_OAUTH2_PROVIDERS'})`,
+  );
+}
+
+export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+  const { store } = deps;
+  const providers = deps.config.VOICEOI_OAUTH2_PROVIDERS;
+  const tags = ['connections'];
+  const view = (c: Parameters<typeof viewOf>[0]) => viewOf(c) as ConnectionView;
+
+  app.post('/v1/connections', {
+    schema: { tags, body: createConnectionBody, response: { 201: connectionView } },
+  }, async (req, reply) => {
+    const account = requireAccount(req);
+    const body = req.body;
+    if (body.kind === 'oauth2_authorization_code' && !providers[body.provider]) throw unknownProvider(body.provider, Object.keys(providers));
+    const created = await store.connections.create(account.id, { name: body.name, spec: specFromBody(body), status: initialStatus(body.kind) });
+    // Secrets are write-only, even here: the caller already has them.
+    return reply.status(201).send(view(created));
+  });
+
+  app.get('/v1/connections', { schema: { tags, response: { 200: z.object({ items: z.array(connectionView) }) } } }, async (req) => {
+    const account = requireAccount(req);
+    return { items: (await store.connections.list(account.id)).map(view) };
+  });
+
+  app.get('/v1/connections/:id', { schema: { tags, params: idParams, response: { 200: connectionView } } }, async (req) => {
+    const account = requireAccount(req);
+    const c = await store.connections.get(account.id, req.params.id);
+    if (!c) throw notFound('connection', req.params.id);
+    return view(c);
+  });
+
+  app.patch('/v1/connections/:id', {
+    schema: { tags, params: idParams, body: patchConnectionBody, response: { 200: connectionView } },
+  }, async (req) => {
+    const account = requireAccount(req);
+    const rec = await store.connections.getRecord(account.id, req.params.id);
+    if (!rec) throw notFound('connection', req.params.id);
+    const raw = req.body as Record<string, unknown>;
+    if (raw.kind !== undefined && raw.kind !== rec.kind) {
+      throw new AppError(400, 'connection_kind_immutable', `kind: a ${rec.kind} connection cannot become ${String(raw.kind)}; create a new connection instead`);
+    }
+    const parsed = patchSchemas[rec.kind].safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      throw new AppError(400, 'validation_error', issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), { issues });
+    }
+    const body = parsed.data as Record<string, unknown>;
+    if (rec.kind === 'oauth2_authorization_code' && typeof body.provider === 'string' && !providers[body.provider]) {
+      throw unknownProvider(body.provider, Object.keys(providers));
+    }
+    const { spec, changed, reauthorize } = mergeSpec(rec, body);
+    const updated = await store.connections.update(account.id, rec.id, {
+      name: body.name as string | undefined,
+      ...(changed ? { spec } : {}),
+      // New credentials deserve a fresh verdict: the next token request decides the status again.
+      ...(changed && rec.kind !== 'oauth2_authorization_code' ? { status: 'connected', last_error: null } : {}),
+      ...(reauthorize ? { clearTokens: true, status: 'needs_reauth', last_error: null } : {}),
+    });
+    if (!updated) throw notFound('connection', req.params.id);
+    return view(updated);
+  });
+
+  app.delete('/v1/connections/:id', { schema: { tags, params: idParams } }, async (req, reply) => {
+    const account = requireAccount(req);
+    if (!(await store.connections.get(account.id, req.params.id))) throw notFound('connection', req.params.id);
+    const users = await store.connections.usedBy(account.id, req.params.id);
+    if (users.length > 0) {
+      throw new AppError(409, 'connection_in_use', `connection ${req.params.id} is used by ${users.length} destination(s); point them elsewhere first`, {
+        destination_ids: users,
+      });
+    }
+    await store.connections.delete(account.id, req.params.id);
+    return reply.status(204).send();
+  });
+};
+
+/** For AppDeps.checkReferences: a destination may only name a connection of its own account. */
+export async function checkConnectionReference(deps: Pick<AppDeps, 'store'>, accountId: string, connectionId: string | null | undefined): Promise<void> {
+  if (connectionId === undefined || connectionId === null) return;
+  if (!(await deps.store.connections.get(accountId, connectionId))) {
+    throw new AppError(404, 'connection_not_found', `connection_id: no connection with id '${connectionId}' in this account`);
+  }
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { eventTypeSchema } from '../events/catalog.ts';
+
+export const deliveryStatus = z.enum(['pending', 'delivered', 'retrying', 'failed', 'skipped', 'cancelled']);
+
+// Free-text filters are checked again where they enter the visibility query (src/temporal/visibility-query.ts).
+const filterText = z.string().min(1).max(200);
+
+export const listDeliveriesQuery = z.object({
+  status: deliveryStatus.optional(),
+  destination_id: filterText.optional(),
+  event_type: eventTypeSchema.optional(),
+  call_id: filterText.optional(),
+  lead_id: filterText.optional(),
+  since: z.iso.datetime({ offset: true }).optional().describe('Deliveries started at or after this time (RFC 3339)'),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z.string().max(4096).optional().describe('next_cursor of the previous page, with the same filters'),
+});
+
+export const deliverySummary = z.object({
+  id: z.string(),
+  run_id: z.string(),
+  status: deliveryStatus,
+  workflow_status: z.string(),
+  event_id: z.string(),
+  event_type: z.string(),
+  destination_id: z.string(),
+  call_id: z.string().nullable(),
+  lead_id: z.string().nullable(),
+  started_at: z.string(),
+  closed_at: z.string().nullable(),
+});
+
+export const deliveryList = z.object({
+  items: z.array(deliverySummary),
+  // A page can hold fewer rows than `limit` (older runs of retried deliveries are left out): follow
+  // next_cursor until it is null.
+  next_cursor: z.string().nullable(),
+});
+
+export const replayStarted = z.object({ id: z.string(), run_id: z.string(), replay_of: z.string() });
+export const cancelRequested = z.object({ id: z.string(), run_id: z.string(), status: z.literal('cancelling') });
+
+export const recoverBody = z.object({
+  since: z.iso.datetime({ offset: true }).describe('Replay failed deliveries started at or after this time (RFC 3339)'),
+});
+export const recoverResult = z.object({
+  recovered: z.number().int(),
+  deliveries: z.array(z.string()),
+  more: z.boolean().describe('true: more than one batch failed; call recover again with the same since'),
+});

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { eventEnvelopeSchema } from '../events/catalog.ts';
+
+export const mappingLanguage = z.enum(['jsonata', 'typescript']);
+const source = z.string().min(1).max(256 * 1024);
+// Per-mapping limits, within the sandbox's own bounds (sandboxes/limits.ts clamps again).
+const timeout_ms = z.number().int().min(1).max(5_000).nullable();
+const memory_mb = z.number().int().min(8).max(256).nullable();
+
+export const createMappingBody = z.object({
+  name: z.string().trim().min(1).max(200),
+  language: mappingLanguage,
+  source,
+  timeout_ms: timeout_ms.optional(),
+  memory_mb: memory_mb.optional(),
+});
+
+export const putMappingBody = z.object({ source, timeout_ms: timeout_ms.optional(), memory_mb: memory_mb.optional() });
+
+export const testMappingBody = z.union([
+  z.object({ language: mappingLanguage, source, event: eventEnvelopeSchema, timeout_ms: timeout_ms.optional(), memory_mb: memory_mb.optional() }),
+  z.object({ mapping_id: z.string().min(1), version: z.number().int().min(1).optional(), event: eventEnvelopeSchema }),
+]);
+
+export const mappingView = z.object({
+  id: z.string(),
+  name: z.string(),
+  language: mappingLanguage,
+  version: z.number(),
+  timeout_ms: z.number().nullable(),
+  memory_mb: z.number().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const versionParams = z.object({ id: z.string().min(1), version: z.coerce.number().int().min(1) });

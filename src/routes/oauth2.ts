@@ -1,0 +1,222 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyOauth2, { type OAuth2Namespace } from '@fastify/oauth2';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppDeps } from '../app.ts';
+import { requireAccount } from '../auth.ts';
+import { scrub } from '../connections/errors.ts';
+import type { OAuth2ProviderConfig } from '../connections/providers-config.ts';
+import { authorizePath } from '../connections/spec.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { OAuth2Tokens } from '../store/connections.ts';
+import { callbackQuery, callbackResult, startJson } from './connections.schema.ts';
+import { idParams } from './destinations.schema.ts';
+
+// The authorization-code flow: provider apps from VOICEOI_OAUTH2_PROVIDERS are registered with
+// @fastify/oauth2 (one simple-oauth2 client each, used for the authorize URL and the code exchange).
+// State and PKCE are ours, because the flow starts with an authenticated API call rather than a
+// login page: the state is random, single-use, expiring and bound (server-side) to the account and
+// connection; the PKCE verifier lives only in an httpOnly cookie of the browser that started the
+// flow, so a callback from any other browser (a forwarded authorize link) cannot complete it.
+
+export const CALLBACK_PATH = '/v1/oauth2/callback';
+const STATE_TTL_S = 600;
+
+/** The documented `.oauth2` decoration of @fastify/oauth2 (the simple-oauth2 client); its typings omit it. */
+type RegisteredApp = OAuth2Namespace & {
+  oauth2: {
+    authorizeURL(params: Record<string, string>): string;
+    getToken(params: Record<string, string>): Promise<{ token: Record<string, unknown> }>;
+  };
+};
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+const s256 = (verifier: string) => sha256(verifier).toString('base64url');
+const cookieName = (stateHash: string) => `voiceoi_oauth2_${stateHash.slice(0, 16)}`;
+const decoration = (provider: string) => `voiceoiOAuth2_${provider.replace(/-/g, '_')}`;
+
+function splitUrl(raw: string): { host: string; path: string } {
+  const u = new URL(raw);
+  return { host: u.origin, path: `${u.pathname}${u.search}` };
+}
+
+/** Registers one provider app with @fastify/oauth2 on `app` and returns its decoration. */
+async function registerProvider(app: FastifyInstance, name: string, p: OAuth2ProviderConfig, callbackUri: (req: FastifyRequest) => string): Promise<RegisteredApp> {
+  const authorize = splitUrl(p.authorize_url);
+  const token = splitUrl(p.token_url);
+  await app.register(fastifyOauth2, {
+    name: decoration(name),
+    credentials: {
+      client: { id: p.client_id, secret: p.client_secret },
+      auth: { authorizeHost: authorize.host, authorizePath: authorize.path, tokenHost: token.host, tokenPath: token.path },
+      options: { authorizationMethod: p.auth_method === 'client_secret_post' ? 'body' : 'header' },
+    },
+    scope: p.scopes,
+    callbackUri,
+  });
+  return (app as unknown as Record<string, RegisteredApp>)[decoration(name)]!;
+}
+
+/** What a failed code exchange reports, without the code, verifier or client secret. */
+function exchangeError(err: unknown, secrets: string[]): string {
+  const e = err as { output?: { statusCode?: number }; data?: { payload?: unknown }; message?: string };
+  let payload = e.data?.payload;
+  if (Buffer.isBuffer(payload)) {
+    try {
+      payload = JSON.parse(payload.toString('utf8'));
+    } catch {
+      payload = undefined;
+    }
+  }
+  const body = (payload ?? {}) as { error?: unknown; error_description?: unknown };
+  const parts = [
+    e.output?.statusCode ? `HTTP ${e.output.statusCode}` : undefined,
+    typeof body.error === 'string' ? body.error : undefined,
+    typeof body.error_description === 'string' ? body.error_description.slice(0, 200) : undefined,
+  ].filter(Boolean);
+  return scrub(parts.length ? parts.join(' ') : (e.message ?? 'the token endpoint could not be reached'), secrets);
+}
+
+function tokensOf(raw: Record<string, unknown>, issuedAt: number): OAuth2Tokens | undefined {
+  if (typeof raw.access_token !== 'string' || raw.access_token === '') return undefined;
+  const expiresIn = Number(raw.expires_in);
+  return {
+    access_token: raw.access_token,
+    ...(typeof raw.refresh_token === 'string' ? { refresh_token: raw.refresh_token } : {}),
+    ...(typeof raw.token_type === 'string' ? { token_type: raw.token_type } : {}),
+    issued_at: new Date(issuedAt).toISOString(),
+    ...(Number.isFinite(expiresIn) && expiresIn > 0 ? { expires_at: new Date(issuedAt + expiresIn * 1000).toISOString() } : {}),
+    ...(typeof raw.scope === 'string' ? { scope: raw.scope } : {}),
+  };
+}
+
+export const oauth2Routes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+  const { store, config } = deps;
+  const providers = config.VOICEOI_OAUTH2_PROVIDERS;
+  const tags = ['connections'];
+
+  const callbackUrl = (req: FastifyRequest) =>
+    `${(config.VOICEOI_PUBLIC_URL ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '')}${CALLBACK_PATH}`;
+
+  if (!app.hasReplyDecorator('setCookie')) await app.register(fastifyCookie);
+  const apps = new Map<string, RegisteredApp>();
+  for (const [name, p] of Object.entries(providers)) apps.set(name, await registerProvider(app, name, p, callbackUrl));
+
+  app.get('/v1/connections/:id/oauth2/start', {
+    schema: {
+      tags,
+      params: idParams,
+      description:
+        'Starts the authorization of an oauth2_authorization_code connection: 302 to the provider, or {authorize_url} with Accept: application/json. ' +
+        'Open it in the browser that made this call (it carries a cookie the callback checks).',
+      response: { 200: startJson },
+    },
+  }, async (req, reply) => {
+    const account = requireAccount(req);
+    const conn = await store.connections.get(account.id, req.params.id);
+    if (!conn) throw notFound('connection', req.params.id);
+    if (conn.kind !== 'oauth2_authorization_code') {
+      throw new AppError(409, 'connection_not_authorization_code', `connection ${conn.id} is a ${conn.kind} connection: only oauth2_authorization_code connections are authorized at a provider`);
+    }
+    const provider = providers[conn.settings.provider];
+    const registered = apps.get(conn.settings.provider);
+    if (!provider || !registered) {
+      throw new AppError(409, 'oauth2_provider_not_configured', `provider '${conn.settings.provider}' of connection ${conn.id} is no longer in VOICEOI_OAUTH2_PROVIDERS`);
+    }
+    const state = randomBytes(32).toString('base64url');
+    const verifier = randomBytes(32).toString('base64url');
+    const stateHash = sha256(state).toString('hex');
+    const redirectUri = callbackUrl(req);
+    const expiresAt = new Date(Date.now() + STATE_TTL_S * 1000).toISOString();
+    await store.connections.createAuthorization({
+      state_hash: stateHash,
+      account_id: account.id,
+      connection_id: conn.id,
+      provider: conn.settings.provider,
+      redirect_uri: redirectUri,
+      code_challenge: s256(verifier),
+      expires_at: expiresAt,
+    });
+    reply.setCookie(cookieName(stateHash), verifier, {
+      path: CALLBACK_PATH,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: redirectUri.startsWith('https:'),
+      maxAge: STATE_TTL_S,
+    });
+    const scope = conn.settings.scope ?? provider.scopes.join(' ');
+    const authorizeUrl = registered.oauth2.authorizeURL({
+      ...provider.authorize_params,
+      redirect_uri: redirectUri,
+      ...(scope ? { scope } : {}),
+      state,
+      code_challenge: s256(verifier),
+      code_challenge_method: 'S256',
+    });
+    if ((req.headers.accept ?? '').includes('application/json')) return { authorize_url: authorizeUrl, expires_at: expiresAt };
+    return reply.redirect(authorizeUrl, 302);
+  });
+
+  app.get(CALLBACK_PATH, {
+    config: { public: true },
+    // The query carries the authorization code: keep it out of the request log lines.
+    logLevel: 'warn',
+    schema: { tags, querystring: callbackQuery, response: { 200: callbackResult } },
+  }, async (req, reply) => {
+    const q = req.query;
+    if (!q.state) throw new AppError(400, 'oauth2_state_missing', 'The callback has no state parameter: start the authorization again');
+    const stateHash = sha256(q.state).toString('hex');
+    const cookie = cookieName(stateHash);
+    const verifier = req.cookies[cookie];
+    reply.clearCookie(cookie, { path: CALLBACK_PATH });
+
+    const pending = await store.connections.consumeAuthorization(stateHash);
+    if (!pending) {
+      throw new AppError(400, 'oauth2_state_invalid', 'Unknown or already used state: start the authorization again (GET /v1/connections/:id/oauth2/start)');
+    }
+    const restart = `start again with GET ${authorizePath(pending.connection_id)}`;
+    if (Date.parse(pending.expires_at) <= Date.now()) {
+      throw new AppError(400, 'oauth2_state_expired', `The authorization took longer than ${STATE_TTL_S / 60} minutes: ${restart}`);
+    }
+    const challenge = verifier ? Buffer.from(s256(verifier)) : undefined;
+    const expected = Buffer.from(pending.code_challenge);
+    if (!challenge || challenge.length !== expected.length || !timingSafeEqual(challenge, expected)) {
+      throw new AppError(400, 'oauth2_browser_mismatch', `This browser did not start this authorization (its cookie is missing): ${restart} from this browser`);
+    }
+    const conn = await store.connections.get(pending.account_id, pending.connection_id);
+    if (!conn || conn.kind !== 'oauth2_authorization_code') throw notFound('connection', pending.connection_id);
+    if (conn.settings.provider !== pending.provider) {
+      throw new AppError(409, 'connection_changed', `Connection ${conn.id} now uses provider '${conn.settings.provider}': ${restart}`);
+    }
+    const lastError = async (code: string, message: string) =>
+      store.connections.update(pending.account_id, conn.id, { last_error: { code, message, at: new Date().toISOString() } });
+    if (q.error) {
+      const message = `the provider answered ${q.error}${q.error_description ? `: ${q.error_description.slice(0, 200)}` : ''}`;
+      await lastError('oauth2_authorization_denied', message);
+      throw new AppError(400, 'oauth2_authorization_denied', `Authorization not granted: ${message}`);
+    }
+    if (!q.code) throw new AppError(400, 'oauth2_code_missing', `The callback has neither code nor error: ${restart}`);
+    const registered = apps.get(pending.provider);
+    const provider = providers[pending.provider];
+    if (!registered || !provider) throw new AppError(409, 'oauth2_provider_not_configured', `provider '${pending.provider}' is no longer in VOICEOI_OAUTH2_PROVIDERS`);
+
+    const issuedAt = Date.now();
+    let raw: Record<string, unknown>;
+    try {
+      raw = (await registered.oauth2.getToken({ code: q.code, redirect_uri: pending.redirect_uri, code_verifier: verifier! })).token;
+    } catch (err) {
+      const message = `the token endpoint refused the authorization code: ${exchangeError(err, [provider.client_secret, q.code, verifier!])}`;
+      await lastError('oauth2_code_exchange_failed', message);
+      throw new AppError(502, 'oauth2_code_exchange_failed', message);
+    }
+    const tokens = tokensOf(raw, issuedAt);
+    if (!tokens) {
+      await lastError('oauth2_code_exchange_failed', 'the token endpoint answered without an access_token');
+      throw new AppError(502, 'oauth2_code_exchange_failed', 'The token endpoint answered without an access_token');
+    }
+    const done = await store.connections.completeAuthorization(pending.account_id, conn.id, tokens);
+    if (!done) throw notFound('connection', conn.id);
+    return { connection_id: done.id, status: 'connected' as const, authorized_at: done.authorized_at, message: 'Connected. You can close this window.' };
+  });
+};

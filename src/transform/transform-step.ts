@@ -1,0 +1,48 @@
+import type { TransformEngine } from '../../sandboxes/types.ts';
+import type { DeliveryEvent, TransformOutcome } from '../../workflows/types.ts';
+import type { DestinationStore } from '../store/destinations.ts';
+import type { MappingStore } from '../store/mappings.ts';
+
+export interface TransformInput {
+  destinationId: string;
+  deliveryId: string;
+  event: DeliveryEvent;
+  /** Pinned when the delivery started; null/absent: no mapping, the envelope is sent as is. */
+  mapping?: { id: string; version: number } | null;
+}
+
+/**
+ * The transform step of a delivery: runs the pinned mapping version in the sandbox. A failing script
+ * is an outcome (recorded in history, delivery failed), never an activity error to retry.
+ */
+export function createTransformStep(deps: { engine: TransformEngine; mappings: MappingStore; destinations: DestinationStore; onDuration?: (ms: number, language: string) => void }) {
+  return async function transform(input: TransformInput): Promise<TransformOutcome> {
+    if (!input.mapping) return { mapping: null, request: { method: 'POST', body: input.event }, duration_ms: 0 };
+    const pinned = input.mapping;
+    const version = await deps.mappings.version(pinned.id, pinned.version);
+    if (!version) {
+      return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'mapping_not_found', message: `mapping ${pinned.id} version ${pinned.version} no longer exists` } };
+    }
+    const destination = await deps.destinations.getById(input.destinationId);
+    const out = await deps.engine.run({
+      key: `${pinned.id}@${pinned.version}`,
+      language: version.mapping.language,
+      source: version.source,
+      event: input.event,
+      ctx: {
+        destination: { id: input.destinationId, url: destination?.url ?? '' },
+        delivery: { id: input.deliveryId, attempt: 1 },
+        mapping: pinned,
+      },
+      limits: { timeoutMs: version.mapping.timeout_ms ?? undefined, memoryMb: version.mapping.memory_mb ?? undefined },
+    });
+    deps.onDuration?.(out.duration_ms, version.mapping.language);
+    if (!out.ok) {
+      const { code, message, line, column } = out.error;
+      // Infrastructure trouble (sandbox restarting, overloaded) is retried by the activity policy.
+      if (code === 'sandbox_crashed' || code === 'overloaded' || code === 'closed') throw new Error(`transform sandbox unavailable (${code}): ${message}`);
+      return { mapping: pinned, request: null, duration_ms: out.duration_ms, logs: out.logs, error: { code, message, line, column } };
+    }
+    return { mapping: pinned, request: out.result, duration_ms: out.duration_ms, logs: out.logs.length ? out.logs : undefined };
+  };
+}

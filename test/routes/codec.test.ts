@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import proto from '@temporalio/proto';
+import { eventually, startStack, type Stack } from '../support/stack.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { callCompleted } from '../support/events.ts';
+
+const UI = 'http://temporal-ui.test:8233';
+const b64 = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('base64');
+const payloadJSON = (p: proto.temporal.api.common.v1.IPayload) => ({
+  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+  data: b64(p.data),
+});
+
+describe('codec endpoint and encrypted history', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+  let apiKey: string;
+  const secret = `lead said: call me on +1-555-${randomBytes(4).toString('hex')}`;
+  let deliveryId: string;
+
+  before(async () => {
+    stack = await startStack({ VOICEOI_CODEC_ORIGINS: `${UI}/` });
+    receiver = await startReceiver(() => ({ status: 200, body: `{"crm_note":"${secret} (echoed)"}` }));
+    apiKey = (await stack.createAccount()).api_key;
+    const dest = await stack.call('POST', '/v1/destinations', { token: apiKey, body: { url: receiver.url, event_types: ['call_completed'] } });
+    assert.equal(dest.status, 201);
+    const ingested = await stack.call('POST', '/v1/events', { token: apiKey, body: callCompleted(`evt_${randomBytes(4).toString('hex')}`, { summary: secret }) });
+    assert.equal(ingested.status, 202);
+    deliveryId = ingested.body.deliveries[0].id;
+    await eventually(async () => (await stack.call('GET', `/v1/deliveries/${deliveryId}`, { token: apiKey })).body.status === 'delivered', 'delivered');
+  });
+  after(async () => {
+    await stack.stop();
+    await receiver.close();
+  });
+
+  const rawHistory = async () => {
+    // Straight from the frontend service: no data converter, no codec.
+    const res = await stack.connection.workflowService.getWorkflowExecutionHistory({ namespace: stack.target.namespace, execution: { workflowId: deliveryId } });
+    return res.history!;
+  };
+
+  test('the raw history holds no plaintext of the event or of the response', async () => {
+    const history = await rawHistory();
+    const bytes = Buffer.from(proto.temporal.api.history.v1.History.encode(history).finish());
+    assert.ok(history.events!.length > 5);
+    assert.equal(bytes.indexOf(secret), -1, 'the event summary must not be readable in history');
+    assert.equal(bytes.indexOf('crm_note'), -1, 'the recorded response body must not be readable in history');
+    assert.equal(bytes.indexOf('"summary"'), -1);
+    // But the plaintext did reach the receiver and the API (through the codec).
+    assert.ok(receiver.requests[0]!.body.includes(secret));
+    const view = await stack.call('GET', `/v1/deliveries/${deliveryId}`, { token: apiKey });
+    assert.equal(view.body.attempts[0].response.body.includes(secret), true);
+  });
+
+  test('POST /codec/decode with the admin token decodes the history payloads', async () => {
+    const history = await rawHistory();
+    const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+    const completed = history.events!.filter((e) => e.activityTaskCompletedEventAttributes).map((e) => e.activityTaskCompletedEventAttributes!.result!.payloads![0]!);
+    const res = await stack.call('POST', '/codec/decode', { token: stack.adminToken, body: { payloads: [input, ...completed].map(payloadJSON) } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const decoded = res.body.payloads.map((p: { metadata: Record<string, string>; data: string }) => ({
+      encoding: Buffer.from(p.metadata.encoding!, 'base64').toString(),
+      json: JSON.parse(Buffer.from(p.data, 'base64').toString()),
+    }));
+    assert.equal(decoded[0].encoding, 'json/plain');
+    assert.equal(decoded[0].json.event.data.summary, secret);
+    assert.ok(decoded.some((d: { json: { response?: { body: string } } }) => d.json.response?.body.includes(secret)), 'the attempt record decodes');
+  });
+
+  test('a wrong key id or a tampered payload is a clear error, not garbage', async () => {
+    const history = await rawHistory();
+    const input = payloadJSON(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!);
+    const wrongKey = { ...input, metadata: { ...input.metadata, 'encryption-key-id': Buffer.from('retired-2024').toString('base64') } };
+    const res = await stack.call('POST', '/codec/decode', { token: stack.adminToken, body: { payloads: [wrongKey] } });
+    assert.equal(res.status, 422);
+    assert.equal(res.body.code, 'unknown_key');
+    assert.equal(res.body.key_id, 'retired-2024');
+    assert.match(res.body.message, /key id "retired-2024".*not in the key ring.*VOICEOI_MASTER_KEYS/);
+
+    const data = Buffer.from(input.data, 'base64');
+    data[data.length - 1]! ^= 1;
+    const tampered = await stack.call('POST', '/codec/decode', { token: stack.adminToken, body: { payloads: [{ ...input, data: data.toString('base64') }] } });
+    assert.equal(tampered.status, 422);
+    assert.equal(tampered.body.code, 'decrypt_failed');
+
+    const junk = await stack.call('POST', '/codec/decode', { token: stack.adminToken, body: { payloads: [{ data: 'not base64!' }] } });
+    assert.equal(junk.status, 400);
+    assert.equal(junk.body.code, 'invalid_payloads');
+  });
+
+  test('encode then decode round-trips, and encoding hides the data', async () => {
+    const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(JSON.stringify({ secret })).toString('base64') };
+    const enc = await stack.call('POST', '/codec/encode', { token: stack.adminToken, body: { payloads: [plain] } });
+    assert.equal(enc.status, 200);
+    assert.equal(Buffer.from(enc.body.payloads[0].metadata.encoding, 'base64').toString(), 'binary/encrypted');
+    assert.equal(Buffer.from(enc.body.payloads[0].data, 'base64').indexOf(secret), -1);
+    const dec = await stack.call('POST', '/codec/decode', { token: stack.adminToken, body: enc.body });
+    assert.deepEqual(dec.body.payloads[0], plain);
+  });
+
+  test('only the admin token or an allow-listed UI origin may use the codec', async () => {
+    const body = { payloads: [] };
+    const anonymous = await stack.call('POST', '/codec/decode', { body });
+    assert.equal(anonymous.status, 401);
+    const account = await stack.call('POST', '/codec/decode', { token: apiKey, body });
+    assert.equal(account.status, 403);
+    const otherOrigin = await stack.call('POST', '/codec/decode', { body, headers: { origin: 'http://evil.test' } });
+    assert.equal(otherOrigin.status, 401);
+    assert.equal(otherOrigin.headers.get('access-control-allow-origin'), null);
+
+    // What the Temporal UI does from the browser: a preflight, then the POST with its namespace header.
+    const preflight = await fetch(`${stack.url}/codec/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: UI, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), UI);
+    assert.equal(preflight.headers.get('access-control-allow-credentials'), 'true');
+    assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /x-namespace/);
+    const refused = await fetch(`${stack.url}/codec/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'POST' } });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.headers.get('access-control-allow-origin'), null);
+
+    const fromUi = await stack.call('POST', '/codec/decode', { body, headers: { origin: UI, 'x-namespace': 'default' } });
+    assert.equal(fromUi.status, 200);
+    assert.equal(fromUi.headers.get('access-control-allow-origin'), UI);
+    assert.deepEqual(fromUi.body, { payloads: [] });
+    // Errors reach the UI too (readable cross-origin), so it can show them.
+    const badFromUi = await stack.call('POST', '/codec/decode', { raw: '{"payloads": 3}', headers: { origin: UI } });
+    assert.equal(badFromUi.status, 400);
+    assert.equal(badFromUi.headers.get('access-control-allow-origin'), UI);
+  });
+});

@@ -1,0 +1,53 @@
+// Shared by the sandbox tests: one engine per test file (a sandbox process costs ~0.5 s to start).
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { callCompleted, sampleContext } from '../../sandboxes/examples/sample-events.ts';
+import {
+  createTransformEngine,
+  type RunLimits,
+  type RunOutcome,
+  type TransformEngine,
+  type TransformEngineOptions,
+} from '../../sandboxes/index.ts';
+
+export function useEngine(options: TransformEngineOptions = {}): { readonly engine: TransformEngine } {
+  const holder = {} as { engine: TransformEngine };
+  before(async () => {
+    holder.engine = createTransformEngine(options);
+    await holder.engine.warmup();
+  });
+  after(() => holder.engine.close());
+  return holder;
+}
+
+let keys = 0;
+
+/** Runs a TypeScript source against a call_completed event, under a fresh key. */
+export function runTs(engine: TransformEngine, source: string, limits?: Partial<RunLimits>, event: unknown = callCompleted()): Promise<RunOutcome> {
+  return engine.run({ key: `test-${++keys}@1`, language: 'typescript', source, event, ctx: sampleContext, limits });
+}
+
+export function runJsonata(engine: TransformEngine, source: string, event: unknown = callCompleted(), limits?: Partial<RunLimits>): Promise<RunOutcome> {
+  return engine.run({ key: `test-${++keys}@1`, language: 'jsonata', source, event, ctx: sampleContext, limits });
+}
+
+export function expectError(outcome: RunOutcome, code: string): Extract<RunOutcome, { ok: false }>['error'] {
+  assert.equal(outcome.ok, false, `expected ${code}, got ${JSON.stringify(outcome)}`);
+  if (outcome.ok) throw new Error('unreachable');
+  assert.equal(outcome.error.code, code, JSON.stringify(outcome.error));
+  return outcome.error;
+}
+
+export function expectBody(outcome: RunOutcome): unknown {
+  assert.equal(outcome.ok, true, `expected success, got ${JSON.stringify(outcome)}`);
+  if (!outcome.ok) throw new Error('unreachable');
+  assert.ok(outcome.result, 'expected a request, got a skip');
+  return outcome.result.body;
+}
+
+export const HEALTHY = `export default () => ({ body: 'healthy' })`;
+
+/** Proves the engine still serves after a bad script: the next run succeeds. */
+export async function assertStillServes(engine: TransformEngine): Promise<void> {
+  assert.equal(expectBody(await runTs(engine, HEALTHY)), 'healthy');
+}
