@@ -8,7 +8,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTemporalCli } from '../src/temporal/cli.ts';
-import { buildBundle, transformAsActivityModule } from './lib/bundle.ts';
+import { attemptsAsLocalActivitiesModule, buildBundle, transformAsActivityModule } from './lib/bundle.ts';
 import { measureRate, type RateResult } from './lib/measure.ts';
 import { cleanupAll, installExitHandlers, onCleanup, repoRoot } from './lib/processes.ts';
 import { loadavg, memory } from './lib/proc.ts';
@@ -19,6 +19,9 @@ import { lineChartSvg } from './lib/svg.ts';
 import { variants, type BundleKind } from './tuning-variants.ts';
 
 const P99_TARGET_MS = 200;
+
+/** The stack fell behind the offered rate: a backlog took long to drain, or p99 went to seconds. */
+const isSaturated = (r: RateResult): boolean => r.drain_s > 30 || r.propagation_ms.p99 > 10_000 || r.lost > 0;
 
 function arg(name: string): string | undefined {
   const argv = process.argv.slice(2);
@@ -43,16 +46,24 @@ function positive(text: string, what: string, max: number): number {
 const env = process.env;
 const tuning = flag('tuning');
 const opts = {
-  durationS: positive(arg('duration') ?? env.BENCH_DURATION_S ?? (tuning ? '30' : '60'), 'BENCH_DURATION_S', 3600),
-  rates: numberList(arg('rates') ?? env.BENCH_RATES ?? (tuning ? '100,200' : '20,100,200,500'), 'BENCH_RATES'),
+  durationS: positive(arg('duration') ?? env.BENCH_DURATION_S ?? (tuning ? '20' : '60'), 'BENCH_DURATION_S', 3600),
+  // Tuning compares variants below saturation, where latency and CPU per delivery mean something.
+  rates: numberList(arg('rates') ?? env.BENCH_RATES ?? (tuning ? '5,10' : '20,100,200,500'), 'BENCH_RATES'),
+  // Once the runtime is saturated at one rate, higher rates only pile up a backlog: skipped unless set.
+  runAll: flag('all-rates') || env.BENCH_ALL_RATES === '1',
   topology: (arg('topology') ?? env.BENCH_TOPOLOGY ?? 'single') as Topology,
   floor: !(flag('no-floor') || env.BENCH_SKIP_FLOOR === '1'),
   logLevel: env.BENCH_LOG_LEVEL ?? 'info',
   warmupS: positive(env.BENCH_WARMUP_S ?? '5', 'BENCH_WARMUP_S', 600),
   stallS: positive(env.BENCH_STALL_S ?? '35', 'BENCH_STALL_S', 3600),
-  maxDrainS: positive(env.BENCH_MAX_DRAIN_S ?? '300', 'BENCH_MAX_DRAIN_S', 3600),
+  maxDrainS: positive(env.BENCH_MAX_DRAIN_S ?? '900', 'BENCH_MAX_DRAIN_S', 7200),
   out: resolve(arg('out') ?? env.BENCH_OUT ?? join(repoRoot, 'bench/results')),
   keepData: env.BENCH_KEEP_DATA === '1',
+  // More `temporal server start-dev` flags for an experiment, space-separated.
+  devServerArgs: (env.BENCH_DEV_SERVER_ARGS ?? '').split(' ').filter(Boolean),
+  // More node flags for the product's processes, space-separated (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
+  nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  temporalDb: (env.BENCH_TEMPORAL_DB === 'memory' ? 'memory' : 'file') as 'file' | 'memory',
   variants: (arg('variants') ?? env.BENCH_VARIANTS)?.split(',').map((s) => s.trim()).filter(Boolean),
 };
 if (opts.topology !== 'single' && opts.topology !== 'split') throw new Error(`BENCH_TOPOLOGY: 'single' or 'split', got '${opts.topology}'`);
@@ -102,7 +113,7 @@ async function warmUp(target: Target, receiver: TimingReceiver): Promise<void> {
 async function mainRun(dir: string, receiver: TimingReceiver, temporalCli: string): Promise<void> {
   const loadStart = loadavg();
   log(`starting the runtime (${opts.topology === 'single' ? 'one process: API + worker, as npm start' : 'split: API and worker processes'}) and its dev server`);
-  const runtime = await startRuntime({ dir: join(dir, 'runtime'), topology: opts.topology, env: {}, devServerArgs: [], receiverUrl: receiver.url, logLevel: opts.logLevel });
+  const runtime = await startRuntime({ dir: join(dir, 'runtime'), topology: opts.topology, env: {}, devServerArgs: opts.devServerArgs, receiverUrl: receiver.url, logLevel: opts.logLevel, nodeArgs: opts.nodeArgs, temporalDb: opts.temporalDb });
   onCleanup('runtime', () => runtime.stop());
   log(`runtime up in ${runtime.startupS} s at ${runtime.url}`);
   const floor = opts.floor ? await startFloor({ dir: join(dir, 'floor'), receiverUrl: receiver.url }) : undefined;
@@ -112,24 +123,41 @@ async function mainRun(dir: string, receiver: TimingReceiver, temporalCli: strin
 
   const rt: RateResult[] = [];
   const fl: RateResult[] = [];
-  // Interleaved per rate, so that a change of load from the neighbours hits both stacks alike.
+  const skipped: number[] = [];
+  // Interleaved per rate, so that a change of load from the neighbours hits both stacks alike; the
+  // floor first, so that it never runs beside the runtime's backlog.
   for (const rate of opts.rates) {
-    rt.push(await run(runtime, receiver, rate, opts.durationS));
     if (floor) {
-      await sleep(1000);
       fl.push(await run(floor, receiver, rate, opts.durationS));
+      await sleep(1000);
     }
+    const saturated = rt.find((r) => isSaturated(r));
+    if (saturated && !opts.runAll) {
+      skipped.push(rate);
+      log(`runtime @ ${rate}/s skipped: saturated at ${saturated.rate}/s (sustained ${saturated.delivered_per_s}/s)`);
+      continue;
+    }
+    rt.push(await run(runtime, receiver, rate, opts.durationS));
     await sleep(1000);
   }
   const report: MainReport = {
     generated_at: new Date().toISOString(),
     git_commit: gitCommit(),
     machine: machine(temporalCli),
-    options: { topology: opts.topology, duration_s: opts.durationS, rates: opts.rates, log_level: opts.logLevel, warmup_s: opts.warmupS },
+    options: {
+      topology: opts.topology,
+      duration_s: opts.durationS,
+      rates: opts.rates,
+      log_level: opts.logLevel,
+      warmup_s: opts.warmupS,
+      temporal_db: opts.temporalDb,
+      ...(opts.devServerArgs.length ? { dev_server_args: opts.devServerArgs.join(' ') } : {}),
+    },
     loadavg_start: loadStart,
     loadavg_end: loadavg(),
     runtime_startup_s: runtime.startupS,
     runtime: rt,
+    runtime_skipped_rates: skipped,
     floor: fl,
     headline: { ...headlineRate(rt, P99_TARGET_MS), p99_target_ms: P99_TARGET_MS },
   };
@@ -168,6 +196,7 @@ async function tuningRun(dir: string, receiver: TimingReceiver, temporalCli: str
   const bundles: Record<BundleKind, string | undefined> = {
     'transform-as-activity': await buildBundle(join(dir, 'bundle-transform-as-activity.js'), [transformAsActivityModule]),
     default: await buildBundle(join(dir, 'bundle-default.js')),
+    'attempts-local': await buildBundle(join(dir, 'bundle-attempts-local.js'), [attemptsAsLocalActivitiesModule]),
     'at-start': undefined,
   };
   const results: VariantResult[] = [];
@@ -181,6 +210,8 @@ async function tuningRun(dir: string, receiver: TimingReceiver, temporalCli: str
       devServerArgs: v.devServerArgs,
       receiverUrl: receiver.url,
       logLevel: v.env.LOG_LEVEL ?? opts.logLevel,
+      nodeArgs: opts.nodeArgs,
+      temporalDb: opts.temporalDb,
     });
     const remove = onCleanup(`runtime ${v.name}`, () => runtime.stop());
     const startupRss = Object.fromEntries(Object.entries(runtime.pids).map(([k, pid]) => [k, Math.round(memory(pid)?.rssMiB ?? Number.NaN)]));

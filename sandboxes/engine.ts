@@ -2,7 +2,7 @@
 // whatever comes back into a RunOutcome an engineer can act on.
 import jsonata from 'jsonata';
 import { boundLogs } from './captured-logs.ts';
-import { mapStack } from './error-report.ts';
+import { mapPositionsInText, mapStack } from './error-report.ts';
 import { isJsonataError, jsonataErrorMessage, jsonataErrorPosition } from './jsonata-errors.ts';
 import {
   DEFAULT_LIMITS,
@@ -108,10 +108,11 @@ class Engine implements TransformEngine {
     return validateMapping(language, source);
   }
 
-  async warmup(): Promise<void> {
-    // The first type check parses the ES lib files (~0.5 s); do it now rather than on an upload.
-    validateMapping('typescript', WARMUP_SOURCE);
-    await this.sandbox.warmup();
+  async warmup(options: { typeChecker?: boolean } = {}): Promise<void> {
+    const started = this.sandbox.warmup();
+    // The first type check parses the ES lib files (~0.5 s); better now than on an upload.
+    if (options.typeChecker !== false) validateMapping('typescript', WARMUP_SOURCE);
+    await started;
   }
 
   close(): Promise<void> {
@@ -229,7 +230,8 @@ class Engine implements TransformEngine {
     } catch {
       return failure({ code: 'invalid_result', message: 'The sandbox returned malformed output (was its runtime tampered with?).' }, [], duration);
     }
-    const logs = boundLogs(parsed?.logs, limits);
+    let logs = boundLogs(parsed?.logs, limits);
+    if (compiled.language === 'typescript') logs = logs.map((line) => mapPositionsInText(line, compiled.ts));
     if (parsed?.ok === true) {
       // The sandbox counted UTF-16 units; only a result that might exceed in UTF-8 is re-measured.
       if (json.length * 3 > limits.maxResultBytes) {

@@ -43,3 +43,18 @@ export function mapStack(stack: string, compiled: CompiledTypeScript): MappedSta
   }
   return { stack: out.join('\n'), line, column };
 }
+
+const GENERATED_POSITIONS = new RegExp(GENERATED_POSITION.source, 'g');
+
+/** Rewrites generated positions anywhere in a text (an Error's stack logged with console.error). */
+export function mapPositionsInText(text: string, compiled: CompiledTypeScript): string {
+  if (!text.includes(SANDBOX_FILENAME)) return text;
+  return text
+    .split('\n')
+    .filter((line) => !line.includes(RUNTIME_FILENAME))
+    .join('\n')
+    .replace(GENERATED_POSITIONS, (match, line: string, column: string) => {
+      const original = compiled.originalPosition(Number(line), Number(column));
+      return original ? `${USER_FILENAME}:${original.line}:${original.column}` : match;
+    });
+}

@@ -51,6 +51,8 @@ class PooledIsolate {
   runs = 0;
   /** The context the next run will use, being prepared. */
   spare: Promise<ivm.Context> | null = null;
+  /** The spare context is ready: a run here starts without waiting. */
+  spareReady = false;
 
   constructor(
     readonly memoryMb: number,
@@ -62,9 +64,6 @@ class PooledIsolate {
     this.logs = this.isolate.compileScriptSync('__voiceoi.logs()', { filename: RUNTIME_FILENAME });
     this.scripts = new LruCache(scriptCacheSize, (_id, script) => script.release());
   }
-
-  /** The spare context is ready: a run here starts without waiting. */
-  spareReady = false;
 
   prepareSpare(): void {
     const spare = this.createContext();
@@ -119,7 +118,15 @@ async function runOn(worker: PooledIsolate, job: IsolateJob): Promise<IsolateRes
   let context: ivm.Context | undefined;
   try {
     context = await worker.takeContext();
-    const script = await worker.script(job);
+    let script: ivm.Script;
+    try {
+      script = await worker.script(job);
+    } catch (err) {
+      if (deadlineHit || worker.isolate.isDisposed) throw err;
+      // swc accepted what V8 does not: still the mapping's syntax, not a sandbox failure.
+      const message = err instanceof Error ? err.message : String(err);
+      return { outcome: { kind: 'json', json: JSON.stringify({ ok: false, error: { code: 'syntax_error', message }, logs: [] }) }, durationMs: elapsed() };
+    }
     context.global.setSync('__voiceoi_input', job.input);
     let out: unknown = await script.run(context, { timeout: job.timeoutMs });
     // Microtasks ran before run() returned (under its timeout); "pending" now means never.
@@ -141,7 +148,7 @@ async function runOn(worker: PooledIsolate, job: IsolateJob): Promise<IsolateRes
     return { outcome: { kind: 'internal', message }, durationMs };
   } finally {
     clearTimeout(deadline);
-    context?.release();
+    if (!worker.isolate.isDisposed) context?.release();
   }
 }
 
@@ -174,7 +181,12 @@ export class IsolatePool {
   }
 
   async run(job: IsolateJob): Promise<IsolateResult> {
-    const worker = await this.acquire();
+    let worker = await this.acquire();
+    if (worker.isolate.isDisposed) {
+      // Died between runs (its spare context hit the memory limit): not this run's doing.
+      worker.dispose();
+      worker = this.spawn();
+    }
     try {
       return await runOn(worker, job);
     } finally {

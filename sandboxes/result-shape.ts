@@ -76,7 +76,7 @@ export function normaliseResult(value: unknown): ShapeCheck {
       return fail(`"path" must start with a single "/" (it is appended to the destination URL); it is ${JSON.stringify(path.slice(0, 100))}.`);
     }
     if (path.length > MAX_PATH) return fail(`"path" is longer than ${MAX_PATH} characters.`);
-    if (/[\s\0-\x1f\x7f?#\\]/.test(path)) {
+    if (/[\s\p{Cc}?#\\]/u.test(path)) {
       return fail('"path" cannot contain whitespace, control characters, "\\", "?" or "#": put query parameters in "query".');
     }
     if (path.split('/').some((segment) => segment === '..' || segment === '.')) return fail('"path" cannot contain "." or ".." segments.');

@@ -3,8 +3,8 @@
 //
 // Why a separate process: some allocations make V8 give up on an isolate ("Catastrophic
 // out-of-memory error", e.g. `Array(1e8).fill(0)` under a 32 MB limit). isolated-vm then calls
-// onCatastrophicError and the process cannot be saved: in our measurements it hung and later
-// segfaulted. Here that costs a restart; in the worker it would cost the worker.
+// onCatastrophicError and the process cannot be saved (in our measurements it hung). Here that
+// costs a restart; in the worker it would cost the worker.
 import { IsolatePool, runInFreshIsolate, type IsolateJob } from './isolate-pool.ts';
 import { JsonataEvaluator } from './jsonata-evaluator.ts';
 import { LruCache } from './lru-cache.ts';

@@ -142,19 +142,15 @@ declare module 'voiceoi' {
     data: D;
   }
 
-  export interface CallStartedEvent extends EventEnvelope<'call_started', CallStartedData> {}
-  export interface VoiceDetectedEvent extends EventEnvelope<'voice_detected', VoiceDetectedData> {}
-  export interface HandoverStartedEvent extends EventEnvelope<'handover_started', HandoverStartedData> {}
-  export interface LiveTransferInitiatedEvent
-    extends EventEnvelope<'live_transfer_initiated', LiveTransferInitiatedData> {}
-  export interface TransferSuccessEvent extends EventEnvelope<'transfer_success', TransferSuccessData> {}
-  export interface QualificationThresholdMetEvent
-    extends EventEnvelope<'qualification_threshold_met', QualificationThresholdMetData> {}
-  export interface CallDispositionSetEvent
-    extends EventEnvelope<'call_disposition_set', CallDispositionSetData> {}
-  export interface CallCompletedEvent extends EventEnvelope<'call_completed', CallCompletedData> {}
-  export interface TranscriptCompletedEvent
-    extends EventEnvelope<'transcript_completed', TranscriptCompletedData> {}
+  export type CallStartedEvent = EventEnvelope<'call_started', CallStartedData>;
+  export type VoiceDetectedEvent = EventEnvelope<'voice_detected', VoiceDetectedData>;
+  export type HandoverStartedEvent = EventEnvelope<'handover_started', HandoverStartedData>;
+  export type LiveTransferInitiatedEvent = EventEnvelope<'live_transfer_initiated', LiveTransferInitiatedData>;
+  export type TransferSuccessEvent = EventEnvelope<'transfer_success', TransferSuccessData>;
+  export type QualificationThresholdMetEvent = EventEnvelope<'qualification_threshold_met', QualificationThresholdMetData>;
+  export type CallDispositionSetEvent = EventEnvelope<'call_disposition_set', CallDispositionSetData>;
+  export type CallCompletedEvent = EventEnvelope<'call_completed', CallCompletedData>;
+  export type TranscriptCompletedEvent = EventEnvelope<'transcript_completed', TranscriptCompletedData>;
 
   /** Any event of the catalog: narrow it with `switch (event.type)`. */
   export type VoiceOIEvent =

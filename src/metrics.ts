@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import type { InjectedSinks } from '@temporalio/worker';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { DeliverySinks } from '../workflows/sinks.ts';
@@ -87,4 +88,27 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     }),
   };
   return metrics;
+}
+
+/**
+ * `/metrics` for a worker-only process (VOICEOI_ROLE=worker), which has no API to serve it: that is
+ * where attempts, outcomes and transform durations are counted.
+ */
+export async function serveMetrics(metrics: Metrics, port: number, host: string): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"route_not_found","message":"only GET /metrics here"}');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  return { port: typeof address === 'object' && address ? address.port : port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

@@ -103,13 +103,18 @@ export async function startWorker(
     agent,
     policy: core.policy,
     version: core.config.version,
-    transform: createTransformStep({ engine: core.engine, mappings: core.store.mappings, destinations: core.store.destinations }),
+    transform: createTransformStep({
+      engine: core.engine,
+      mappings: core.store.mappings,
+      destinations: core.store.destinations,
+      onDuration: (ms, language) => core.metrics.transformed(ms, language),
+    }),
     onOutcome: (record) => core.metrics.attempted(record),
     // The OAuth2 token cache lives here, in the worker process that sends the requests.
     credentials: createConnectionCredentials({
       connections: core.store.connections,
       providers: core.config.VOICEOI_OAUTH2_PROVIDERS,
-      tokens: createTokenClient({ agent }),
+      tokens: createTokenClient({ agent, policy: core.policy }),
       logger: core.logger,
     }),
   });

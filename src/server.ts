@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { loadConfig } from './config.ts';
+import { serveMetrics } from './metrics.ts';
 import { buildApi, createClient, createCore, createSharedClient, startWorker, type WorkerHandle } from './runtime.ts';
 import { startDevServer, type DevServer } from './temporal/dev-server.ts';
 import { targetFromConfig } from './temporal/connection.ts';
@@ -61,6 +62,11 @@ async function main(): Promise<void> {
     stops.push(() => api.close());
     const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
     urls += `\n  API          ${base}\n  API docs     ${base}/docs`;
+  }
+  if (role === 'worker') {
+    const metrics = await serveMetrics(core.metrics, config.PORT, config.HOST);
+    stops.push(() => metrics.close());
+    urls += `\n  Metrics      http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}/metrics`;
   }
   if (devServer?.uiUrl) urls += `\n  Temporal UI  ${devServer.uiUrl}/namespaces/${target.namespace}/workflows`;
   process.stdout.write(`\nVoiceOI Hooks is running (role: ${role}, Temporal: ${address}, namespace: ${target.namespace})${urls}\n  Press Ctrl-C to stop.\n\n`);

@@ -12,3 +12,4 @@ export async function buildBundle(file: string, interceptorModules: string[] = [
 }
 
 export const transformAsActivityModule = new URL('../variants/transform-as-activity.ts', import.meta.url).pathname;
+export const attemptsAsLocalActivitiesModule = new URL('../variants/attempts-as-local-activities.ts', import.meta.url).pathname;

@@ -26,6 +26,10 @@ export interface RateResult {
   send_lag_ms: Summary;
   /** Time after the last send until the last accepted event arrived, s. */
   drain_s: number;
+  /** Deliveries per second over the send window plus the drain: what the stack sustained. */
+  delivered_per_s: number;
+  /** CPU time of the stack's own processes (not the load generator) per delivered event, ms. */
+  cpu_ms_per_delivery: number;
   usage: WindowUsage;
 }
 
@@ -70,6 +74,10 @@ export async function measureRate(target: Target, receiver: TimingReceiver, o: M
   }
   const rejected = [...sent.values()].filter((s) => s.status !== 202);
   const duplicates = [...receiver.duplicates.keys()].filter((id) => sent.has(id) && !dupBefore.has(id)).length;
+  const drainS = (lastArrival - lastSend) / 1000;
+  const stackCpuS = Object.entries(usage.processes)
+    .filter(([name]) => !(name in (o.extraPids ?? {})))
+    .reduce((sum, [, u]) => sum + (u.cpuPct / 100) * usage.seconds, 0);
   return {
     target: target.name,
     rate: o.rate,
@@ -84,7 +92,9 @@ export async function measureRate(target: Target, receiver: TimingReceiver, o: M
     propagation_ms: summarize(propagation),
     ingest_ms: summarize(accepted.map((id) => sent.get(id)!.ingestMs!)),
     send_lag_ms: summarize([...sent.values()].map((s) => s.lagMs)),
-    drain_s: Math.round((lastArrival - lastSend) / 100) / 10,
+    drain_s: Math.round(drainS * 10) / 10,
+    delivered_per_s: Math.round((propagation.length / (o.durationS + Math.max(0, drainS))) * 10) / 10,
+    cpu_ms_per_delivery: propagation.length ? Math.round((stackCpuS * 1000) / propagation.length) : Number.NaN,
     usage,
   };
 }

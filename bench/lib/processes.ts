@@ -63,9 +63,9 @@ export interface ChildHandle {
 }
 
 /** Starts `node --import tsx <script>` the way `npm start` does, output to a log file. */
-export function spawnNode(name: string, script: string, env: Record<string, string>, logFile: string): ChildHandle {
+export function spawnNode(name: string, script: string, env: Record<string, string>, logFile: string, nodeArgs: string[] = []): ChildHandle {
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--import', 'tsx', script], {
+  const child = spawn(process.execPath, ['--no-node-snapshot', ...nodeArgs, '--import', 'tsx', script], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', fd, fd],

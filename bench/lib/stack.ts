@@ -36,6 +36,10 @@ export interface RuntimeOptions {
   devServerArgs: string[];
   receiverUrl: string;
   logLevel: string;
+  /** More node flags for the product's processes (e.g. --cpu-prof to profile them). */
+  nodeArgs?: string[];
+  /** 'file' as `npm start` (SQLite file, fsync per commit); 'memory' to see what the disk costs. */
+  temporalDb?: 'file' | 'memory';
 }
 
 async function json(url: string, init: { method: string; token: string; body: unknown }): Promise<any> {
@@ -60,7 +64,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Target> {
     port: await benchPort(),
     namespace: 'default',
     headless: true,
-    dbFile: join(o.dir, 'temporal.db'),
+    dbFile: o.temporalDb === 'memory' ? undefined : join(o.dir, 'temporal.db'),
     extraArgs: o.devServerArgs,
     log: (l) => process.stderr.write(`[bench] ${l}\n`),
   });
@@ -82,14 +86,14 @@ export async function startRuntime(o: RuntimeOptions): Promise<Target> {
   const t0 = performance.now();
   const children: ChildHandle[] = [];
   if (o.topology === 'single') {
-    children.push(spawnNode('app', 'src/server.ts', env, join(o.dir, 'app.log')));
+    children.push(spawnNode('app', 'src/server.ts', env, join(o.dir, 'app.log'), o.nodeArgs));
     await waitForHttp(`${url}/healthz`, children[0]!);
   } else {
     // The API first: it creates the key ring and admin token files the worker then reads.
-    const api = spawnNode('api', 'src/server.ts', { ...env, VOICEOI_ROLE: 'api' }, join(o.dir, 'api.log'));
+    const api = spawnNode('api', 'src/server.ts', { ...env, VOICEOI_ROLE: 'api' }, join(o.dir, 'api.log'), o.nodeArgs);
     children.push(api);
     await waitForHttp(`${url}/healthz`, api);
-    const worker = spawnNode('worker', 'src/server.ts', { ...env, VOICEOI_ROLE: 'worker', PORT: String(await benchPort()) }, join(o.dir, 'worker.log'));
+    const worker = spawnNode('worker', 'src/server.ts', { ...env, VOICEOI_ROLE: 'worker', PORT: String(await benchPort()) }, join(o.dir, 'worker.log'), o.nodeArgs);
     children.push(worker);
     await waitForLog(worker, 'VoiceOI Hooks is running');
   }

@@ -52,7 +52,7 @@ function needsReauth(rec: Pick<ConnectionRecord, 'id' | 'last_error'>, why?: str
  * cached in this process until shortly before they expire, with one token request in flight per
  * connection; authorization-code tokens also live (encrypted) in the store, refreshed under a lease.
  */
-export function createConnectionCredentials(deps: ConnectionCredentialDeps): CredentialProvider & { clearCache(): void } {
+export function createConnectionCredentials(deps: ConnectionCredentialDeps): CredentialProvider {
   const { connections, tokens, logger } = deps;
   const cache = new Map<string, CachedToken>();
   const inFlight = new Map<string, Promise<string>>();
@@ -129,7 +129,7 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
       if (!force && Date.now() < freshUntil(cur.tokens)) return cur.tokens.access_token;
       const refreshToken = cur.tokens.refresh_token;
       if (!refreshToken) {
-        const why = 'the access token expired and the provider gave no refresh token';
+        const why = `the access token ${force ? 'was rejected by the destination' : 'expired'} and the provider gave no refresh token`;
         await connections.requireReauth(cur.id, cur.rev, { code: 'oauth2_no_refresh_token', message: why });
         throw needsReauth(cur, why);
       }
@@ -186,9 +186,6 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
         case 'oauth2_authorization_code':
           return bearer(await authorizationCode(rec, force));
       }
-    },
-    clearCache() {
-      cache.clear();
     },
   };
 }

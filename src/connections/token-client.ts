@@ -1,7 +1,8 @@
 import * as oidc from 'openid-client';
 import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import type { ClientAuthMethod, OAuth2Tokens } from '../store/connections.ts';
-import { RefusedAddressError } from '../delivery/http-client.ts';
+import { refuseLiteral, RefusedAddressError } from '../delivery/http-client.ts';
+import type { NetworkPolicy } from '../delivery/network-policy.ts';
 import { CredentialError, scrub } from './errors.ts';
 
 /** A token endpoint and the client credentials to present there. */
@@ -87,9 +88,12 @@ function toTokens(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHe
  * Token requests through openid-client, sent over the delivery agent: a token URL is user input, so
  * it passes the same network policy (link-local and metadata addresses refused at connect time).
  */
-export function createTokenClient(deps: { agent: Dispatcher; timeoutS?: number }): TokenClient {
+export function createTokenClient(deps: { agent: Dispatcher; policy: NetworkPolicy; timeoutS?: number }): TokenClient {
   const configure = (ep: TokenEndpoint): oidc.Configuration => {
     const url = new URL(ep.token_url);
+    // The agent checks resolved names at connect time; an IP literal involves no lookup, so check it here.
+    const refused = refuseLiteral(deps.policy, url);
+    if (refused) throw new RefusedAddressError(refused);
     const auth = ep.auth_method === 'client_secret_post' ? oidc.ClientSecretPost(ep.client_secret) : oidc.ClientSecretBasic(ep.client_secret);
     const config = new oidc.Configuration({ issuer: url.origin, token_endpoint: ep.token_url }, ep.client_id, undefined, auth);
     // BPO tools often live on internal http:// hosts; the network policy, not the scheme, guards them.

@@ -117,11 +117,12 @@ describe('oauth2_client_credentials connections (real OAuth2 server on loopback)
       assert.equal(delivered.attempts.length, 1);
       assert.equal(picky.requests.length, 2);
       assert.notEqual(bearerOf(picky.requests[1]!.headers), bearerOf(picky.requests[0]!.headers));
-      assert.equal(requestsOf(oauth.clients.basic.id).length, before + 1, 'the cached token was used first, then one new token');
+      assert.equal(requestsOf(oauth.clients.basic.id).length, before + 2, 'one token for the first try, one after the 401');
 
-      await destinationFor(stack, token, stubborn.url, id, [0, 1]);
-      const [d2] = await postEvent(stack, token, 'e401-always');
-      const failed = await settled(stack, token, d2!);
+      const other = await newAccount();
+      await destinationFor(stack, other, stubborn.url, await connection(other, { client_id: oauth.clients.basic.id, client_secret: oauth.clients.basic.secret }), [0, 1]);
+      const [d2] = await postEvent(stack, other, 'e401-always');
+      const failed = await settled(stack, other, d2!);
       assert.equal(failed.status, 'failed');
       assert.equal(failed.attempts.length, 1, '401 is not retried by the schedule');
       assert.equal(stubborn.requests.length, 2, 'one refresh-and-retry, not a loop');
@@ -132,7 +133,6 @@ describe('oauth2_client_credentials connections (real OAuth2 server on loopback)
   });
 
   test('token endpoint down, answering 500, or refusing the client: clear errors, retried only when it can help', async () => {
-    const token = await newAccount();
     const dead = createServer();
     await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
     const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}/token`;
@@ -151,6 +151,7 @@ describe('oauth2_client_credentials connections (real OAuth2 server on loopback)
         { name: '401', token_url: oauth.tokenUrl, client_secret: 'wrong-client-secret', code: 'oauth2_invalid_client', attempts: 1 },
       ];
       for (const c of cases) {
+        const token = await newAccount();
         const id = await connection(token, { client_id: oauth.clients.basic.id, client_secret: c.client_secret, token_url: c.token_url });
         await destinationFor(stack, token, `${sink.url}/${c.name}`, id, [0, 1]);
         const [d] = await postEvent(stack, token, `tokfail-${c.name}`);
@@ -181,12 +182,22 @@ describe('oauth2_client_credentials connections (real OAuth2 server on loopback)
     }
   });
 
-  test('a token URL on a link-local (metadata) address is refused at connect time', async () => {
+  test('a token URL on a link-local (metadata) address is refused, at creation and at connect time', async () => {
     const token = await newAccount();
-    const id = await connection(token, { client_id: 'x', client_secret: 'metadata-probe-secret', token_url: 'http://169.254.169.254/latest/token' });
+    const metadata = 'http://169.254.169.254/latest/token';
+    const refused = await stack.call('POST', '/v1/connections', { token, body: { kind: 'oauth2_client_credentials', name: 'x', token_url: metadata, client_id: 'x', client_secret: 'y' } });
+    assert.equal(refused.status, 400);
+    assert.equal(refused.body.code, 'token_url_address_refused');
+    // One stored before such a rule existed is still never contacted.
+    const account = (await stack.core.store.accounts.findByApiKey(token))!;
+    const stored = await stack.core.store.connections.create(account.id, {
+      name: 'legacy',
+      spec: { kind: 'oauth2_client_credentials', settings: { token_url: metadata, client_id: 'x', scope: null, audience: null, auth_method: 'client_secret_basic' }, secrets: { client_secret: 'metadata-probe-secret' } },
+      status: 'connected',
+    });
     const sink = await startReceiver();
     try {
-      await destinationFor(stack, token, sink.url, id, [0, 1]);
+      await destinationFor(stack, token, sink.url, stored.id, [0, 1]);
       const [d] = await postEvent(stack, token, 'tok-metadata');
       const res = await settled(stack, token, d!);
       assert.equal(res.status, 'failed');

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import proto from '@temporalio/proto';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { callCompleted } from '../support/events.ts';
+import { ensureTemporalCli } from '../../src/temporal/cli.ts';
 
 const UI = 'http://temporal-ui.test:8233';
 const b64 = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('base64');
@@ -99,6 +102,22 @@ describe('codec endpoint and encrypted history', () => {
     assert.equal(Buffer.from(enc.body.payloads[0].data, 'base64').indexOf(secret), -1);
     const dec = await stack.call('POST', '/codec/decode', { token: stack.adminToken, body: enc.body });
     assert.deepEqual(dec.body.payloads[0], plain);
+  });
+
+  test('the temporal CLI shows the history decoded through the codec with the admin token (docs/debug-a-delivery.md)', async () => {
+    const cli = await ensureTemporalCli(() => undefined);
+    const show = (...extra: string[]) =>
+      promisify(execFile)(cli, ['workflow', 'show', '--address', stack.target.address, '--namespace', stack.target.namespace, '--workflow-id', deliveryId, '--output', 'json', ...extra], { maxBuffer: 32 * 1024 * 1024 });
+    const input = (stdout: string) => {
+      const p = JSON.parse(stdout).events[0].workflowExecutionStartedEventAttributes.input.payloads[0];
+      return { encoding: Buffer.from(p.metadata.encoding, 'base64').toString(), data: Buffer.from(p.data ?? '', 'base64').toString() };
+    };
+    const decoded = input((await show('--codec-endpoint', `${stack.url}/codec`, '--codec-auth', `Bearer ${stack.adminToken}`)).stdout);
+    assert.equal(decoded.encoding, 'json/plain');
+    assert.equal(JSON.parse(decoded.data).event.data.summary, secret, 'the CLI shows the event in clear');
+    const raw = input((await show()).stdout);
+    assert.equal(raw.encoding, 'binary/encrypted', 'without the codec it stays encrypted');
+    assert.ok(!raw.data.includes(secret));
   });
 
   test('only the admin token or an allow-listed UI origin may use the codec', async () => {

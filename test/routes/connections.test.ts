@@ -195,6 +195,14 @@ describe('connections API', () => {
     assert.equal(anonymous.status, 401);
   });
 
+  test('the OpenAPI document describes the connection routes', async () => {
+    const doc = await stack.call('GET', '/openapi.json');
+    assert.equal(doc.status, 200);
+    for (const path of ['/v1/connections', '/v1/connections/{id}', '/v1/connections/{id}/oauth2/start', '/v1/oauth2/callback']) assert.ok(doc.body.paths[path], path);
+    const kinds = JSON.stringify(doc.body.paths['/v1/connections'].post.requestBody);
+    for (const kind of ['headers', 'basic', 'oauth2_client_credentials', 'oauth2_authorization_code']) assert.ok(kinds.includes(kind), kind);
+  });
+
   test('the callback refuses a missing or unknown state', async () => {
     const missing = await stack.call('GET', '/v1/oauth2/callback?code=abc');
     assert.equal(missing.status, 400);

@@ -77,6 +77,7 @@ describe('replay: retry, recover, cancel', () => {
     await destination([0, 600]);
     const id = await send(`running-${run}`);
     await untilStatus(id, 'retrying');
+    await eventually(async () => (await stack.call('GET', '/v1/deliveries?status=retrying', { token: key })).body.items.some((i: { id: string }) => i.id === id), 'VoiceoiStatus retrying');
     const r = await stack.call('POST', `/v1/deliveries/${encodeURIComponent(id)}/retry`, { token: key });
     assert.equal(r.status, 409);
     assert.equal(r.body.code, 'delivery_running');

@@ -77,7 +77,7 @@ describe('mappings: upload, versions, test runs, and the transform step of deliv
   test('POST /v1/mappings/test runs source against a sample event: result, logs, time; null when skipped', async () => {
     const r = await stack.call('POST', '/v1/mappings/test', { token: key, body: { language: 'typescript', source: example('product-page.ts'), event: callCompleted('evt_t1') } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.deepEqual(r.result ?? r.body.result, { method: 'POST', body: { event: 'call_completed', lead_id: '884' } });
+    assert.deepEqual(r.body.result, { method: 'POST', body: { event: 'call_completed', lead_id: '884' } });
     assert.deepEqual(r.body.logs, ['call completed for lead 884']);
     assert.equal(typeof r.body.duration_ms, 'number');
     const skip = await stack.call('POST', '/v1/mappings/test', { token: key, body: { language: 'jsonata', source: example('filter-short-calls.jsonata'), event: callCompleted('evt_t2', { duration_s: 12 }) } });

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { callCompleted } from '../support/events.ts';
+import { createMetrics, serveMetrics } from '../../src/metrics.ts';
 
 /** The value of one series in a Prometheus text exposition, 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -46,7 +47,9 @@ describe('GET /metrics', () => {
     const before = await metrics();
     assert.equal(sample(before, 'voiceoi_events_ingested_total', { event_type: 'call_completed' }), 0);
 
-    const dOk = (await stack.call('POST', '/v1/destinations', { token: key, body: { url: ok.url, event_types: ['call_completed'] } })).body.id;
+    const mapping = await stack.call('POST', '/v1/mappings', { token: key, body: { name: 'crm', language: 'jsonata', source: '{"lead": data.lead_id, "mins": data.duration_s / 60}' } });
+    assert.equal(mapping.status, 201, JSON.stringify(mapping.body));
+    const dOk = (await stack.call('POST', '/v1/destinations', { token: key, body: { url: ok.url, event_types: ['call_completed'], mapping_id: mapping.body.id } })).body.id;
     await stack.call('POST', '/v1/destinations', { token: key, body: { url: broken.url, event_types: ['transfer_success'], retry_schedule_s: [0, 0.2] } });
     for (let i = 0; i < 3; i++) {
       assert.equal((await stack.call('POST', '/v1/events', { token: key, body: callCompleted(`m-${run}-${i}`) })).status, 202);
@@ -70,7 +73,8 @@ describe('GET /metrics', () => {
     assert.equal(sample(text, 'voiceoi_propagation_latency_seconds_count'), 3, 'latency observed for each 2xx, not for failures');
     assert.ok(sample(text, 'voiceoi_propagation_latency_seconds_sum') > 0);
     assert.equal(sample(text, 'voiceoi_propagation_latency_seconds_bucket', { le: '+Inf' }), 3);
-    assert.match(text, /# TYPE voiceoi_transform_duration_seconds histogram/);
+    assert.equal(sample(text, 'voiceoi_transform_duration_seconds_count', { language: 'jsonata' }), 3, 'one transform per mapped delivery');
+    assert.equal(sample(text, 'voiceoi_transform_duration_seconds_count', { language: 'typescript' }), 0);
     assert.match(text, /process_cpu_seconds_total/);
     // No tenant in the labels.
     assert.ok(!text.includes(dOk) && !text.includes(run), 'no destination or event ids in metrics');
@@ -84,4 +88,21 @@ describe('GET /metrics', () => {
     assert.equal(sample(after, 'voiceoi_propagation_latency_seconds_count'), 3, 'a replay is not a propagation latency');
     assert.equal(sample(after, 'voiceoi_delivery_attempts_total', { class: '5xx' }), 4);
   });
+});
+
+test('a worker-only process serves its own /metrics', async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  metrics.attempted({ n: 1, started_at: new Date().toISOString(), duration_ms: 4, verdict: 'retry', error: { code: 'timeout', message: 'slow' } });
+  metrics.attempted({ n: 1, started_at: new Date().toISOString(), duration_ms: 4, verdict: 'retry', error: { code: 'destination_paused', message: 'paused' } });
+  const server = await serveMetrics(metrics, 0, '127.0.0.1');
+  try {
+    const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.equal(sample(text, 'voiceoi_delivery_attempts_total', { class: 'timeout' }), 1);
+    assert.equal(sample(text, 'voiceoi_delivery_attempts_total', { class: 'not_sent' }), 0, 'a paused check is not an attempt');
+    assert.equal((await fetch(`http://127.0.0.1:${server.port}/v1/events`)).status, 404);
+  } finally {
+    await server.close();
+  }
 });

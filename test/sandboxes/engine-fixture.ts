@@ -10,11 +10,11 @@ import {
   type TransformEngineOptions,
 } from '../../sandboxes/index.ts';
 
-export function useEngine(options: TransformEngineOptions = {}): { readonly engine: TransformEngine } {
+export function useEngine(options: TransformEngineOptions = {}, warmup: { typeChecker?: boolean } = { typeChecker: false }): { readonly engine: TransformEngine } {
   const holder = {} as { engine: TransformEngine };
   before(async () => {
     holder.engine = createTransformEngine(options);
-    await holder.engine.warmup();
+    await holder.engine.warmup(warmup);
   });
   after(() => holder.engine.close());
   return holder;

@@ -7,8 +7,10 @@ import { assertStillServes, expectBody, expectError, HEALTHY, runTs, useEngine }
 // The isolate deadline must outlast the ~0.6 s (more on a busy machine) V8 takes to give up on the
 // catastrophic allocation below.
 const ctx = useEngine({ isolateDeadlineGraceMs: 3_000 });
-// Short deadlines: the isolate's must come before one uninterruptible split('') ends (~200 ms).
-const impatient = useEngine({ isolateDeadlineGraceMs: 50, processDeadlineGraceMs: 300 });
+// A short isolate deadline: it must come before one uninterruptible split('') ends (~200 ms).
+// Disposing the isolate only takes effect when that split returns, so the process deadline
+// must leave room for it.
+const impatient = useEngine({ isolateDeadlineGraceMs: 50, processDeadlineGraceMs: 1_500 });
 
 // `Array(1e8).fill(0)` under 32 MB makes V8 abort the isolate ("Catastrophic out-of-memory
 // error"): isolated-vm cannot recover from that inside a process.
@@ -46,6 +48,7 @@ test('an operation V8 cannot interrupt is stopped by the isolate deadline', asyn
 });
 
 test('a sandbox process that stops answering is killed and replaced', async () => {
+  await impatient.engine.warmup();
   const { sandboxPid } = impatient.engine.stats();
   assert.ok(sandboxPid);
   // Frozen as a hung native call would leave it: it takes the run and never answers.
@@ -57,6 +60,7 @@ test('a sandbox process that stops answering is killed and replaced', async () =
 });
 
 test('a sandbox process killed from outside while idle is restarted on demand', async () => {
+  await ctx.engine.warmup();
   const { sandboxPid } = ctx.engine.stats();
   assert.ok(sandboxPid);
   process.kill(sandboxPid, 'SIGKILL');

@@ -49,6 +49,8 @@ describe('pause, resume and automatic disabling of a destination', () => {
       const states = await Promise.all(ids.map(delivery));
       return states.every((s) => s.status === 'pending' && s.reason === 'destination paused');
     }, 'all 20 deliveries holding', 30_000, 250);
+    const listed = (status: string) => stack.call('GET', `/v1/deliveries?status=${status}&destination_id=${dest}&limit=100`, { token: key });
+    await eventually(async () => (await listed('pending')).body.items.length === 20, 'VoiceoiStatus pending for the held deliveries');
     // Holding spends no attempts and reaches nobody, even across a worker restart.
     await stack.stopWorker();
     await stack.startWorker();
@@ -62,6 +64,7 @@ describe('pause, resume and automatic disabling of a destination', () => {
     const arrived = crm.requests.map((r) => r.headers['webhook-id'] as string);
     assert.deepEqual([...arrived].sort(), eventIds, 'every held event, once');
     for (const id of ids) await eventually(async () => (await delivery(id)).status === 'delivered', `${id} delivered`);
+    await eventually(async () => (await listed('delivered')).body.items.length === 20 && (await listed('pending')).body.items.length === 0, 'VoiceoiStatus delivered');
     const first = await delivery(ids[0]!);
     assert.deepEqual(first.attempts.map((a: { n: number }) => a.n), [1], 'the hold cost no attempt');
     assert.equal(crm.requests[0]!.headers['x-voiceoi-attempt'], '1');
