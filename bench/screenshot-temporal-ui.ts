@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     });
     await until('the API', async () => (await fetch(`${api}/healthz`)).ok || undefined);
     const call = async (method: string, path: string, token: string, body?: unknown) => {
-      const res = await fetch(api + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+      const res = await fetch(api + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       const json = (await res.json()) as Record<string, any>;
       if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
       return json;

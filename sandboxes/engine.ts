@@ -208,7 +208,13 @@ class Engine implements TransformEngine {
         );
       case 'memory_limit':
         return failure(
-          { code: 'memory_limit', message: `The transform used more than its memory limit of ${limits.memoryMb} MB and was stopped.` },
+          {
+            code: 'memory_limit',
+            message:
+              compiled.language === 'jsonata'
+                ? 'The expression exhausted the memory of the sandbox process and was stopped (it builds strings or arrays that are too large).'
+                : `The transform used more than its memory limit of ${limits.memoryMb} MB and was stopped.`,
+          },
           [],
           duration,
         );

@@ -5,10 +5,10 @@
 // global left behind by one run cannot be seen by the next. Creating a context costs ~0.55 ms, so
 // each isolate prepares its next context right after a run, off the critical path of the next.
 //
-// Why isolates are retired: a context whose global object holds a function directly is never
-// collected after release (measured with isolated-vm 5.0.4), so a mapping could leak heap into
-// the isolate run after run. The runtime avoids that itself; for whatever a mapping does, the pool
-// checks heap use every few runs and replaces an isolate past half its limit or MAX runs.
+// Why isolates are retired: released contexts are collected lazily, and (isolated-vm 5.0.4, no
+// snapshot) a context whose global holds a function was never collected at all. Whatever a
+// mapping leaves behind must not eat into the next run's memory limit, so the pool checks heap use
+// every few runs and replaces an isolate past half its limit, and any isolate after N runs.
 import ivm from 'isolated-vm';
 import { LruCache } from './lru-cache.ts';
 import { PENDING, RUNNER_RUNTIME, RUNTIME_FILENAME } from './runner-runtime.ts';
@@ -104,17 +104,33 @@ class PooledIsolate {
   }
 }
 
-/** Runs a job on one isolate; the isolate may be disposed afterwards (memory limit, deadline). */
+/**
+ * Runs a job on one isolate; the isolate may be disposed afterwards (memory limit, deadline).
+ * isolated-vm's own timeout cannot fire while V8 is busy outside JavaScript (splitting a huge
+ * string, a GC storm), and the run's promise only settles when V8 gets control back: the deadline
+ * disposes the isolate and answers at once, without waiting for that.
+ */
 async function runOn(worker: PooledIsolate, job: IsolateJob): Promise<IsolateResult> {
   const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const state = { deadlineHit: false };
+  const deadline = new Promise<IsolateResult>((resolve) => {
+    timer = setTimeout(() => {
+      state.deadlineHit = true;
+      worker.dispose();
+      resolve({ outcome: { kind: 'timeout', wall: true }, durationMs: performance.now() - started });
+    }, job.deadlineMs);
+  });
+  try {
+    // execute() never rejects; when the deadline wins, it settles later and is ignored.
+    return await Promise.race([execute(worker, job, state, started), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function execute(worker: PooledIsolate, job: IsolateJob, state: { deadlineHit: boolean }, started: number): Promise<IsolateResult> {
   const elapsed = () => performance.now() - started;
-  let deadlineHit = false;
-  // isolated-vm's own timeout cannot fire while V8 is stuck outside JavaScript (a huge
-  // allocation, a GC storm); disposing the isolate ends any of that.
-  const deadline = setTimeout(() => {
-    deadlineHit = true;
-    worker.dispose();
-  }, job.deadlineMs);
   let context: ivm.Context | undefined;
   try {
     context = await worker.takeContext();
@@ -122,7 +138,7 @@ async function runOn(worker: PooledIsolate, job: IsolateJob): Promise<IsolateRes
     try {
       script = await worker.script(job);
     } catch (err) {
-      if (deadlineHit || worker.isolate.isDisposed) throw err;
+      if (state.deadlineHit || worker.isolate.isDisposed) throw err;
       // swc accepted what V8 does not: still the mapping's syntax, not a sandbox failure.
       const message = err instanceof Error ? err.message : String(err);
       return { outcome: { kind: 'json', json: JSON.stringify({ ok: false, error: { code: 'syntax_error', message }, logs: [] }) }, durationMs: elapsed() };
@@ -137,7 +153,7 @@ async function runOn(worker: PooledIsolate, job: IsolateJob): Promise<IsolateRes
     return { outcome: { kind: 'json', json: out }, durationMs: elapsed() };
   } catch (err) {
     const durationMs = elapsed();
-    if (deadlineHit) return { outcome: { kind: 'timeout', wall: true }, durationMs };
+    if (state.deadlineHit) return { outcome: { kind: 'timeout', wall: true }, durationMs };
     const message = err instanceof Error ? err.message : String(err);
     if (worker.isolate.isDisposed || /memory limit/i.test(message)) {
       return { outcome: { kind: 'memory_limit' }, durationMs };
@@ -147,7 +163,6 @@ async function runOn(worker: PooledIsolate, job: IsolateJob): Promise<IsolateRes
     }
     return { outcome: { kind: 'internal', message }, durationMs };
   } finally {
-    clearTimeout(deadline);
     if (!worker.isolate.isDisposed) context?.release();
   }
 }

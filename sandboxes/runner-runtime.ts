@@ -282,7 +282,7 @@ export const RUNNER_RUNTIME = String.raw`(function () {
     warn: leveled('[warn]'), error: leveled('[error]'),
   };
   // console and __voiceoi are objects, not functions: a context whose global holds a function
-  // directly outlives its release in isolated-vm, which leaks every context of a warm isolate.
+  // directly was seen to outlive its release in isolated-vm (see isolate-pool.ts).
   defineProperty(global, 'console', { value: consoleObject, writable: true, configurable: true, enumerable: false });
   defineProperty(global, '__voiceoi', { value: freeze({ run: run, collect: collect, logs: logs }), writable: false, configurable: false, enumerable: false });
 })();`;

@@ -110,7 +110,7 @@ export class SandboxProcess {
     if (!child) return;
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => child.kill('SIGKILL'), 2_000);
-      child.once('exit', () => {
+      child.once('close', () => {
         clearTimeout(force);
         resolve();
       });
@@ -140,7 +140,9 @@ export class SandboxProcess {
     this.ready = false;
     this.known = new Set();
     child.on('message', (m: ChildMessage) => this.onMessage(child, m));
-    child.on('exit', (code, signal) => this.onExit(child, code, signal));
+    // 'close', not 'exit': it comes after every message the child sent, so a "fatal" report sent
+    // just before dying is always seen before the death is handled.
+    child.on('close', (code, signal) => this.onExit(child, code, signal));
     child.on('error', () => child.kill('SIGKILL'));
     this.startTimer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
     this.startTimer.unref();
@@ -291,10 +293,13 @@ export class SandboxProcess {
 }
 
 function crashOutcome(fatal: string | undefined, signal: NodeJS.Signals | null): SupervisedOutcome {
-  if (fatal && /memory/i.test(fatal)) return { kind: 'memory_limit' };
+  // V8 and Node end a process that ran out of heap with abort() or a trap: with the run identified
+  // as the only one on board, that is the mapping's failure, not something a retry fixes.
+  const aborted = signal === 'SIGABRT' || signal === 'SIGTRAP' || signal === 'SIGILL';
+  if ((fatal && /memory/i.test(fatal)) || aborted) return { kind: 'memory_limit' };
   const how = fatal ? ` (${fatal})` : signal ? ` (${signal})` : '';
   return {
     kind: 'sandbox_crashed',
-    message: `The sandbox process crashed while running this transform${how}; it has been restarted. A transform that allocates huge arrays or strings can do this.`,
+    message: `The sandbox process died while running this transform${how}; it has been restarted.`,
   };
 }

@@ -113,6 +113,24 @@ describe('a bad script fails only its own run', () => {
   });
 });
 
+test('bad and good scripts running at the same time each get their own outcome', async () => {
+  const scripts: [string, string | null][] = [
+    [`export default () => ({ body: 'good' })`, null],
+    [`export default function transform() { while (true) {} }`, 'timeout'],
+    [`export default function transform() { throw new Error('bad'); }`, 'script_error'],
+    [`export default async () => { await null; return { body: 'good' }; }`, null],
+    [`export default () => ({ body: () => 1 })`, 'invalid_result'],
+    [`export default () => new Promise(() => {})`, 'script_error'],
+  ];
+  const runs = Array.from({ length: 24 }, (_, i) => scripts[i % scripts.length]!);
+  const outcomes = await Promise.all(runs.map(([source]) => runTs(ctx.engine, source, { timeoutMs: 30 })));
+  outcomes.forEach((outcome, i) => {
+    const expected = runs[i]![1];
+    if (expected === null) assert.equal(expectBody(outcome), 'good');
+    else expectError(outcome, expected);
+  });
+});
+
 describe('nothing of the host is reachable', () => {
   test('no process, require, fetch, timers, module loaders or host objects', async () => {
     const probe = `export default function transform() {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { callCompleted } from '../../sandboxes/examples/sample-events.ts';
 import { expectBody, expectError, runJsonata, useEngine } from './engine-fixture.ts';
 
-const ctx = useEngine();
+// A small sandbox heap, so that the allocation test below exhausts it quickly.
+const ctx = useEngine({ sandboxHeapMb: 128 });
 
 test('the expression result becomes the body of a POST', async () => {
   const outcome = await runJsonata(ctx.engine, `{ "event": type, "lead_id": data.lead_id, "minutes": $round(data.duration_s / 60, 1) }`);
@@ -55,4 +56,19 @@ test('a syntax error is reported with its position without reaching the sandbox'
   const error = expectError(await runJsonata(ctx.engine, `data.(lead_id`), 'syntax_error');
   assert.equal(error.line, 1);
   assert.equal(error.column, 14);
+});
+
+test('an expression that exhausts memory fails alone; the sandbox process is replaced', async () => {
+  const before = ctx.engine.stats();
+  // 40 flat strings of 8 MB each: more than the 128 MB heap of the sandbox process.
+  const hog = `($s := $pad("x", 8000000); $count([1..40].$uppercase($s & $string($))))`;
+  const [culprit, innocent] = await Promise.all([
+    runJsonata(ctx.engine, hog, callCompleted(), { timeoutMs: 5_000 }),
+    runJsonata(ctx.engine, `"unaffected"`),
+  ]);
+  const error = expectError(culprit, 'memory_limit');
+  assert.match(error.message, /memory of the sandbox process/);
+  assert.equal(expectBody(innocent), 'unaffected');
+  assert.ok(ctx.engine.stats().sandboxRestarts > before.sandboxRestarts);
+  assert.equal(expectBody(await runJsonata(ctx.engine, `"next"`)), 'next');
 });
