@@ -42,7 +42,9 @@ async function main(): Promise<void> {
   await api.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
   const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     return (await res.json()) as Record<string, any>;
   };
 
@@ -58,10 +60,9 @@ async function main(): Promise<void> {
         const r = await call('POST', '/v1/events', key, { id, type: 'voice_detected', occurred_at: new Date().toISOString(), data: { call_id: id, channel: 'caller', at_s: 1 } });
         deliveryIds.push(r.deliveries[0].id);
       }
-      process.stdout.write(`${mode}: ${held} events sent\n`);
       for (;;) {
         const states = await Promise.all(deliveryIds.map((id) => call('GET', `/v1/deliveries/${encodeURIComponent(id)}`, key)));
-        if (states.every((s) => s.reason === 'destination paused')) break;
+        if (states.every((s) => s.reason === "destination paused")) break;
         await new Promise((r) => setTimeout(r, 250));
       }
       arrivals.length = 0;

@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     '# Transform engine benchmark',
     '',
     `\`NODE_OPTIONS=--no-node-snapshot npx tsx bench/transform.ts\`, ${new Date().toISOString().slice(0, 16)}Z: Node ${process.version},`,
-    `${availableParallelism()} CPU (${cpus()[0]?.model.trim() ?? 'unknown'}), 1-min load average ${load.toFixed(1)} when it started.`,
+    `${availableParallelism()} CPU (${cpus()[0]?.model.trim() ?? 'unknown'}), 1-min load average ${load.toFixed(1)} when it started${process.env.BENCH_NOTE ? ` (${process.env.BENCH_NOTE})` : ''}.`,
     '',
     `Input: a \`call_completed\` event carrying a ${TURNS}-turn transcript (${(eventBytes / 1024).toFixed(1)} KiB of JSON). Runs are sequential.`,
     '',

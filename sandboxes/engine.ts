@@ -134,7 +134,10 @@ class Engine implements TransformEngine {
       return failure({ code, message: first.message, line: first.line, column: first.column }, [], elapsed());
     }
 
-    let input: string | undefined;
+    if (typeof request.event !== 'object' || request.event === null || Array.isArray(request.event)) {
+      return failure({ code: 'invalid_input', message: 'The event must be an object (the event envelope).' }, [], elapsed());
+    }
+    let input: string;
     try {
       const { destination, delivery, mapping } = request.ctx;
       input = JSON.stringify({
@@ -143,7 +146,7 @@ class Engine implements TransformEngine {
         limits: { maxResultBytes: limits.maxResultBytes, maxLogLines: limits.maxLogLines, maxLogLineBytes: limits.maxLogLineBytes },
       });
     } catch (err) {
-      return failure({ code: 'invalid_input', message: `The event cannot be serialised as JSON: ${(err as Error).message}` }, [], elapsed());
+      return failure({ code: 'invalid_input', message: `The event or its context cannot be serialised as JSON: ${(err as Error).message}` }, [], elapsed());
     }
     if (input.length > MAX_INPUT_BYTES) {
       return failure({ code: 'invalid_input', message: `The event is larger than ${MAX_INPUT_BYTES / 1024 / 1024} MiB.` }, [], elapsed());

@@ -25,6 +25,8 @@ function onCatastrophicError(message: string): void {
   setTimeout(die, 200).unref();
 }
 
+const SCRIPTS_PER_ISOLATE = 64;
+
 const pools = new Map<number, IsolatePool>();
 function poolFor(memoryMb: number): IsolatePool {
   let pool = pools.get(memoryMb);
@@ -34,7 +36,8 @@ function poolFor(memoryMb: number): IsolatePool {
       // Non-default limits are rare (an account setting): one warm isolate each is enough.
       size: memoryMb === config.defaultMemoryMb ? config.poolSize : 1,
       maxRunsPerIsolate: config.maxRunsPerIsolate,
-      scriptCacheSize: config.codeCacheSize,
+      // Compiled scripts live in the isolate's heap and count against the runs' memory limit.
+      scriptCacheSize: Math.min(config.codeCacheSize, SCRIPTS_PER_ISOLATE),
       onCatastrophicError,
     });
     pools.set(memoryMb, pool);

@@ -5,6 +5,7 @@ import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { callCompleted } from '../support/events.ts';
 import { createFailingStreak, DISABLE_AFTER_FAILING_MS } from '../../src/delivery/failing-streak.ts';
+import { resumeUpdate } from '../../workflows/delivery.ts';
 
 describe('pause, resume and automatic disabling of a destination', () => {
   let stack: Stack;
@@ -75,6 +76,16 @@ describe('pause, resume and automatic disabling of a destination', () => {
     const span = crm.requests.at(-1)!.at - crm.requests[0]!.at;
     t.diagnostic(`resume order: ${inversions} inversions of 190 pairs; 20 held deliveries drained in ${span} ms; arrival order: ${arrived.map((e) => e.slice(-2)).join(' ')}`);
     assert.deepEqual(arrived, eventIds, 'the backlog arrives in the order its events were accepted');
+  });
+
+  test('the resume update answers at once for a delivery that is not held (a backlog drain never waits on a retry timer)', async () => {
+    const flaky = await receiver(() => ({ status: 503 }));
+    await createDestination(flaky.url, [0, 3600]);
+    const [d] = await send(`sleeping-${run}`);
+    await eventually(async () => (await delivery(d!.id)).status === 'retrying', 'retrying');
+    assert.equal(await stack.client.workflow.getHandle(d!.id).executeUpdate(resumeUpdate), false);
+    assert.equal(flaky.requests.length, 1, 'the update did not trigger an attempt');
+    await stack.call('POST', `/v1/deliveries/${encodeURIComponent(d!.id)}/cancel`, { token: key });
   });
 
   test('a destination that answers 410 Gone is disabled with a reason, visible in the API', async () => {
