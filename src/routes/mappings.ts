@@ -87,7 +87,7 @@ export const mappingRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     let source: string;
     let key: string;
     let mapping = { id: 'test', version: 0 };
-    let limits: { timeoutMs?: number; memoryMb?: number } = {};
+    let limits: { timeoutMs?: number; memoryMb?: number };
     if ('mapping_id' in body) {
       const m = await store.mappings.get(account.id, body.mapping_id);
       if (!m) throw notFound('mapping', body.mapping_id);

@@ -8,8 +8,10 @@ import { workflowsPath } from '../../src/runtime.ts';
 import { createEncryptionCodec } from '../../src/temporal/codec.ts';
 import { FIXTURE_MASTER_KEYS } from '../fixtures/record-delivery-history.ts';
 
-test('a recorded delivery history replays against the current workflow code without non-determinism', async () => {
-  const history = historyFromJSON(JSON.parse(readFileSync(new URL('../fixtures/delivery-history.json', import.meta.url), 'utf8')));
+// v1: recorded before the transform became a local activity (replays through the patch's old branch);
+// current: recorded with today's code. Record a new one with test/fixtures/record-delivery-history.ts.
+for (const name of ['v1-activity-transform', 'current']) test(`the recorded delivery history '${name}' replays against the current workflow code without non-determinism`, async () => {
+  const history = historyFromJSON(JSON.parse(readFileSync(new URL(`../fixtures/delivery-history-${name}.json`, import.meta.url), 'utf8')));
   assert.ok((history.events?.length ?? 0) > 10, 'the fixture holds a full delivery');
   const keyRing = loadKeyRing({ masterKeys: FIXTURE_MASTER_KEYS, dataDir: '/nonexistent' });
   const bundlePath = process.env.VOICEOI_TEST_BUNDLE;
@@ -19,6 +21,6 @@ test('a recorded delivery history replays against the current workflow code with
       dataConverter: { payloadCodecs: [createEncryptionCodec(keyRing)] },
     },
     history,
-    'delivery:fixture',
+    `delivery:fixture:${name}`,
   );
 });
