@@ -5,9 +5,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  // sandboxes/examples are mappings as users write them (against the ambient 'voiceoi' module); the
-  // sandbox's own validator checks them in test/sandboxes/examples.test.ts.
-  { ignores: ['node_modules/**', '.data/**', '.test-data/**', 'bench/results/**', 'sandboxes/examples/**'] },
+  { ignores: ['node_modules/**', '.data/**', '.test-data/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

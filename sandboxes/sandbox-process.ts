@@ -206,6 +206,8 @@ export class SandboxProcess {
         // Already a suspect once and the process died again with it on board.
         this.settle(job, { outcome: crashOutcome(fatal, signal), durationMs });
       } else {
+        // Its deadline restarts when it is dispatched again.
+        clearTimeout(job.timer);
         job.crashes++;
         job.solo = !culpritKnown;
         requeue.push(job);
@@ -252,6 +254,7 @@ export class SandboxProcess {
     if (!this.inflight.has(job.msg.id)) {
       this.inflight.set(job.msg.id, job);
       job.sentAt = performance.now();
+      clearTimeout(job.timer);
       job.timer = setTimeout(() => {
         job.killedByDeadline = true;
         child.kill('SIGKILL');

@@ -28,20 +28,20 @@ declare module 'voiceoi' {
     campaign_id?: string;
   }
 
-  // Data objects are open: the platform may add fields before this file learns about them, so the
-  // index signatures let a mapping read (and pass on) a field that is not declared yet.
+  // Data objects are closed here on purpose, although the platform may send more fields than these:
+  // a misspelt field (`event.data.duration_minutes`) is then a type error at upload instead of an
+  // `undefined` in the CRM. To read a field this file does not declare yet, say so explicitly:
+  //   (event.data as Record<string, unknown>).new_field
 
   export interface Agent {
     kind: 'ai' | 'human';
     id?: string;
     name?: string;
-    [field: string]: unknown;
   }
 
   export interface TransferTarget {
     kind: 'queue' | 'number' | 'agent';
     value: string;
-    [field: string]: unknown;
   }
 
   export interface CallStartedData extends CallRef {
@@ -51,59 +51,50 @@ declare module 'voiceoi' {
     agent: Agent;
     /** RFC 3339 */
     started_at: string;
-    [field: string]: unknown;
   }
 
   export interface VoiceDetectedData extends CallRef {
     channel: 'caller' | 'agent';
     /** Seconds since the call connected. */
     at_s: number;
-    [field: string]: unknown;
   }
 
   export interface HandoverStartedData extends CallRef {
     reason: string;
     to_agent: Agent;
-    [field: string]: unknown;
   }
 
   export interface LiveTransferInitiatedData extends CallRef {
     target: TransferTarget;
     reason?: string;
-    [field: string]: unknown;
   }
 
   export interface TransferSuccessData extends CallRef {
     target: TransferTarget;
     wait_s: number;
-    [field: string]: unknown;
   }
 
   export interface QualificationThresholdMetData extends CallRef {
     score: number;
     threshold: number;
     criteria: string[];
-    [field: string]: unknown;
   }
 
   export interface CallDispositionSetData extends CallRef {
     disposition: string;
     notes?: string;
-    [field: string]: unknown;
   }
 
   export interface CallCost {
     amount: number;
     /** ISO 4217, e.g. "USD" */
     currency: string;
-    [field: string]: unknown;
   }
 
   export interface CallSentiment {
     label: 'positive' | 'neutral' | 'negative' | 'mixed';
     /** -1 … 1 */
     score: number;
-    [field: string]: unknown;
   }
 
   export interface CallCompletedData extends CallRef {
@@ -113,7 +104,6 @@ declare module 'voiceoi' {
     summary: string;
     disposition: string;
     recording_url?: string;
-    [field: string]: unknown;
   }
 
   export interface TranscriptTurn {
@@ -121,14 +111,12 @@ declare module 'voiceoi' {
     text: string;
     start_s: number;
     end_s: number;
-    [field: string]: unknown;
   }
 
   export interface TranscriptCompletedData extends CallRef {
     transcript: TranscriptTurn[];
     summary: string;
     language: string;
-    [field: string]: unknown;
   }
 
   /** The envelope every event shares; `type` discriminates `data`. */

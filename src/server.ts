@@ -55,6 +55,10 @@ async function main(): Promise<void> {
     });
   }
 
+  // Start the sandbox process (and, where uploads are validated, the type checker) now, so the first
+  // transform or upload does not pay their start-up.
+  await core.engine.warmup({ typeChecker: role !== 'worker' });
+
   let urls = '';
   if (role !== 'worker') {
     const api = await buildApi(core, client, { eagerStart: Boolean(shared) });

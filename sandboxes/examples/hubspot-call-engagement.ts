@@ -15,7 +15,10 @@ export default async function transform(event: VoiceOIEvent, ctx: TransformConte
   switch (event.type) {
     case 'call_completed': {
       const d = event.data;
-      const turns = Array.isArray(d.transcript) ? (d.transcript as Turn[]) : [];
+      // Some campaigns attach the transcript to call_completed too; it is not in the catalog, so the
+      // mapping reads it explicitly rather than through a declared field.
+      const extra = d as unknown as Record<string, unknown>;
+      const turns = Array.isArray(extra.transcript) ? (extra.transcript as Turn[]) : [];
       const talk: Record<string, number> = {};
       for (const t of turns) talk[t.speaker] = (talk[t.speaker] ?? 0) + (t.end_s - t.start_s);
       const notes = [d.summary, `Sentiment: ${d.sentiment.label} (${d.sentiment.score})`, `Disposition: ${d.disposition}`];

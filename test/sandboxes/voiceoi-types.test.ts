@@ -35,7 +35,9 @@ function describeSchema(schema: JsonSchema): string {
   if (schema.type === 'object') {
     const required = new Set(schema.required ?? []);
     const fields = Object.entries(schema.properties ?? {}).map(([name, s]): [string, boolean, string] => [name, !required.has(name), describeSchema(s)]);
-    return describeObject(fields, typeof schema.additionalProperties === 'object' || schema.additionalProperties === true);
+    // The catalog accepts extra fields on the wire; the user-facing types are closed on purpose (see
+    // voiceoi.d.ts), so openness is not part of the comparison.
+    return describeObject(fields, false);
   }
   return schema.type ?? 'unknown';
 }
