@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   condition,
   defineQuery,
   defineSignal,
@@ -87,12 +88,22 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   };
 
   try {
-    const transform = await (patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
-      destinationId: input.destinationId,
-      deliveryId: input.deliveryId,
-      event: input.event,
-      mapping: input.mapping ?? null,
-    });
+    let transform;
+    try {
+      transform = await (patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
+        destinationId: input.destinationId,
+        deliveryId: input.deliveryId,
+        event: input.event,
+        mapping: input.mapping ?? null,
+      });
+    } catch (err) {
+      // The sandbox stayed unavailable through every retry: end as a failed delivery with the reason
+      // (recover replays it), rather than as a failed workflow whose status attribute says pending.
+      if (!(err instanceof ActivityFailure)) throw err;
+      state.reason = `transform failed: ${err.cause?.message ?? err.message}`;
+      setStatus('failed');
+      return state;
+    }
     state.transform = transform;
     state.mapping = transform.mapping;
     if (transform.error) {
