@@ -15,6 +15,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { callCompleted } from '../test/support/events.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const out = resolve(process.argv[2] ?? join(root, 'docs', 'temporal-ui-delivery.png'));
@@ -89,19 +90,8 @@ async function main(): Promise<void> {
     await call('POST', '/v1/destinations', account.api_key, { url: receiverUrl, event_types: ['call_completed'], description: 'HubSpot bridge' });
     const eventId = `evt_${randomBytes(5).toString('hex')}`;
     const ingested = await call('POST', '/v1/events', account.api_key, {
-      id: eventId,
-      type: 'call_completed',
+      ...callCompleted(eventId, { call_id: 'call_7Q2M9' }),
       occurred_at: new Date().toISOString(),
-      data: {
-        call_id: 'call_7Q2M9',
-        lead_id: '884',
-        campaign_id: 'cmp_solar_q4',
-        duration_s: 184,
-        cost: { amount: 0.42, currency: 'USD' },
-        sentiment: { label: 'positive', score: 0.82 },
-        summary: 'Customer confirmed interest in the solar plan and booked a site survey for Tuesday.',
-        disposition: 'qualified',
-      },
     });
     const deliveryId = ingested.deliveries[0].id as string;
     const delivered = await until('the delivery', async () => {

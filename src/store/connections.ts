@@ -1,7 +1,7 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
 import { newId, nowIso } from '../ids.ts';
-import type { ConnectionsTable, Database } from './schema.ts';
+import type { ConnectionsTable, Database, OAuth2AuthorizationsTable } from './schema.ts';
 
 export const CONNECTION_KINDS = ['headers', 'basic', 'oauth2_client_credentials', 'oauth2_authorization_code'] as const;
 export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
@@ -57,15 +57,7 @@ export interface OAuth2Tokens {
 /** The worker's view: secrets and tokens decrypted, and `rev`, which changes whenever they are replaced. */
 export type ConnectionRecord = Connection & { secrets: ConnectionSecrets; tokens: OAuth2Tokens | null; rev: number };
 
-export interface PendingAuthorization {
-  state_hash: string;
-  account_id: string;
-  connection_id: string;
-  provider: string;
-  redirect_uri: string;
-  code_challenge: string;
-  expires_at: string;
-}
+export type PendingAuthorization = Omit<Selectable<OAuth2AuthorizationsTable>, 'created_at'>;
 
 export interface ConnectionPatch {
   name?: string;
