@@ -1,10 +1,24 @@
 import { z } from 'zod';
 import { oauth2ProvidersEnv } from './connections/providers-config.ts';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', ''])
-  .optional()
-  .transform((v) => v === 'true' || v === '1');
+/** A boolean environment variable: true/1, false/0; unset or empty gives `fallback`. */
+export const envFlag = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : v === 'true' || v === '1'));
+
+const bool = envFlag(false);
+
+/** Parses environment variables against a schema, failing with every wrong variable named. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, what: string): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid ${what}:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
 
 const cidrList = z
   .string()
@@ -44,10 +58,5 @@ export const VERSION = '0.1.0';
 
 /** Validated once at start-up: a wrong variable stops the process with every problem listed. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
-  }
-  return { ...parsed.data, version: VERSION };
+  return { ...parseEnv(envSchema, env, 'configuration'), version: VERSION };
 }

@@ -1,14 +1,9 @@
 import { z } from 'zod';
+import { envFlag as flag, parseEnv } from '../config.ts';
 
 // Performance switches of the runtime. Each default is the variant that won in `npm run bench`
 // (bench/results/tuning.md has the before/after numbers); the switches stay so that every variant
 // can be measured again on other hardware or another Temporal cluster.
-
-const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', ''])
-    .optional()
-    .transform((v) => (v === undefined || v === '' ? fallback : v === 'true' || v === '1'));
 
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
 
@@ -42,12 +37,7 @@ export interface Tuning {
 
 /** Read once at start-up; a wrong value stops the process with the variable named. */
 export function loadTuning(env: NodeJS.ProcessEnv = process.env): Tuning {
-  const parsed = tuningSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`Invalid tuning configuration:\n${lines.join('\n')}`);
-  }
-  const t = parsed.data;
+  const t = parseEnv(tuningSchema, env, 'tuning configuration');
   return {
     eagerWorkflowStart: t.VOICEOI_EAGER_WORKFLOW_START,
     eagerActivities: t.VOICEOI_EAGER_ACTIVITIES,

@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../src/config.ts';
+import { loadTuning } from '../src/temporal/tuning.ts';
+
+test('configuration is validated at start-up and every wrong variable is named', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'abc', TEMPORAL_TLS: 'yes', VOICEOI_ADMIN_TOKEN: 'short' }),
+    (err: Error) => /PORT/.test(err.message) && /TEMPORAL_TLS/.test(err.message) && /VOICEOI_ADMIN_TOKEN/.test(err.message),
+  );
+  const defaults = loadConfig({});
+  assert.equal(defaults.PORT, 3000);
+  assert.equal(defaults.VOICEOI_DATA_DIR, '.data');
+  assert.equal(defaults.VOICEOI_RETENTION_DAYS, 30);
+  assert.equal(defaults.TEMPORAL_TLS, false);
+  assert.deepEqual(loadConfig({ VOICEOI_ALLOWED_NETWORKS: '10.0.0.0/8, fd00::/8' }).VOICEOI_ALLOWED_NETWORKS, ['10.0.0.0/8', 'fd00::/8']);
+});
+
+test('tuning switches default to the measured winners and refuse out-of-range values', () => {
+  const t = loadTuning({});
+  assert.equal(t.eagerWorkflowStart, true);
+  assert.equal(t.eagerActivities, true);
+  assert.equal(t.activitySlots, 200);
+  assert.equal(loadTuning({ VOICEOI_EAGER_WORKFLOW_START: 'false' }).eagerWorkflowStart, false);
+  assert.throws(() => loadTuning({ VOICEOI_HTTP_CONNECTIONS: '0' }), /VOICEOI_HTTP_CONNECTIONS/);
+});
