@@ -194,5 +194,25 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     trustProxy: true,
   });
   await server.register(app, deps);
+  scheduleEventPrune(core, server);
   return server;
+}
+
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
+/** Hourly, the API forgets event ids older than the retention (src/store/events.ts, pruneBefore). */
+function scheduleEventPrune(core: Core, server: FastifyInstance): void {
+  const prune = async () => {
+    const cutoff = new Date(Date.now() - core.config.VOICEOI_RETENTION_DAYS * 86_400_000).toISOString();
+    try {
+      const removed = await core.store.events.pruneBefore(cutoff);
+      if (removed > 0) core.logger.info({ removed, cutoff }, 'pruned event ids past the retention');
+    } catch (err) {
+      core.logger.warn({ err }, 'pruning old event ids failed; will try again');
+    }
+  };
+  const timer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+  timer.unref();
+  server.addHook('onReady', prune);
+  server.addHook('onClose', async () => clearInterval(timer));
 }

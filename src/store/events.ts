@@ -19,11 +19,20 @@ export interface EventStore {
    * a duplicate (even a concurrent one) gets the first request's destinations, so it starts nothing new.
    */
   claim(accountId: string, record: EventRecord): Promise<EventRecord>;
+  /**
+   * Forgets events received before `cutoff` (ISO). Their delivery histories are gone from Temporal
+   * after the namespace retention too, so the dedupe window and the audit log end together.
+   */
+  pruneBefore(cutoff: string): Promise<number>;
 }
 
 export function createEventStore(deps: { db: Kysely<Database> }): EventStore {
   const { db } = deps;
   return {
+    async pruneBefore(cutoff) {
+      const res = await db.deleteFrom('events').where('received_at', '<', cutoff).executeTakeFirst();
+      return Number(res.numDeletedRows);
+    },
     async claim(accountId, record) {
       await db
         .insertInto('events')

@@ -116,6 +116,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0030_events_received_at': {
+    async up(db: Kysely<unknown>) {
+      // The retention prune deletes by age; without this index it would scan every event ever seen.
+      await db.schema.createIndex('events_received_at').on('events').column('received_at').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {
