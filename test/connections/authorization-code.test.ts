@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { eventually, startStack, type Stack } from '../support/stack.ts';
+import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
 import { Browser } from './support/browser.ts';
-import { connectInBrowser, destinationFor, postEvent, providersEnv, settled } from './support/flows.ts';
+import { connectInBrowser, destinationFor, postEvent, providersEnv } from './support/flows.ts';
 import { startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
 
 const bearerOf = (h: Record<string, string | string[] | undefined>) => /^Bearer (.+)$/.exec(String(h.authorization ?? ''))?.[1];

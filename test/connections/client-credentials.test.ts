@@ -3,9 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { settled, startStack, type Stack } from '../support/stack.ts';
 import { startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
-import { destinationFor, postEvent, settled } from './support/flows.ts';
+import { destinationFor, postEvent } from './support/flows.ts';
 
 const bearerOf = (h: Record<string, string | string[] | undefined>) => /^Bearer (.+)$/.exec(String(h.authorization ?? ''))?.[1];
 

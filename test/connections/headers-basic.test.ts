@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { startStack, type Stack } from '../support/stack.ts';
-import { destinationFor, postEvent, settled } from './support/flows.ts';
+import { settled, startStack, type Stack } from '../support/stack.ts';
+import { destinationFor, postEvent } from './support/flows.ts';
 
 describe('headers and basic connections on deliveries', () => {
   let stack: Stack;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createNetworkPolicy } from '../../src/delivery/network-policy.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { eventually, startStack, type Stack } from '../support/stack.ts';
+import { settled, startStack, type Stack } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
 
 describe('network policy', () => {
@@ -49,10 +49,8 @@ describe('refusal at delivery time', () => {
     const account = (await stack.core.store.accounts.findByApiKey(key))!;
     const dest = await stack.core.store.destinations.create(account.id, { url, event_types: ['call_completed'], retry_schedule_s: [0, 0.1] });
     const res = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_rebind') });
-    const state = await eventually(async () => {
-      const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(res.body.deliveries[0].id)}`, { token: key });
-      return r.body.status === 'failed' ? r.body : undefined;
-    }, 'failed');
+    const state = await settled<any>(stack, key, res.body.deliveries[0].id);
+    assert.equal(state.status, 'failed');
     assert.equal(dest.id, res.body.deliveries[0].destination_id);
     assert.equal(state.attempts.length, 1, 'a refused address is not retried');
     assert.equal(state.attempts[0].error.code, 'address_refused');
@@ -65,10 +63,8 @@ describe('refusal at delivery time', () => {
     const account = (await stack.core.store.accounts.findByApiKey(key))!;
     await stack.core.store.destinations.create(account.id, { url: 'http://169.254.169.254/latest/meta-data', event_types: ['call_completed'] });
     const res = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_metadata') });
-    const state = await eventually(async () => {
-      const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(res.body.deliveries[0].id)}`, { token: key });
-      return r.body.status === 'failed' ? r.body : undefined;
-    }, 'failed');
+    const state = await settled<any>(stack, key, res.body.deliveries[0].id);
+    assert.equal(state.status, 'failed');
     assert.equal(state.attempts[0].error.code, 'address_refused');
     assert.match(state.attempts[0].error.message, /169\.254\.169\.254/);
   });

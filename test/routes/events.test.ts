@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { eventually, startStack, type Stack } from '../support/stack.ts';
+import { settled, startStack, type Stack } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
 
 describe('POST /v1/events', () => {
@@ -57,10 +57,8 @@ describe('POST /v1/events', () => {
       }),
     );
 
-    const delivery = await eventually(async () => {
-      const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(res.body.deliveries[0].id)}`, { token: key });
-      return r.body.status === 'delivered' ? r.body : undefined;
-    }, 'status delivered');
+    const delivery = await settled<any>(stack, key, res.body.deliveries[0]!.id);
+    assert.equal(delivery.status, 'delivered');
     assert.equal(delivery.attempts.length, 1);
     assert.equal(delivery.attempts[0].response.status, 200);
     assert.equal(delivery.event_id, 'evt_signed');

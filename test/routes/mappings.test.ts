@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { eventually, startStack, type Stack } from '../support/stack.ts';
+import { settled, startStack, type Stack } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
 
 const example = (name: string) => readFileSync(new URL(`../../sandboxes/examples/${name}`, import.meta.url), 'utf8');
@@ -21,11 +21,7 @@ describe('mappings: upload, versions, test runs, and the transform step of deliv
     await receiver.close();
   });
 
-  const finalState = (id: string) =>
-    eventually(async () => {
-      const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(id)}`, { token: key });
-      return ['delivered', 'failed', 'skipped', 'cancelled'].includes(r.body?.status) ? r.body : undefined;
-    }, `delivery ${id} to end`);
+  const finalState = (id: string) => settled<any>(stack, key, id);
 
   test('a JSONata syntax error is refused at upload with its line and column', async () => {
     const r = await stack.call('POST', '/v1/mappings', { token: key, body: { name: 'broken', language: 'jsonata', source: '{\n  "lead": data.lead_id,\n  "x": (1 + \n}' } });

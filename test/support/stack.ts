@@ -119,3 +119,21 @@ export async function eventually<T>(fn: () => Promise<T>, what: string, timeoutM
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** What GET /v1/deliveries/:id answers, as far as tests read it. */
+export type Delivery = {
+  id: string;
+  status: string;
+  reason?: string;
+  attempts: { n: number; request?: { headers: Record<string, string> }; response?: { status: number }; error?: { code: string; message: string } }[];
+};
+
+const FINAL = new Set(['delivered', 'failed', 'cancelled', 'skipped']);
+
+/** Waits until the delivery reaches a final status, and returns it (`T`: read more of it than Delivery). */
+export async function settled<T = Delivery>(stack: Stack, token: string, id: string, timeoutMs = 30_000): Promise<T> {
+  return eventually(async () => {
+    const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(id)}`, { token });
+    return r.status === 200 && FINAL.has(r.body.status) ? (r.body as T) : undefined;
+  }, `delivery ${id} to settle`, timeoutMs);
+}

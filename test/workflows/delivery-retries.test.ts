@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startReceiver, type Receiver, type Reply } from '../support/receiver.ts';
-import { eventually, startStack, type Stack } from '../support/stack.ts';
+import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
 
 describe('delivery workflow: retries, give-ups and durability', () => {
@@ -28,12 +28,7 @@ describe('delivery workflow: retries, give-ups and durability', () => {
     return { receiver, destinationId: d.body.id as string };
   }
 
-  async function finalState(deliveryId: string, statuses = ['delivered', 'failed', 'cancelled', 'skipped'], timeoutMs = 30_000) {
-    return eventually(async () => {
-      const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(deliveryId)}`, { token: key });
-      return statuses.includes(r.body?.status) ? r.body : undefined;
-    }, `delivery ${deliveryId} to end`, timeoutMs);
-  }
+  const finalState = (deliveryId: string) => settled<any>(stack, key, deliveryId);
 
   test('500, 500, 200: three attempts recorded with their statuses, then delivered', async () => {
     const { receiver } = await destinationAnswering([{ status: 500, body: 'boom' }, { status: 503 }, { status: 200, body: '{"ok":true}' }], [0, 0.2, 0.2]);

@@ -1,30 +1,13 @@
 import { callCompleted } from '../../support/events.ts';
-import { eventually, type Stack } from '../../support/stack.ts';
+import type { Stack } from '../../support/stack.ts';
 import type { Browser } from './browser.ts';
 import type { OAuthServer } from './oauth-server.ts';
-
-export type Delivery = {
-  id: string;
-  status: string;
-  reason?: string;
-  attempts: { n: number; request?: { headers: Record<string, string> }; response?: { status: number }; error?: { code: string; message: string } }[];
-};
-
-const FINAL = new Set(['delivered', 'failed', 'cancelled', 'skipped']);
 
 /** Posts one call_completed event and returns the ids of the deliveries it started. */
 export async function postEvent(stack: Stack, token: string, eventId: string): Promise<string[]> {
   const r = await stack.call('POST', '/v1/events', { token, body: callCompleted(eventId) });
   if (r.status !== 202) throw new Error(`ingest answered ${r.status}: ${JSON.stringify(r.body)}`);
   return (r.body.deliveries as { id: string }[]).map((d) => d.id);
-}
-
-/** Waits until the delivery reaches a final status, and returns it. */
-export async function settled(stack: Stack, token: string, id: string, timeoutMs = 30_000): Promise<Delivery> {
-  return eventually(async () => {
-    const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(id)}`, { token });
-    return r.status === 200 && FINAL.has(r.body.status) ? (r.body as Delivery) : undefined;
-  }, `delivery ${id} to settle`, timeoutMs);
 }
 
 /** Creates a destination (one attempt unless told otherwise) for the connection. */
