@@ -229,7 +229,7 @@ export function createDeliveryService(deps: { client: Client; store: Store; inge
   async function replay(destination: Destination, previous: WorkflowExecutionDescription): Promise<ReplayStarted> {
     const { input, attempts } = await previousRun(previous);
     // The original's pinned mapping version, so a replay sends what the original would have sent.
-    await deps.ingest.startDelivery(destination, input.event, input.acceptedAt, { previousAttempts: attempts }, previous.workflowId, input.mapping);
+    await deps.ingest.startDelivery(destination, input.event, input.acceptedAt, { replayOf: { previousAttempts: attempts }, mapping: input.mapping });
     const now = await client.workflow.getHandle(previous.workflowId).describe();
     return { id: previous.workflowId, run_id: now.runId, replay_of: previous.runId };
   }

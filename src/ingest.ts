@@ -24,11 +24,19 @@ export interface IngestDeps {
   eagerStart?: boolean;
 }
 
+export interface ReplayOptions {
+  replayOf: NonNullable<DeliveryInput['replayOf']>;
+  mapping: DeliveryInput['mapping'];
+}
+
 export interface IngestService {
   ingest(accountId: string, envelope: EventEnvelope): Promise<IngestResult>;
-  /** Starts (idempotently) the delivery of one event to one destination; used by ingest and replays. */
-  /** `mapping` given: that pinned version (a replay); omitted: the destination's current version. */
-  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replayOf?: DeliveryInput['replayOf'], idOverride?: string, mapping?: DeliveryInput['mapping']): Promise<void>;
+  /**
+   * Starts (idempotently) the delivery of one event to one destination; used by ingest and replays.
+   * A replay passes `replay` with the original's attempt count and pinned mapping version; without a
+   * pinned version the destination's current one is pinned.
+   */
+  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replay?: ReplayOptions): Promise<void>;
 }
 
 export function createIngestService(deps: IngestDeps): IngestService {
@@ -45,11 +53,10 @@ export function createIngestService(deps: IngestDeps): IngestService {
     destination: Destination,
     event: DeliveryEvent,
     acceptedAt: string,
-    replayOf?: DeliveryInput['replayOf'],
-    idOverride?: string,
-    mapping?: DeliveryInput['mapping'],
+    replay?: ReplayOptions,
   ): Promise<void> {
-    const id = idOverride ?? deliveryId(destination.id, event.id);
+    const id = deliveryId(destination.id, event.id);
+    const replayOf = replay?.replayOf;
     const input: DeliveryInput = {
       deliveryId: id,
       accountId: destination.account_id,
@@ -57,7 +64,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
       event,
       acceptedAt,
       retryScheduleS: destination.retry_schedule_s,
-      mapping: mapping !== undefined ? mapping : await pinMapping(destination),
+      mapping: replay?.mapping !== undefined ? replay.mapping : await pinMapping(destination),
       replayOf,
     };
     try {
