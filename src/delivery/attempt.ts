@@ -86,8 +86,9 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
     return record;
   };
 
-  const dest = await deps.destinations.getById(input.destinationId);
-  if (!dest) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
+  const found = await deps.destinations.getForAttempt(input.destinationId, startedAt);
+  if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
+  const { destination: dest, signingSecrets } = found;
   if (!dest.enabled)
     return finish({ verdict: 'cancelled', error: { code: 'destination_disabled', message: dest.disabled_reason ?? 'the destination is disabled' } });
   if (dest.paused) return finish({ verdict: 'retry', error: { code: 'destination_paused', message: 'the destination is paused' } });
@@ -99,8 +100,7 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
 
   const body = JSON.stringify(out.body);
   const timestamp = Math.floor(startedAt.getTime() / 1000);
-  const secrets = await deps.destinations.activeSigningSecrets(dest.id, startedAt);
-  const signature = signWebhook(secrets, input.event.id, timestamp, body);
+  const signature = signWebhook(signingSecrets, input.event.id, timestamp, body);
 
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(out.headers ?? {})) if (!RESERVED.has(k.toLowerCase())) headers[k.toLowerCase()] = v;

@@ -55,6 +55,8 @@ export interface DestinationStore {
   rotateSecret(accountId: string, id: string, graceSeconds: number): Promise<string | undefined>;
   /** Every secret that signs right now: the current one first, then those still in their grace period. */
   activeSigningSecrets(id: string, at?: Date): Promise<string[]>;
+  /** What one delivery attempt needs, in one read: the destination and its active signing secrets. */
+  getForAttempt(id: string, at: Date): Promise<{ destination: Destination; signingSecrets: string[] } | undefined>;
 }
 
 export const newSigningSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
@@ -82,6 +84,11 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
   const { db, keyRing } = deps;
   const aad = (id: string) => `destination:${id}:signing_secret`;
   const seal = (id: string, secret: string): string => keyRing.encrypt(secret, aad(id));
+
+  const openActiveSecrets = (id: string, stored: string, at: Date): string[] =>
+    (JSON.parse(stored) as StoredSecret[])
+      .filter((s) => s.expires_at === null || new Date(s.expires_at) > at)
+      .map((s) => keyRing.decryptString(s.ciphertext, aad(id)));
 
   const byAccount = (accountId: string, id: string) =>
     db.selectFrom('destinations').selectAll().where('account_id', '=', accountId).where('id', '=', id);
@@ -204,10 +211,11 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
     },
     async activeSigningSecrets(id, at = new Date()) {
       const row = await db.selectFrom('destinations').select(['signing_secrets']).where('id', '=', id).executeTakeFirst();
-      if (!row) return [];
-      return (JSON.parse(row.signing_secrets) as StoredSecret[])
-        .filter((s) => s.expires_at === null || new Date(s.expires_at) > at)
-        .map((s) => keyRing.decryptString(s.ciphertext, aad(id)));
+      return row ? openActiveSecrets(id, row.signing_secrets, at) : [];
+    },
+    async getForAttempt(id, at) {
+      const row = await db.selectFrom('destinations').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && { destination: toDestination(row), signingSecrets: openActiveSecrets(id, row.signing_secrets, at) };
     },
   };
 }
