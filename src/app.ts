@@ -49,8 +49,6 @@ export interface AppDeps {
   /** Temporal UI origins whose browser may call /codec (src/routes/codec.ts). */
   codecOrigins: readonly string[];
   metrics: Metrics;
-  /** Checks that mapping_id / connection_id name resources of the account (set once those exist). */
-  checkReferences?(accountId: string, body: { mapping_id?: string | null; connection_id?: string | null }): Promise<void>;
 }
 
 /** The whole HTTP API as one plugin; src/server.ts is the only place that listens. */

@@ -20,7 +20,6 @@ import { loggerOptions } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { recoverDestination } from './recover.ts';
 import { codecOriginsFor } from './routes/codec.ts';
-import { checkConnectionReference } from './routes/connections.ts';
 import { createStore, type Store } from './store/index.ts';
 import { createTransformEngine, type TransformEngine } from '../sandboxes/index.ts';
 import { createTransformStep } from './transform/transform-step.ts';
@@ -182,9 +181,6 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     codec: createEncryptionCodec(core.keyRing),
     codecOrigins: codecOriginsFor(config),
     metrics: core.metrics,
-    async checkReferences(accountId, body) {
-      await checkConnectionReference({ store }, accountId, body.connection_id);
-    },
   };
   const server = Fastify({
     loggerInstance: core.logger as FastifyBaseLogger,

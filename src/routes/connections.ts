@@ -100,7 +100,7 @@ export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async 
   });
 };
 
-/** For AppDeps.checkReferences: a destination may only name a connection of its own account. */
+/** A destination may only name a connection of its own account (404 otherwise, as for any foreign resource). */
 export async function checkConnectionReference(deps: Pick<AppDeps, 'store'>, accountId: string, connectionId: string | null | undefined): Promise<void> {
   if (connectionId === undefined || connectionId === null) return;
   if (!(await deps.store.connections.get(accountId, connectionId))) {

@@ -5,6 +5,7 @@ import { requireAccount } from '../auth.ts';
 import type { NetworkPolicy } from '../delivery/network-policy.ts';
 import { refuseLiteral } from '../delivery/http-client.ts';
 import { AppError, notFound } from '../errors.ts';
+import { checkConnectionReference } from './connections.ts';
 import type { Destination } from '../store/destinations.ts';
 import type { AppDeps } from '../app.ts';
 import { createDestinationBody, destinationView, idParams, patchDestinationBody, rotateSecretBody } from './destinations.schema.ts';
@@ -55,7 +56,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     const account = requireAccount(req);
     await checkReachable(policy, req.body.url);
     await checkMapping(account.id, req.body.mapping_id);
-    await deps.checkReferences?.(account.id, req.body);
+    await checkConnectionReference(deps, account.id, req.body.connection_id);
     const created = await store.destinations.create(account.id, req.body);
     return reply.status(201).send(view(created) as Destination & { signing_secret: string });
   });
@@ -76,7 +77,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     const account = requireAccount(req);
     if (req.body.url) await checkReachable(policy, req.body.url);
     await checkMapping(account.id, req.body.mapping_id);
-    await deps.checkReferences?.(account.id, req.body);
+    await checkConnectionReference(deps, account.id, req.body.connection_id);
     const updated = await store.destinations.update(account.id, req.params.id, req.body);
     if (!updated) throw notFound('destination', req.params.id);
     return view(updated);
