@@ -24,6 +24,7 @@ import { createStore, type Store } from './store/index.ts';
 import { createTransformEngine, type TransformEngine } from '../sandboxes/index.ts';
 import { createTransformStep } from './transform/transform-step.ts';
 import { createEncryptionCodec } from './temporal/codec.ts';
+import { WatchdogFreeWorker } from './temporal/watchdog-free-worker.ts';
 import { connectClient, connectWorker, type TemporalTarget } from './temporal/connection.ts';
 import { loadTuning, type Tuning } from './temporal/tuning.ts';
 import { join } from 'node:path';
@@ -122,7 +123,7 @@ export async function startWorker(
     destinations: core.store.destinations,
     onError: (err) => core.logger.warn({ err }, 'could not record the failing streak of a destination'),
   });
-  const worker = await Worker.create({
+  const worker = await (tuning.workflowVmWatchdog ? Worker : WatchdogFreeWorker).create({
     connection,
     namespace: target.namespace,
     taskQueue: opts.taskQueue ?? core.config.VOICEOI_TASK_QUEUE,

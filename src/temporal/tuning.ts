@@ -14,6 +14,9 @@ const tuningSchema = z.object({
   // The worker reserves a slot for an activity it schedules and gets the task in the workflow-task
   // completion response (the dev server turns this on with system.enableActivityEagerExecution).
   VOICEOI_EAGER_ACTIVITIES: flag(true),
+  // The SDK's deadlock detector: a Node vm watchdog thread per call into the workflow sandbox
+  // (src/temporal/watchdog-free-worker.ts says what it costs and why it is off).
+  VOICEOI_WORKFLOW_VM_WATCHDOG: flag(false),
   // A bundle built ahead of time (bench/build-bundle.ts) skips webpack at worker start.
   VOICEOI_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   VOICEOI_WORKER_WORKFLOW_SLOTS: count(2, 10_000),
@@ -27,6 +30,7 @@ const tuningSchema = z.object({
 export interface Tuning {
   eagerWorkflowStart: boolean;
   eagerActivities: boolean;
+  workflowVmWatchdog: boolean;
   workflowBundle?: string;
   workflowSlots?: number;
   activitySlots: number;
@@ -41,6 +45,7 @@ export function loadTuning(env: NodeJS.ProcessEnv = process.env): Tuning {
   return {
     eagerWorkflowStart: t.VOICEOI_EAGER_WORKFLOW_START,
     eagerActivities: t.VOICEOI_EAGER_ACTIVITIES,
+    workflowVmWatchdog: t.VOICEOI_WORKFLOW_VM_WATCHDOG,
     workflowBundle: t.VOICEOI_WORKFLOW_BUNDLE,
     workflowSlots: t.VOICEOI_WORKER_WORKFLOW_SLOTS,
     // Attempts are I/O-bound HTTP calls: many can wait on receivers at once.
