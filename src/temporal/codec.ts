@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 // Resolvable because @temporalio/common pins it as an exact dependency; it owns the Payload wire format.
 import proto from '@temporalio/proto';
@@ -14,41 +14,84 @@ const ProtoPayload = proto.temporal.api.common.v1.Payload;
 export const ENCODING_ENCRYPTED = 'binary/encrypted';
 export const METADATA_KEY_ID = 'encryption-key-id';
 
-// data = FORMAT(1) | seed(32) | ciphertext | tag(16).
-// Each payload gets its own AES key and IV, derived with HKDF from the master key and a random seed.
-// With one key and random 96-bit IVs, GCM is only safe for ~2^32 messages (NIST SP 800-38D); a busy
-// deployment writes several payloads per delivery and could reach that on a never-rotated key.
-// The HKDF info label also separates these keys from the key ring's direct use of the master key.
-const FORMAT = 1;
+// Format 2 (written now): data = 2 | salt(16) | iv(12) | ciphertext | tag(16).
+// The AES key is derived with HKDF from the master key and a random salt, and one derived key serves
+// at most 2^24 payloads (random 96-bit IVs keep GCM safe to ~2^32 messages per key, NIST SP 800-38D)
+// before the encoder draws a new salt. Deriving once per salt instead of once per payload matters:
+// HKDF was ≈ 1.5 ms of CPU per delivery at 20 events/s (CPU profile, bench/README.md). Decoding
+// keeps the derived keys of recent salts in a small cache.
+// Format 1 (until 2026-11-27, still read): data = 1 | seed(32) | ciphertext | tag(16), key and IV
+// both derived from the seed, one HKDF per payload.
+// The HKDF info label separates these keys from the key ring's direct use of the master key.
+const FORMAT_PER_PAYLOAD_SEED = 1;
+const FORMAT = 2;
 const SEED_LEN = 32;
+const SALT_LEN = 16;
+const IV_LEN = 12;
 const TAG_LEN = 16;
 const HKDF_INFO = 'voiceoi/temporal-payload/v1';
+const PAYLOADS_PER_DERIVED_KEY = 2 ** 24;
+const DERIVED_KEYS_CACHED = 256;
 const KID = /^[A-Za-z0-9_-]{1,32}$/;
 
 const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 const text = (b: Uint8Array | null | undefined): string | undefined =>
   b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : undefined;
 
-function cipherParams(master: Buffer, seed: Uint8Array): { key: Buffer; iv: Buffer } {
-  const okm = Buffer.from(hkdfSync('sha256', master, seed, HKDF_INFO, 44));
-  return { key: okm.subarray(0, 32), iv: okm.subarray(32) };
-}
+const hkdf = (master: Buffer, salt: Uint8Array, length: number): Buffer => Buffer.from(hkdfSync('sha256', master, salt, HKDF_INFO, length));
 
 // The kid and format are authenticated: a payload cannot be relabelled to another key id or format.
-const aadFor = (kid: string) => utf8(`${HKDF_INFO}.${FORMAT}.${kid}`);
+const aadFor = (kid: string, format: number) => utf8(`${HKDF_INFO}.${format}.${kid}`);
 
-function encryptPayload(keyRing: KeyRing, payload: Payload): Payload {
-  const kid = keyRing.currentKeyId;
-  const seed = randomBytes(SEED_LEN);
-  const { key, iv } = cipherParams(keyRing.key(kid)!, seed);
+interface DerivedKey {
+  kid: string;
+  salt: Buffer;
+  key: KeyObject;
+  uses: number;
+}
+
+function createCipherState(keyRing: KeyRing) {
+  let current: DerivedKey | undefined;
+  // Insertion-ordered: re-inserting on use keeps the most recent salts, the oldest is evicted first.
+  const cache = new Map<string, KeyObject>();
+
+  const derived = (kid: string, master: Buffer, salt: Uint8Array): KeyObject => {
+    const id = `${kid}.${Buffer.from(salt).toString('hex')}`;
+    let key = cache.get(id);
+    if (key) cache.delete(id);
+    else key = createSecretKey(hkdf(master, salt, 32));
+    cache.set(id, key);
+    if (cache.size > DERIVED_KEYS_CACHED) cache.delete(cache.keys().next().value!);
+    return key;
+  };
+
+  return {
+    /** The derived key for the next payload: the current one, or a new salt after rotation or 2^24 uses. */
+    forEncryption(): DerivedKey {
+      const kid = keyRing.currentKeyId;
+      if (!current || current.kid !== kid || current.uses >= PAYLOADS_PER_DERIVED_KEY) {
+        const salt = randomBytes(SALT_LEN);
+        current = { kid, salt, key: derived(kid, keyRing.key(kid)!, salt), uses: 0 };
+      }
+      current.uses++;
+      return current;
+    },
+    forDecryption: derived,
+  };
+}
+type CipherState = ReturnType<typeof createCipherState>;
+
+function encryptPayload(state: CipherState, payload: Payload): Payload {
+  const { kid, salt, key } = state.forEncryption();
+  const iv = randomBytes(IV_LEN);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LEN });
-  cipher.setAAD(aadFor(kid));
+  cipher.setAAD(aadFor(kid, FORMAT));
   const plain = ProtoPayload.encode(payload).finish();
-  const data = Buffer.concat([Uint8Array.of(FORMAT), seed, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  const data = Buffer.concat([Uint8Array.of(FORMAT), salt, iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
   return { metadata: { encoding: utf8(ENCODING_ENCRYPTED), [METADATA_KEY_ID]: utf8(kid) }, data };
 }
 
-function decryptPayload(keyRing: KeyRing, payload: Payload): Payload {
+function decryptPayload(keyRing: KeyRing, state: CipherState, payload: Payload): Payload {
   const kid = text(payload.metadata?.[METADATA_KEY_ID]);
   if (kid === undefined || !KID.test(kid)) {
     throw new KeyRingError('malformed', `encrypted Temporal payload has a missing or invalid "${METADATA_KEY_ID}" metadata`);
@@ -63,16 +106,27 @@ function decryptPayload(keyRing: KeyRing, payload: Payload): Payload {
     );
   }
   const data = Buffer.from(payload.data ?? new Uint8Array());
-  if (data.length < 1 + SEED_LEN + TAG_LEN || data[0] !== FORMAT) {
+  const format = data[0] ?? 0;
+  const header = format === FORMAT ? 1 + SALT_LEN + IV_LEN : format === FORMAT_PER_PAYLOAD_SEED ? 1 + SEED_LEN : undefined;
+  if (header === undefined || data.length < header + TAG_LEN) {
     throw new KeyRingError('malformed', `encrypted Temporal payload (key id "${kid}") is truncated or of an unknown format`, kid);
   }
   let plain: Buffer;
   try {
-    const { key, iv } = cipherParams(master, data.subarray(1, 1 + SEED_LEN));
+    let key: KeyObject | Buffer;
+    let iv: Buffer;
+    if (format === FORMAT) {
+      key = state.forDecryption(kid, master, data.subarray(1, 1 + SALT_LEN));
+      iv = data.subarray(1 + SALT_LEN, header);
+    } else {
+      const okm = hkdf(master, data.subarray(1, header), 44);
+      key = okm.subarray(0, 32);
+      iv = okm.subarray(32);
+    }
     const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LEN });
-    decipher.setAAD(aadFor(kid));
+    decipher.setAAD(aadFor(kid, format));
     decipher.setAuthTag(data.subarray(data.length - TAG_LEN));
-    plain = Buffer.concat([decipher.update(data.subarray(1 + SEED_LEN, data.length - TAG_LEN)), decipher.final()]);
+    plain = Buffer.concat([decipher.update(data.subarray(header, data.length - TAG_LEN)), decipher.final()]);
   } catch {
     throw new KeyRingError('decrypt_failed', `encrypted Temporal payload (key id "${kid}") failed authentication`, kid);
   }
@@ -81,12 +135,13 @@ function decryptPayload(keyRing: KeyRing, payload: Payload): Payload {
 
 /** Payloads without `encoding: binary/encrypted` (e.g. history written before encryption was on) pass through. */
 export function createEncryptionCodec(keyRing: KeyRing): PayloadCodec {
+  const state = createCipherState(keyRing);
   return {
     async encode(payloads) {
-      return payloads.map((p) => encryptPayload(keyRing, p));
+      return payloads.map((p) => encryptPayload(state, p));
     },
     async decode(payloads) {
-      return payloads.map((p) => (text(p.metadata?.encoding) === ENCODING_ENCRYPTED ? decryptPayload(keyRing, p) : p));
+      return payloads.map((p) => (text(p.metadata?.encoding) === ENCODING_ENCRYPTED ? decryptPayload(keyRing, state, p) : p));
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DefaultPayloadConverter, type Payload } from '@temporalio/common';
@@ -120,4 +121,34 @@ test('codec server JSON helpers: precise errors for bad bodies', async () => {
   for (const [body, re] of cases) {
     await assert.rejects(decodePayloadsJSON(codec, body), (e: unknown) => e instanceof PayloadsJSONError && re.test(e.message), String(re));
   }
+});
+
+test('one derived key serves consecutive payloads, each with its own IV; a rotated key gets a new salt', async () => {
+  const codec = createEncryptionCodec(ring(`k1:${k1}`));
+  const [a, b] = await codec.encode([converter.toPayload(event), converter.toPayload(event)]);
+  const [da, db] = [Buffer.from(a!.data!), Buffer.from(b!.data!)];
+  assert.equal(da[0], 2, 'format 2');
+  assert.deepEqual(da.subarray(1, 17), db.subarray(1, 17), 'same salt');
+  assert.notDeepEqual(da.subarray(17, 29), db.subarray(17, 29), 'fresh IV per payload');
+  assert.notDeepEqual(da.subarray(29), db.subarray(29), 'same plaintext, different ciphertext');
+  const [c] = await createEncryptionCodec(ring(`k1:${k1}`)).encode([converter.toPayload(event)]);
+  assert.notDeepEqual(Buffer.from(c!.data!).subarray(1, 17), da.subarray(1, 17), 'another process draws another salt');
+  const [r] = await createEncryptionCodec(ring(`k1:${k1},k2:${k2}`)).encode([converter.toPayload(event)]);
+  assert.equal(str(r!.metadata!['encryption-key-id']), 'k2');
+  const flipSalt = Buffer.from(da);
+  flipSalt[3]! ^= 1;
+  await assert.rejects(codec.decode([{ ...a, data: flipSalt }]), (e: unknown) => e instanceof KeyRingError && e.code === 'decrypt_failed');
+});
+
+test('format 1 payloads (one HKDF per payload, written before 2026-11-27) still decode', async () => {
+  const { FIXTURE_MASTER_KEYS } = await import('../fixtures/record-delivery-history.ts');
+  const history = JSON.parse(readFileSync(new URL('../fixtures/delivery-history-current.json', import.meta.url), 'utf8'));
+  const input = history.events[0].workflowExecutionStartedEventAttributes.input.payloads[0];
+  const payload: Payload = {
+    metadata: Object.fromEntries(Object.entries(input.metadata as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+    data: Buffer.from(input.data, 'base64'),
+  };
+  assert.equal(payload.data![0], 1, 'the fixture was written in format 1');
+  const [decoded] = await createEncryptionCodec(ring(FIXTURE_MASTER_KEYS)).decode([payload]);
+  assert.match(converter.fromPayload<{ event: { id: string } }>(decoded!).event.id, /\S/);
 });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { WatchdogFreeWorker } from '../../src/temporal/watchdog-free-worker.ts';
 
 // 3e8 steps take hundreds of milliseconds on any machine, far above the 20 ms deadlock limit set
@@ -34,7 +34,9 @@ after(async () => {
 /** The workflow's result, or the message of its first failed workflow task (within 8 s). */
 async function runBusyWorkflow(WorkerClass: typeof Worker): Promise<{ result?: number; taskFailure?: string }> {
   const taskQueue = `watchdog-${randomBytes(6).toString('hex')}`;
-  const worker = await WorkerClass.create({ connection: native, taskQueue, workflowBundle: bundle, isolateExecutionTimeout: '20ms' });
+  // isolateExecutionTimeout is read by the SDK (WorkerOptionsWithDefaults) but left out of WorkerOptions' type.
+  const options: WorkerOptions & { isolateExecutionTimeout: string } = { connection: native, taskQueue, workflowBundle: bundle, isolateExecutionTimeout: '20ms' };
+  const worker = await WorkerClass.create(options);
   return worker.runUntil(async () => {
     const handle = await client.workflow.start('busyWorkflow', { taskQueue, workflowId: taskQueue, args: [ITERATIONS] });
     try {
