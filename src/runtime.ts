@@ -189,6 +189,12 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     // Producers retry on timeouts; keep the socket budget generous but bounded.
     requestTimeout: 30_000,
     trustProxy: true,
+    // One access-log line per request, written with its answer (below), instead of Fastify's two.
+    disableRequestLogging: true,
+  });
+  // req.log carries a route's own level, so routes that silence their request logs stay silent.
+  server.addHook('onResponse', async (req, reply) => {
+    req.log.info({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   });
   await server.register(app, deps);
   scheduleEventPrune(core, server);

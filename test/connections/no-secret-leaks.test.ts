@@ -188,7 +188,8 @@ describe('no secret value leaks into history, logs or API responses', () => {
     for (const [value] of secrets) assert.ok(!decodedText.includes(value), 'decoded history contains a secret');
 
     // 2. Logs of this run.
-    assert.ok(appLogs.some((l) => l.includes('incoming request')), 'the API logged its requests');
+    assert.ok(appLogs.some((l) => l.includes('request completed') && l.includes('"statusCode"') && l.includes('"url"')), 'the API logged its requests');
+    assert.ok(!appLogs.some((l) => l.includes('incoming request')), 'one line per request, written with the answer');
     assert.ok(appLogs.length > 20);
     const logs = [...appLogs, ...temporalLogs].join('\n');
     for (const [value] of secrets) assert.ok(!logs.includes(value), 'a log line contains a secret');
