@@ -48,7 +48,7 @@ const tuning = flag('tuning');
 const opts = {
   durationS: positive(arg('duration') ?? env.BENCH_DURATION_S ?? (tuning ? '20' : '60'), 'BENCH_DURATION_S', 3600),
   // Tuning compares variants below saturation, where latency and CPU per delivery mean something.
-  rates: numberList(arg('rates') ?? env.BENCH_RATES ?? (tuning ? '5,10' : '20,100,200,500'), 'BENCH_RATES'),
+  rates: numberList(arg('rates') ?? env.BENCH_RATES ?? (tuning ? '5,10' : '20,30,40,50,100,200,500'), 'BENCH_RATES'),
   // Once the runtime is saturated at one rate, higher rates only pile up a backlog: skipped unless set.
   runAll: flag('all-rates') || env.BENCH_ALL_RATES === '1',
   topology: (arg('topology') ?? env.BENCH_TOPOLOGY ?? 'single') as Topology,
