@@ -51,6 +51,8 @@ const opts = {
   rates: numberList(arg('rates') ?? env.BENCH_RATES ?? (tuning ? '5,10' : '20,30,40,50,100,200,500'), 'BENCH_RATES'),
   // Once the runtime is saturated at one rate, higher rates only pile up a backlog: skipped unless set.
   runAll: flag('all-rates') || env.BENCH_ALL_RATES === '1',
+  // The issue's target rate is measured even past saturation: the table must show what happens there.
+  targetRates: numberList(env.BENCH_TARGET_RATES ?? '100', 'BENCH_TARGET_RATES'),
   topology: (arg('topology') ?? env.BENCH_TOPOLOGY ?? 'single') as Topology,
   floor: !(flag('no-floor') || env.BENCH_SKIP_FLOOR === '1'),
   logLevel: env.BENCH_LOG_LEVEL ?? 'info',
@@ -132,7 +134,7 @@ async function mainRun(dir: string, receiver: TimingReceiver, temporalCli: strin
       await sleep(1000);
     }
     const saturated = rt.find((r) => isSaturated(r));
-    if (saturated && !opts.runAll) {
+    if (saturated && !opts.runAll && !opts.targetRates.includes(rate)) {
       skipped.push(rate);
       log(`runtime @ ${rate}/s skipped: saturated at ${saturated.rate}/s (sustained ${saturated.delivered_per_s}/s)`);
       continue;

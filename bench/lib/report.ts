@@ -58,7 +58,7 @@ export function mainMarkdown(r: MainReport): string {
   if (r.runtime_skipped_rates.length > 0) {
     lines.push(
       '',
-      `Runtime not run at ${r.runtime_skipped_rates.join(', ')} /s: it was already saturated at a lower rate (the backlog would only grow; \`--all-rates\` runs them anyway).`,
+      `Runtime not run at ${r.runtime_skipped_rates.join(', ')} /s: it was already saturated at a lower rate (the backlog would only grow; the target rate 100/s runs anyway, and \`--all-rates\` runs every rate).`,
     );
   }
   if (r.floor.length > 0) {
