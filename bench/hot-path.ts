@@ -1,0 +1,82 @@
+// CPU per operation of the three per-delivery hot spots trimmed on 2026-11-27, each measured on its own
+// against what it replaced: the payload codec (one HKDF per payload → one derived key per salt), the
+// SQLite statement (prepared per query → prepared once per SQL text) and a call into the workflow vm
+// (with the SDK's watchdog timeout → without). Writes bench/results/hot-path.md.
+//
+//   npx tsx bench/hot-path.ts
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import vm from 'node:vm';
+import SQLite from 'better-sqlite3';
+import { DefaultPayloadConverter } from '@temporalio/common';
+import proto from '@temporalio/proto';
+import { loadKeyRing } from '../src/crypto/keyring.ts';
+import { createEncryptionCodec } from '../src/temporal/codec.ts';
+import { withStatementCache } from '../src/store/statement-cache.ts';
+import { callCompleted } from '../test/support/events.ts';
+
+const N = Number(process.env.BENCH_RUNS ?? 20_000);
+
+/** Mean CPU time (user + system, all threads) per call, in µs, after a warm-up. */
+async function cpuPerCall(f: () => unknown): Promise<number> {
+  for (let i = 0; i < Math.min(2000, N); i++) await f();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < N; i++) await f();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / N;
+}
+
+const payload = new DefaultPayloadConverter().toPayload({ event: callCompleted('evt_bench') });
+const master = randomBytes(32);
+const codec = createEncryptionCodec(loadKeyRing({ masterKeys: `k1:${master.toString('base64')}`, dataDir: '/nonexistent' }));
+// Format 1 as it was: the serialized payload, a fresh HKDF (key + IV) per payload, AES-256-GCM.
+const format1 = () => {
+  const plain = proto.temporal.api.common.v1.Payload.encode(payload).finish();
+  const okm = Buffer.from(hkdfSync('sha256', master, randomBytes(32), 'voiceoi/temporal-payload/v1', 44));
+  const cipher = createCipheriv('aes-256-gcm', okm.subarray(0, 32), okm.subarray(32), { authTagLength: 16 });
+  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+};
+
+const db = new SQLite(':memory:');
+db.exec('CREATE TABLE destinations (id TEXT PRIMARY KEY, account_id TEXT, url TEXT, secret BLOB, paused INTEGER, mapping_id TEXT)');
+db.prepare("INSERT INTO destinations VALUES ('dst_1', 'acc_1', 'https://crm.example/hook', x'00', 0, NULL)").run();
+const query = 'select "id", "account_id", "url", "secret", "paused", "mapping_id" from "destinations" where "id" = ? and "account_id" = ?';
+const cached = withStatementCache(db);
+
+const context = vm.createContext({ n: 0 });
+const script = new vm.Script('n++');
+
+const rows: Array<[string, string, number, string]> = [
+  ['payload codec, encode one event payload', 'one HKDF per payload (format 1)', await cpuPerCall(format1), 'derived key per salt (format 2)'],
+  ['', '', await cpuPerCall(() => codec.encode([payload])), ''],
+  ['SQLite, read a destination row', 'prepare + run', await cpuPerCall(() => db.prepare(query).all(['dst_1', 'acc_1'])), 'cached statement + run'],
+  ['', '', await cpuPerCall(() => cached.prepare(query).all(['dst_1', 'acc_1'])), ''],
+  ['call into the workflow vm', 'runInContext({ timeout: 5000 })', await cpuPerCall(() => script.runInContext(context, { timeout: 5000 })), 'runInContext()'],
+  ['', '', await cpuPerCall(() => script.runInContext(context)), ''],
+];
+const lines: string[] = [];
+for (let i = 0; i < rows.length; i += 2) {
+  const [what, before, b, after] = rows[i]!;
+  const a = rows[i + 1]![2];
+  lines.push(`| ${what} | ${before} | ${b.toFixed(1)} | ${after} | ${a.toFixed(1)} | ${(b / a).toFixed(1)}× |`);
+}
+const report = [
+  '# Hot-path CPU per operation',
+  '',
+  `\`npx tsx bench/hot-path.ts\`, ${new Date().toISOString().slice(0, 16)}Z: Node ${process.version}, ${cpus().length} CPU (${cpus()[0]?.model.trim()}),`,
+  `1-min load average ${loadavg()[0]!.toFixed(1)}; ${N} calls each, mean CPU time (user + system, all threads) per call.`,
+  '',
+  '| operation | before | µs CPU | after | µs CPU | ratio |',
+  '|---|---|---:|---|---:|---:|',
+  ...lines,
+  '',
+  'A delivery encodes or decodes several payloads (workflow input, transform input and output, attempt input',
+  'and result, workflow result), runs several SQLite statements (API key, destinations, event claim, the',
+  'attempt\'s destination read) and enters the workflow vm several times per activation (activate, conclude,',
+  'sink calls, condition checks): these three showed up in the CPU profile of `npm run bench`',
+  '(bench/README.md, "Where the CPU goes"). The watchdog\'s cost is a thread created and joined per call.',
+  '',
+].join('\n');
+writeFileSync(new URL('./results/hot-path.md', import.meta.url), report);
+console.log(report);
