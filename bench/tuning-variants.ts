@@ -55,7 +55,7 @@ export const variants: Variant[] = [
   { name: 'final', change: 'product defaults now (after), prebuilt bundle', kept: '–', env: {}, devServerArgs: [], bundle: 'default' },
   // The bundle only changes start-up (webpack in the worker process), so it is measured on the final configuration.
   { name: 'final-bundle-at-start', change: 'final, bundle built at worker start (npm start)', kept: 'n/a', env: {}, devServerArgs: [], bundle: 'at-start' },
-  // The SDK's vm watchdog (deadlock detector) is off in the product; this row turns it back on alone.
-  { name: 'final+vm-watchdog', change: 'final + the SDK vm watchdog per call into the workflow sandbox (before 2026-11-27)', kept: 'no: off by default', env: { VOICEOI_WORKFLOW_VM_WATCHDOG: 'true' }, devServerArgs: [], bundle: 'default' },
+  // The SDK's vm watchdog (deadlock detector) stays on in the product; this row turns it off alone.
+  { name: 'final-vm-watchdog', change: 'final without the SDK vm watchdog (no thread per call into the workflow sandbox)', kept: 'no: a looping workflow would stall every delivery', env: { VOICEOI_WORKFLOW_VM_WATCHDOG: 'false' }, devServerArgs: [], bundle: 'default' },
   { name: 'final+local-attempts', change: 'final + each attempt as a local activity (proposal)', kept: 'no: audit-log shape', env: {}, devServerArgs: [], bundle: 'attempts-local' },
 ];

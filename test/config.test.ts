@@ -21,8 +21,8 @@ test('tuning switches default to the measured winners and refuse out-of-range va
   assert.equal(t.eagerWorkflowStart, true);
   assert.equal(t.eagerActivities, true);
   assert.equal(t.activitySlots, 200);
-  assert.equal(t.workflowVmWatchdog, false);
-  assert.equal(loadTuning({ VOICEOI_WORKFLOW_VM_WATCHDOG: 'true' }).workflowVmWatchdog, true);
+  assert.equal(t.workflowVmWatchdog, true);
+  assert.equal(loadTuning({ VOICEOI_WORKFLOW_VM_WATCHDOG: 'false' }).workflowVmWatchdog, false);
   assert.equal(loadTuning({ VOICEOI_EAGER_WORKFLOW_START: 'false' }).eagerWorkflowStart, false);
   assert.throws(() => loadTuning({ VOICEOI_HTTP_CONNECTIONS: '0' }), /VOICEOI_HTTP_CONNECTIONS/);
 });

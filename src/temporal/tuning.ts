@@ -15,8 +15,8 @@ const tuningSchema = z.object({
   // completion response (the dev server turns this on with system.enableActivityEagerExecution).
   VOICEOI_EAGER_ACTIVITIES: flag(true),
   // The SDK's deadlock detector: a Node vm watchdog thread per call into the workflow sandbox
-  // (src/temporal/watchdog-free-worker.ts says what it costs and why it is off).
-  VOICEOI_WORKFLOW_VM_WATCHDOG: flag(false),
+  // (src/temporal/watchdog-free-worker.ts says what turning it off saves and risks).
+  VOICEOI_WORKFLOW_VM_WATCHDOG: flag(true),
   // A bundle built ahead of time (bench/build-bundle.ts) skips webpack at worker start.
   VOICEOI_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   VOICEOI_WORKER_WORKFLOW_SLOTS: count(2, 10_000),
