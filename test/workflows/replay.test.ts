@@ -2,11 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { loadKeyRing } from '../../src/crypto/keyring.ts';
 import { workflowsPath } from '../../src/runtime.ts';
 import { createEncryptionCodec } from '../../src/temporal/codec.ts';
 import { FIXTURE_MASTER_KEYS } from '../fixtures/record-delivery-history.ts';
+
+// The replay worker's state changes are INFO lines; only warnings belong in the test output.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
 // v1: recorded before the transform became a local activity (replays through the patch's old branch);
 // current: recorded with today's code. Record a new one with test/fixtures/record-delivery-history.ts.
