@@ -66,6 +66,8 @@ const opts = {
   // More node flags for the product's processes, space-separated (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
   nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   temporalDb: (env.BENCH_TEMPORAL_DB === 'memory' ? 'memory' : 'file') as 'file' | 'memory',
+  // An existing Temporal cluster (Temporal on its own cores or hosts) instead of a local dev server.
+  temporalAddress: env.BENCH_TEMPORAL_ADDRESS || undefined,
   variants: (arg('variants') ?? env.BENCH_VARIANTS)?.split(',').map((s) => s.trim()).filter(Boolean),
 };
 if (opts.topology !== 'single' && opts.topology !== 'split') throw new Error(`BENCH_TOPOLOGY: 'single' or 'split', got '${opts.topology}'`);
@@ -115,7 +117,7 @@ async function warmUp(target: Target, receiver: TimingReceiver): Promise<void> {
 async function mainRun(dir: string, receiver: TimingReceiver, temporalCli: string): Promise<void> {
   const loadStart = loadavg();
   log(`starting the runtime (${opts.topology === 'single' ? 'one process: API + worker, as npm start' : 'split: API and worker processes'}) and its dev server`);
-  const runtime = await startRuntime({ dir: join(dir, 'runtime'), topology: opts.topology, env: {}, devServerArgs: opts.devServerArgs, receiverUrl: receiver.url, logLevel: opts.logLevel, nodeArgs: opts.nodeArgs, temporalDb: opts.temporalDb });
+  const runtime = await startRuntime({ dir: join(dir, 'runtime'), topology: opts.topology, env: {}, devServerArgs: opts.devServerArgs, receiverUrl: receiver.url, logLevel: opts.logLevel, nodeArgs: opts.nodeArgs, temporalDb: opts.temporalDb, temporalAddress: opts.temporalAddress });
   onCleanup('runtime', () => runtime.stop());
   log(`runtime up in ${runtime.startupS} s at ${runtime.url}`);
   const floor = opts.floor ? await startFloor({ dir: join(dir, 'floor'), receiverUrl: receiver.url }) : undefined;
@@ -152,7 +154,7 @@ async function mainRun(dir: string, receiver: TimingReceiver, temporalCli: strin
       rates: opts.rates,
       log_level: opts.logLevel,
       warmup_s: opts.warmupS,
-      temporal_db: opts.temporalDb,
+      temporal_db: opts.temporalAddress ? `external ${opts.temporalAddress}` : opts.temporalDb,
       ...(opts.devServerArgs.length ? { dev_server_args: opts.devServerArgs.join(' ') } : {}),
     },
     loadavg_start: loadStart,
@@ -214,6 +216,7 @@ async function tuningRun(dir: string, receiver: TimingReceiver, temporalCli: str
       logLevel: v.env.LOG_LEVEL ?? opts.logLevel,
       nodeArgs: opts.nodeArgs,
       temporalDb: opts.temporalDb,
+      temporalAddress: opts.temporalAddress,
     });
     const remove = onCleanup(`runtime ${v.name}`, () => runtime.stop());
     const startupRss = Object.fromEntries(Object.entries(runtime.pids).map(([k, pid]) => [k, Math.round(memory(pid)?.rssMiB ?? Number.NaN)]));

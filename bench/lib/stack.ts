@@ -40,6 +40,11 @@ export interface RuntimeOptions {
   nodeArgs?: string[];
   /** 'file' as `npm start` (SQLite file, fsync per commit); 'memory' to see what the disk costs. */
   temporalDb?: 'file' | 'memory';
+  /**
+   * An existing Temporal cluster (host:port, namespace `default`) instead of a dev server started here:
+   * Temporal on its own cores or hosts. Its CPU is not in the report (it is not a local process).
+   */
+  temporalAddress?: string;
 }
 
 async function json(url: string, init: { method: string; token: string; body: unknown }): Promise<any> {
@@ -60,7 +65,9 @@ async function json(url: string, init: { method: string; token: string; body: un
  */
 export async function startRuntime(o: RuntimeOptions): Promise<Target> {
   mkdirSync(o.dir, { recursive: true });
-  const dev = await startDevServer({
+  const dev = o.temporalAddress
+    ? { address: o.temporalAddress, pid: undefined, stop: async () => {} }
+    : await startDevServer({
     port: await benchPort(),
     namespace: 'default',
     headless: true,
@@ -78,7 +85,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Target> {
     VOICEOI_ADMIN_TOKEN: adminToken,
     TEMPORAL_ADDRESS: dev.address,
     TEMPORAL_NAMESPACE: 'default',
-    VOICEOI_TASK_QUEUE: 'bench-deliveries',
+    // Its own queue per run: on an external cluster, an earlier run's leftovers never reach this worker.
+    VOICEOI_TASK_QUEUE: `bench-deliveries-${randomBytes(4).toString('hex')}`,
     LOG_LEVEL: o.logLevel,
     ...o.env,
   };
