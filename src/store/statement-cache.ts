@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { SqliteDatabase } from 'kysely';
+import { LruCache } from '../../sandboxes/lru-cache.ts';
 
 /**
  * The better-sqlite3 handle Kysely runs on, preparing each distinct SQL text once.
@@ -9,17 +10,16 @@ import type { SqliteDatabase } from 'kysely';
  * for every event. SQLite re-prepares a cached statement by itself after a schema change.
  */
 export function withStatementCache(db: Database, capacity = 500): SqliteDatabase {
-  // Insertion-ordered: a hit is re-inserted, so the least recently used text is evicted first.
-  const cache = new Map<string, Statement>();
+  const cache = new LruCache<string, Statement>(capacity);
   return {
     close: () => db.close(),
     prepare(sql: string) {
       let stmt = cache.get(sql);
-      if (stmt) cache.delete(sql);
       // A statement still being iterated (Kysely's streamQuery) cannot run again until it finishes.
-      if (!stmt || stmt.busy) stmt = db.prepare(sql);
-      cache.set(sql, stmt);
-      if (cache.size > capacity) cache.delete(cache.keys().next().value!);
+      if (!stmt || stmt.busy) {
+        stmt = db.prepare(sql);
+        cache.set(sql, stmt);
+      }
       return stmt;
     },
   };

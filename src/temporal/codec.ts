@@ -3,6 +3,7 @@ import type { Payload, PayloadCodec } from '@temporalio/common';
 // Resolvable because @temporalio/common pins it as an exact dependency; it owns the Payload wire format.
 import proto from '@temporalio/proto';
 import { z } from 'zod';
+import { LruCache } from '../../sandboxes/lru-cache.ts';
 import { KeyRingError, type KeyRing } from '../crypto/keyring.js';
 
 // Encrypts every Temporal payload (workflow/activity inputs and results, i.e. the audit log) so that
@@ -52,16 +53,15 @@ interface DerivedKey {
 
 function createCipherState(keyRing: KeyRing) {
   let current: DerivedKey | undefined;
-  // Insertion-ordered: re-inserting on use keeps the most recent salts, the oldest is evicted first.
-  const cache = new Map<string, KeyObject>();
+  const cache = new LruCache<string, KeyObject>(DERIVED_KEYS_CACHED);
 
   const derived = (kid: string, master: Buffer, salt: Uint8Array): KeyObject => {
     const id = `${kid}.${Buffer.from(salt).toString('hex')}`;
     let key = cache.get(id);
-    if (key) cache.delete(id);
-    else key = createSecretKey(hkdf(master, salt, 32));
-    cache.set(id, key);
-    if (cache.size > DERIVED_KEYS_CACHED) cache.delete(cache.keys().next().value!);
+    if (!key) {
+      key = createSecretKey(hkdf(master, salt, 32));
+      cache.set(id, key);
+    }
     return key;
   };
 
