@@ -19,10 +19,12 @@ async function main(): Promise<void> {
   stops.push(() => core.engine.close());
   const log = core.logger;
 
+  // Where this machine reaches the port this process listens on (the API, or a worker's /metrics).
+  const localBase = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
   let devServer: DevServer | undefined;
   let address = config.TEMPORAL_ADDRESS;
   if (!address && role === 'all') {
-    const apiBase = config.VOICEOI_PUBLIC_URL ?? `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
+    const apiBase = config.VOICEOI_PUBLIC_URL ?? localBase;
     log.info('starting the Temporal dev server');
     devServer = await startDevServer({
       port: 7233,
@@ -64,13 +66,12 @@ async function main(): Promise<void> {
     const api = await buildApi(core, client, { eagerStart: Boolean(shared) });
     await api.listen({ port: config.PORT, host: config.HOST });
     stops.push(() => api.close());
-    const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
-    urls += `\n  API          ${base}\n  API docs     ${base}/docs`;
+    urls += `\n  API          ${localBase}\n  API docs     ${localBase}/docs`;
   }
   if (role === 'worker') {
     const metrics = await serveMetrics(core.metrics, config.PORT, config.HOST);
     stops.push(() => metrics.close());
-    urls += `\n  Metrics      http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}/metrics`;
+    urls += `\n  Metrics      ${localBase}/metrics`;
   }
   if (devServer?.uiUrl) urls += `\n  Temporal UI  ${devServer.uiUrl}/namespaces/${target.namespace}/workflows`;
   process.stdout.write(`\nVoiceOI Hooks is running (role: ${role}, Temporal: ${address}, namespace: ${target.namespace})${urls}\n  Press Ctrl-C to stop.\n\n`);
