@@ -53,9 +53,10 @@ export interface DestinationStore {
   update(accountId: string, id: string, patch: Partial<DestinationInput> & { paused?: boolean; disabled_reason?: string | null }): Promise<Destination | undefined>;
   delete(accountId: string, id: string): Promise<boolean>;
   rotateSecret(accountId: string, id: string, graceSeconds: number): Promise<string | undefined>;
-  /** Every secret that signs right now: the current one first, then those still in their grace period. */
-  activeSigningSecrets(id: string, at?: Date): Promise<string[]>;
-  /** What one delivery attempt needs, in one read: the destination and its active signing secrets. */
+  /**
+   * What one delivery attempt needs, in one read: the destination and every secret that signs at
+   * `at` (the current one first, then those still in their grace period).
+   */
   getForAttempt(id: string, at: Date): Promise<{ destination: Destination; signingSecrets: string[] } | undefined>;
 }
 
@@ -208,10 +209,6 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
           .execute();
         return secret;
       });
-    },
-    async activeSigningSecrets(id, at = new Date()) {
-      const row = await db.selectFrom('destinations').select(['signing_secrets']).where('id', '=', id).executeTakeFirst();
-      return row ? openActiveSecrets(id, row.signing_secrets, at) : [];
     },
     async getForAttempt(id, at) {
       const row = await db.selectFrom('destinations').selectAll().where('id', '=', id).executeTakeFirst();

@@ -82,14 +82,15 @@ describe('signing-secret rotation', () => {
     const rotated = await stack.call('POST', `/v1/destinations/${d.body.id}/rotate-secret`, { token, body: { grace_s: 0 } });
     assert.equal(rotated.status, 200);
     assert.equal(rotated.body.previous_valid_until, null);
-    const secrets = await stack.core.store.destinations.activeSigningSecrets(d.body.id);
+    const signingSecrets = async (id: string) => (await stack.core.store.destinations.getForAttempt(id, new Date()))?.signingSecrets;
+    const secrets = (await signingSecrets(d.body.id)) ?? [];
     assert.deepEqual(secrets, [rotated.body.signing_secret]);
     assert.ok(!secrets.includes(oldSecret));
 
     const foreign = await stack.call('POST', `/v1/destinations/${d.body.id}/rotate-secret`, { token: other, body: {} });
     assert.equal(foreign.status, 404);
     assert.equal(foreign.body.code, 'destination_not_found');
-    assert.deepEqual(await stack.core.store.destinations.activeSigningSecrets(d.body.id), [rotated.body.signing_secret]);
+    assert.deepEqual(await signingSecrets(d.body.id), [rotated.body.signing_secret]);
     const bad = await stack.call('POST', `/v1/destinations/${d.body.id}/rotate-secret`, { token, body: { grace_s: -1 } });
     assert.equal(bad.status, 400);
   });
