@@ -9,6 +9,7 @@ import {
   decodePayloadsJSON,
   encodePayloadsJSON,
   PayloadsJSONError,
+  type PayloadsJSON,
 } from '../../src/temporal/codec.js';
 
 const k1 = randomBytes(32).toString('base64');
@@ -143,12 +144,10 @@ test('one derived key serves consecutive payloads, each with its own IV; a rotat
 test('format 1 payloads (one HKDF per payload, written before 2026-11-27) still decode', async () => {
   const { FIXTURE_MASTER_KEYS } = await import('../fixtures/record-delivery-history.ts');
   const history = JSON.parse(readFileSync(new URL('../fixtures/delivery-history-current.json', import.meta.url), 'utf8'));
-  const input = history.events[0].workflowExecutionStartedEventAttributes.input.payloads[0];
-  const payload: Payload = {
-    metadata: Object.fromEntries(Object.entries(input.metadata as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
-    data: Buffer.from(input.data, 'base64'),
-  };
-  assert.equal(payload.data![0], 1, 'the fixture was written in format 1');
-  const [decoded] = await createEncryptionCodec(ring(FIXTURE_MASTER_KEYS)).decode([payload]);
-  assert.match(converter.fromPayload<{ event: { id: string } }>(decoded!).event.id, /\S/);
+  const input: PayloadsJSON['payloads'][number] = history.events[0].workflowExecutionStartedEventAttributes.input.payloads[0];
+  assert.equal(Buffer.from(input.data, 'base64')[0], 1, 'the fixture was written in format 1');
+  // The history's proto3 JSON is the shape the Temporal UI sends to the codec endpoint.
+  const decoded = await decodePayloadsJSON(createEncryptionCodec(ring(FIXTURE_MASTER_KEYS)), { payloads: [input] });
+  const start = JSON.parse(Buffer.from(decoded.payloads[0]!.data, 'base64').toString('utf8')) as { event: { id: string } };
+  assert.match(start.event.id, /\S/);
 });
