@@ -16,7 +16,7 @@ const token = process.env.FLOOR_TOKEN;
 if (!port || !target || !token) throw new Error('PORT, FLOOR_TARGET_URL and FLOOR_TOKEN are required');
 const secret = `whsec_${Buffer.from('voiceoi-bench-floor-secret-32byte').toString('base64')}`;
 
-const agent = createDeliveryAgent(createNetworkPolicy({ blockPrivateNetworks: false, allowedNetworks: [] }));
+const agent = createDeliveryAgent(createNetworkPolicy({ allowedNetworks: ['127.0.0.0/8'] }));
 const app = Fastify({ bodyLimit: 1024 * 1024 }).withTypeProvider<ZodTypeProvider>();
 app.setValidatorCompiler(validatorCompiler);
 app.setSerializerCompiler(serializerCompiler);
@@ -32,7 +32,7 @@ app.post('/v1/events', { schema: { body: eventEnvelopeSchema } }, async (req, re
   const signature = signWebhook([secret], event.id, timestamp, body);
   const res = await request(target, {
     method: 'POST',
-    dispatcher: agent,
+    dispatcher: agent.forAccount([]),
     body,
     headers: {
       'content-type': 'application/json',

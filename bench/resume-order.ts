@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
   const admin = `admin-${randomBytes(12).toString('hex')}`;
-  const config = loadConfig({ VOICEOI_DATA_DIR: dataDir, VOICEOI_ADMIN_TOKEN: admin, LOG_LEVEL: 'warn', TEMPORAL_ADDRESS: dev.address });
+  const config = loadConfig({ VOICEOI_DATA_DIR: dataDir, VOICEOI_ADMIN_TOKEN: admin, LOG_LEVEL: 'warn', TEMPORAL_ADDRESS: dev.address, VOICEOI_ALLOWED_NETWORKS: '127.0.0.0/8' });
   const core = await createCore(config);
   const target = targetFromConfig(config, dev.address);
   const { client, connection } = await createClient(core, target);

@@ -87,6 +87,8 @@ async function main(): Promise<void> {
     };
 
     const account = await call('POST', '/v1/accounts', admin, { name: 'Sunrise Solar BPO' });
+    // The receiver is on loopback, which only an operator opens (as in the README's quickstart).
+    await call('PATCH', `/v1/accounts/${account.id}`, admin, { allowed_networks: ['127.0.0.1/32'] });
     await call('POST', '/v1/destinations', account.api_key, { url: receiverUrl, event_types: ['call_completed'], description: 'HubSpot bridge' });
     const eventId = `evt_${randomBytes(5).toString('hex')}`;
     const ingested = await call('POST', '/v1/events', account.api_key, {

@@ -3,7 +3,7 @@
 import jsonata from 'jsonata';
 import { boundLogs } from './captured-logs.ts';
 import { mapPositionsInText, mapStack } from './error-report.ts';
-import { isJsonataError, jsonataErrorMessage, jsonataErrorPosition } from './jsonata-errors.ts';
+import { jsonataParseProblem } from './jsonata-errors.ts';
 import {
   DEFAULT_LIMITS,
   ISOLATE_DEADLINE_GRACE_MS,
@@ -27,7 +27,8 @@ import type {
   TransformErrorCode,
   ValidationResult,
 } from './types.ts';
-import { validateMapping } from './validate.ts';
+import { TypeCheckThread } from './type-check-thread.ts';
+import { sourceProblem, validateMapping } from './validate.ts';
 
 export interface TransformEngineOptions {
   /** Warm isolates for the default memory limit, i.e. TypeScript runs in parallel. Default 2. */
@@ -48,6 +49,8 @@ export interface TransformEngineOptions {
   isolateDeadlineGraceMs?: number;
   /** How long after that the sandbox process is killed (limits.ts). */
   processDeadlineGraceMs?: number;
+  /** Time limit of one type check (limits.ts, TYPE_CHECK_TIMEOUT_MS). */
+  typeCheckTimeoutMs?: number;
 }
 
 type Compiled =
@@ -68,9 +71,6 @@ const ERROR_CODES = new Set<TransformErrorCode>([
   'closed',
 ]);
 
-const WARMUP_SOURCE = `import type { VoiceOIEvent, TransformResult } from 'voiceoi';
-export default function transform(event: VoiceOIEvent): TransformResult { return { body: event.id }; }`;
-
 export function createTransformEngine(options: TransformEngineOptions = {}): TransformEngine {
   return new Engine(options);
 }
@@ -79,6 +79,7 @@ class Engine implements TransformEngine {
   private readonly defaults: RunLimits;
   private readonly compiled: LruCache<string, Compiled>;
   private readonly sandbox: SandboxProcess;
+  private readonly typeChecker: TypeCheckThread;
   private readonly fresh: boolean;
   private readonly isolateGraceMs: number;
   private readonly processGraceMs: number;
@@ -102,25 +103,27 @@ class Engine implements TransformEngine {
       maxQueue: options.maxQueue ?? 1_000,
       childHeapMb: options.sandboxHeapMb ?? 512,
     });
+    this.typeChecker = new TypeCheckThread({ timeoutMs: options.typeCheckTimeoutMs });
   }
 
-  validate(language: MappingLanguage, source: string): ValidationResult {
-    return validateMapping(language, source);
+  async validate(language: MappingLanguage, source: string): Promise<ValidationResult> {
+    // JSONata parses in linear time and an empty or oversized source needs no parser: here.
+    if (language !== 'typescript' || sourceProblem(source)) return validateMapping(language, source);
+    return this.typeChecker.check(source);
   }
 
   async warmup(options: { typeChecker?: boolean } = {}): Promise<void> {
-    const started = this.sandbox.warmup();
-    // The first type check parses the ES lib files (~0.5 s); better now than on an upload.
-    if (options.typeChecker !== false) validateMapping('typescript', WARMUP_SOURCE);
-    await started;
+    // The first type check loads TypeScript and parses the ES lib files (~0.5 s); better now, in
+    // the thread, than on an upload.
+    await Promise.all([this.sandbox.warmup(), options.typeChecker !== false ? this.typeChecker.warmup() : undefined]);
   }
 
-  close(): Promise<void> {
-    return this.sandbox.close();
+  async close(): Promise<void> {
+    await Promise.all([this.sandbox.close(), this.typeChecker.close()]);
   }
 
   stats(): EngineStats {
-    return this.sandbox.stats();
+    return { ...this.sandbox.stats(), ...this.typeChecker.stats() };
   }
 
   async run(request: RunRequest): Promise<RunOutcome> {
@@ -278,9 +281,7 @@ function compileJsonata(source: string, compileId: number): Compiled {
     jsonata(source);
     return { language: 'jsonata', source, compileId, code: source };
   } catch (err) {
-    if (!isJsonataError(err)) throw err;
-    const at = jsonataErrorPosition(source, err) ?? { line: 1, column: 1 };
-    return { language: 'jsonata', source, problems: [{ ...at, code: 'syntax_error', message: jsonataErrorMessage(err) }] };
+    return { language: 'jsonata', source, problems: [jsonataParseProblem(source, err)] };
   }
 }
 

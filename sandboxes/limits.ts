@@ -21,6 +21,12 @@ export const LIMIT_BOUNDS: { [K in keyof RunLimits]: readonly [min: number, max:
 /** Isolates are pooled per memory limit, so limits snap to this step to keep the pools few. */
 export const MEMORY_STEP_MB = 8;
 
+/**
+ * Type-checking one upload (in the type-check thread). A real mapping checks in tens of ms; a
+ * type-level bomb (recursive conditional or mapped types) can take minutes.
+ */
+export const TYPE_CHECK_TIMEOUT_MS = 5_000;
+
 /** Events above this are refused before they reach a sandbox. */
 export const MAX_INPUT_BYTES = 16 * 1024 * 1024;
 

@@ -1,30 +1,14 @@
 // The host's check of what a transform returned. The sandbox already produced plain JSON; this
 // decides whether that JSON is a request we are willing to send, and says precisely why not.
+import { HEADER_NAME, HEADER_VALUE, isReservedHeader, MAX_HEADER_NAME, MAX_HEADER_VALUE } from './reserved-headers.ts';
 import type { NormalisedRequest } from './types.ts';
 
 const METHODS = new Set(['POST', 'PUT', 'PATCH']);
 const KEYS = new Set(['body', 'headers', 'method', 'path', 'query']);
-// RFC 9110 token characters.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// Headers the delivery layer owns: framing, routing and the signature a receiver verifies.
-const RESERVED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'upgrade',
-  'te',
-  'trailer',
-  'expect',
-  'proxy-authorization',
-  'proxy-connection',
-]);
-const RESERVED_PREFIXES = ['webhook-', 'x-voiceoi-'];
 const MAX_HEADERS = 50;
-const MAX_HEADER_VALUE = 8 * 1024;
 const MAX_PATH = 2048;
 const MAX_QUERY_PARAMS = 100;
+const DOT_SEGMENT = /^(\.|%2e){1,2}$/i;
 
 export type ShapeCheck = { ok: true; request: NormalisedRequest | null } | { ok: false; message: string };
 
@@ -57,13 +41,23 @@ export function normaliseResult(value: unknown): ShapeCheck {
     if (typeof headers === 'string') return fail(headers);
     const entries = Object.entries(headers);
     if (entries.length > MAX_HEADERS) return fail(`"headers" has ${entries.length} entries; at most ${MAX_HEADERS} are allowed.`);
+    const seen = new Set<string>();
     for (const [name, headerValue] of entries) {
       const lower = name.toLowerCase();
-      if (!HEADER_NAME.test(name)) return fail(`Header name ${JSON.stringify(name)} is not a valid HTTP header name.`);
-      if (RESERVED_HEADERS.has(lower) || RESERVED_PREFIXES.some((p) => lower.startsWith(p))) {
-        return fail(`Header ${JSON.stringify(name)} is set by VoiceOI Hooks itself and cannot come from a transform.`);
+      if (name.length > MAX_HEADER_NAME || !HEADER_NAME.test(name)) {
+        return fail(`Header name ${JSON.stringify(name.slice(0, 100))} is not a valid HTTP header name (1-${MAX_HEADER_NAME} letters, digits and !#$%&'*+.^_\`|~-).`);
       }
+      if (isReservedHeader(name)) {
+        return fail(
+          `Header ${JSON.stringify(name)} is set by VoiceOI Hooks itself, or is a claim about the caller (Origin, Cookie, Host, Forwarded, X-Forwarded-*), and cannot come from a transform.`,
+        );
+      }
+      if (seen.has(lower)) return fail(`Header ${JSON.stringify(name)} appears twice (header names are case-insensitive).`);
+      seen.add(lower);
       if (/[\r\n\0]/.test(headerValue)) return fail(`Header ${JSON.stringify(name)} contains a line break or NUL.`);
+      if (!HEADER_VALUE.test(headerValue)) {
+        return fail(`Header ${JSON.stringify(name)} contains a control character or a character above U+00FF; encode the value (e.g. percent- or base64-encode it).`);
+      }
       if (headerValue.length > MAX_HEADER_VALUE) return fail(`Header ${JSON.stringify(name)} is longer than ${MAX_HEADER_VALUE} characters.`);
     }
     request.headers = headers;
@@ -79,7 +73,10 @@ export function normaliseResult(value: unknown): ShapeCheck {
     if (/[\s\p{Cc}?#\\]/u.test(path)) {
       return fail('"path" cannot contain whitespace, control characters, "\\", "?" or "#": put query parameters in "query".');
     }
-    if (path.split('/').some((segment) => segment === '..' || segment === '.')) return fail('"path" cannot contain "." or ".." segments.');
+    // URL parsers read %2e as "." in a segment (WHATWG: ".%2E" is a double-dot segment), and many
+    // servers decode %2F/%5C before routing: either way the request leaves the destination's path.
+    if (/%(2f|5c)/i.test(path)) return fail('"path" cannot contain an encoded "/" or "\\" (%2F, %5C).');
+    if (path.split('/').some((segment) => DOT_SEGMENT.test(segment))) return fail('"path" cannot contain "." or ".." segments, plain or percent-encoded (%2e).');
     request.path = path;
   }
 

@@ -5,9 +5,11 @@
 // out-of-memory error", e.g. `Array(1e8).fill(0)` under a 32 MB limit). isolated-vm then calls
 // onCatastrophicError and the process cannot be saved (in our measurements it hung). Here that
 // costs a restart; in the worker it would cost the worker.
+import ivm from 'isolated-vm';
 import { IsolatePool, runInFreshIsolate, type IsolateJob } from './isolate-pool.ts';
 import { JsonataEvaluator } from './jsonata-evaluator.ts';
 import { LruCache } from './lru-cache.ts';
+import { FORBIDDEN_FEATURES_PROBE, SANDBOX_V8_FLAGS } from './sandbox-hardening.ts';
 import type { ChildConfig, ChildMessage, ParentMessage, RawOutcome, RunMessage } from './sandbox-protocol.ts';
 
 const config = JSON.parse(process.env.VOICEOI_SANDBOX_CONFIG ?? '{}') as ChildConfig;
@@ -92,5 +94,23 @@ process.on('message', (msg: ParentMessage) => {
 // The engine is gone: nothing can use our results any more.
 process.on('disconnect', shutdown);
 
-poolFor(config.defaultMemoryMb);
-send({ t: 'ready' });
+/** Fails closed: a process whose V8 still offers uncounted memory must not run a transform. */
+function forbiddenFeatures(): string[] {
+  const isolate = new ivm.Isolate({ memoryLimit: 8 });
+  try {
+    return JSON.parse(isolate.createContextSync().evalSync(FORBIDDEN_FEATURES_PROBE) as string) as string[];
+  } finally {
+    isolate.dispose();
+  }
+}
+
+const reachable = forbiddenFeatures();
+if (reachable.length > 0) {
+  const message = `refusing to run transforms: ${reachable.join(', ')} reachable despite ${SANDBOX_V8_FLAGS.join(' ')} (its memory is not counted against the limit)`;
+  process.stderr.write(`voiceoi sandbox: ${message}\n`);
+  send({ t: 'fatal', message }, () => process.exit(1));
+  setTimeout(() => process.exit(1), 200).unref();
+} else {
+  poolFor(config.defaultMemoryMb);
+  send({ t: 'ready' });
+}

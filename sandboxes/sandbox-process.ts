@@ -6,6 +6,7 @@
 // fails alone with its own error while the others get their results.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SANDBOX_V8_FLAGS, sandboxEnvironment } from './sandbox-hardening.ts';
 import type { ChildConfig, ChildMessage, RawOutcome, RunMessage } from './sandbox-protocol.ts';
 import type { EngineStats } from './types.ts';
 
@@ -28,7 +29,7 @@ export interface SandboxProcessOptions {
   maxQueue: number;
   /** Heap of the sandbox process itself (JSONata evaluates there), MB. */
   childHeapMb: number;
-  /** Replaces the derived node flags of the child (tests). */
+  /** Replaces the derived node flags of the child (tests); SANDBOX_V8_FLAGS are always added. */
   execArgv?: string[];
 }
 
@@ -98,7 +99,7 @@ export class SandboxProcess {
     });
   }
 
-  stats(): EngineStats {
+  stats(): Pick<EngineStats, 'sandboxPid' | 'sandboxRestarts' | 'queued' | 'inFlight'> {
     return { sandboxPid: this.child?.pid, sandboxRestarts: this.restarts, queued: this.queue.length, inFlight: this.inflight.size };
   }
 
@@ -124,16 +125,20 @@ export class SandboxProcess {
     const here = import.meta.url;
     const typescriptSource = here.endsWith('.ts');
     const entry = fileURLToPath(new URL(typescriptSource ? './sandbox-child.ts' : './sandbox-child.js', here));
-    const execArgv = this.options.execArgv ?? [
-      // isolated-vm cannot run in a process started from Node's startup snapshot.
-      '--no-node-snapshot',
-      `--max-old-space-size=${this.options.childHeapMb}`,
-      ...(typescriptSource ? ['--import', import.meta.resolve('tsx')] : []),
+    const execArgv = [
+      // Not replaceable: they are part of the memory limit (sandbox-hardening.ts).
+      ...SANDBOX_V8_FLAGS,
+      ...(this.options.execArgv ?? [
+        // isolated-vm cannot run in a process started from Node's startup snapshot.
+        '--no-node-snapshot',
+        `--max-old-space-size=${this.options.childHeapMb}`,
+        ...(typescriptSource ? ['--import', import.meta.resolve('tsx')] : []),
+      ]),
     ];
     const child = fork(entry, [], {
       execArgv,
       serialization: 'advanced',
-      env: { ...process.env, VOICEOI_SANDBOX_CONFIG: JSON.stringify(this.options.child) },
+      env: sandboxEnvironment({ VOICEOI_SANDBOX_CONFIG: JSON.stringify(this.options.child) }),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;
@@ -217,8 +222,9 @@ export class SandboxProcess {
     if (!wasReady && ++this.failedStarts >= MAX_FAILED_STARTS) {
       // The process cannot start (broken install, missing flag): fail fast instead of looping.
       this.failedStarts = 0;
+      const message = `The sandbox process failed to start${fatal ? ` (${fatal})` : ''}.`;
       for (const job of this.queue.splice(0)) {
-        this.settle(job, { outcome: { kind: 'sandbox_crashed', message: 'The sandbox process failed to start.' }, durationMs: 0 });
+        this.settle(job, { outcome: { kind: 'sandbox_crashed', message }, durationMs: 0 });
       }
       this.releaseReadyWaiters();
       return;

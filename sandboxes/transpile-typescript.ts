@@ -4,6 +4,7 @@ import { transformSync, type Options } from '@swc/core';
 import { typescript } from './lazy-typescript.ts';
 import { USER_FILENAME } from './sandbox-names.ts';
 import { SourceMap } from './source-map.ts';
+import { syntaxDepthProblem } from './syntax-depth.ts';
 import { positionAt } from './text-position.ts';
 import type { SourceProblem } from './types.ts';
 
@@ -45,6 +46,9 @@ const SWC_OPTIONS: Options = {
 export function transpileTypeScript(
   source: string,
 ): { ok: true; compiled: CompiledTypeScript } | { ok: false; errors: SourceProblem[] } {
+  // Before swc, always: it would take the process down (syntax-depth.ts).
+  const tooDeep = syntaxDepthProblem(source);
+  if (tooDeep) return { ok: false, errors: [tooDeep] };
   let output: { code: string; map?: string };
   try {
     output = transformSync(source, SWC_OPTIONS);

@@ -10,7 +10,16 @@ export interface SourceProblem {
   line: number;
   column: number;
   message: string;
-  code: 'syntax_error' | 'type_error' | 'missing_default_export';
+  code:
+    | 'syntax_error'
+    | 'type_error'
+    | 'missing_default_export'
+    // The upload as a whole (reported at line 1, column 1):
+    | 'source_too_large'
+    | 'type_check_timeout'
+    | 'type_check_out_of_memory'
+    /** Not the upload's fault: the checker is busy or failed; worth a retry. */
+    | 'type_checker_unavailable';
 }
 
 export type ValidationResult =
@@ -91,16 +100,26 @@ export interface EngineStats {
   /** Runs waiting for the sandbox / running in it. */
   queued: number;
   inFlight: number;
+  /** Type checks running in the type-check thread (0 or 1) / waiting for it. */
+  typeChecksRunning: number;
+  typeChecksQueued: number;
+  /** Type-check threads terminated (time limit) or lost (crash) and replaced. */
+  typeCheckerReplacements: number;
 }
 
 export interface TransformEngine {
-  /** Syntax, types (TypeScript) and the default export: the check behind POST/PUT /v1/mappings. */
-  validate(language: MappingLanguage, source: string): ValidationResult;
+  /**
+   * Syntax, types (TypeScript) and the default export: the check behind POST/PUT /v1/mappings.
+   * TypeScript is checked in a worker thread, bounded in time (TYPE_CHECK_TIMEOUT_MS) and size
+   * (MAX_SOURCE_BYTES); never rejects.
+   */
+  validate(language: MappingLanguage, source: string): Promise<ValidationResult>;
   /** Never rejects: every failure is a RunOutcome with an error code. */
   run(request: RunRequest): Promise<RunOutcome>;
   /**
    * Starts the sandbox process now instead of on the first run, and (unless `typeChecker: false`,
-   * e.g. in a worker that never validates) loads the type checker, ~0.5 s of CPU.
+   * e.g. in a worker that never validates) starts the type-check thread, which loads TypeScript
+   * and checks a sample (~0.5 s of CPU, off the event loop).
    */
   warmup(options?: { typeChecker?: boolean }): Promise<void>;
   stats(): EngineStats;

@@ -1,20 +1,35 @@
 import jsonata from 'jsonata';
-import { isJsonataError, jsonataErrorMessage, jsonataErrorPosition } from './jsonata-errors.ts';
+import { jsonataParseProblem } from './jsonata-errors.ts';
 import { transpileTypeScript } from './transpile-typescript.ts';
 import { typeCheckMapping } from './type-check.ts';
 import type { MappingLanguage, SourceProblem, ValidationResult } from './types.ts';
 
-/** Uploaded sources above this are refused outright (a mapping is a page of code, not a bundle). */
-export const MAX_SOURCE_BYTES = 256 * 1024;
+/**
+ * Uploaded sources above this are refused outright (a mapping is a page of code, not a bundle; the
+ * examples are 1-3 KiB). It also bounds what one type check parses.
+ */
+export const MAX_SOURCE_BYTES = 128 * 1024;
 
-/** The check behind POST/PUT /v1/mappings: syntax, then (TypeScript) types and the default export. */
-export function validateMapping(language: MappingLanguage, source: string): ValidationResult {
+/** What is wrong with a source before any parser sees it: empty, or too large. */
+export function sourceProblem(source: string): SourceProblem | undefined {
   if (typeof source !== 'string' || source.trim() === '') {
-    return fail({ line: 1, column: 1, code: 'syntax_error', message: 'The mapping is empty.' });
+    return { line: 1, column: 1, code: 'syntax_error', message: 'The mapping is empty.' };
   }
-  if (Buffer.byteLength(source) > MAX_SOURCE_BYTES) {
-    return fail({ line: 1, column: 1, code: 'syntax_error', message: `The mapping is larger than ${MAX_SOURCE_BYTES / 1024} KiB.` });
+  const bytes = Buffer.byteLength(source);
+  if (bytes > MAX_SOURCE_BYTES) {
+    return { line: 1, column: 1, code: 'source_too_large', message: `The mapping is ${bytes} bytes, over the limit of ${MAX_SOURCE_BYTES} bytes (${MAX_SOURCE_BYTES / 1024} KiB).` };
   }
+  return undefined;
+}
+
+/**
+ * The check behind POST/PUT /v1/mappings: syntax, then (TypeScript) types and the default export.
+ * Synchronous and unbounded in time: the API calls it through engine.validate, which runs the
+ * TypeScript part in the type-check thread.
+ */
+export function validateMapping(language: MappingLanguage, source: string): ValidationResult {
+  const problem = sourceProblem(source);
+  if (problem) return fail(problem);
   if (language === 'jsonata') return validateJsonata(source);
   if (language === 'typescript') return validateTypeScript(source);
   return fail({ line: 1, column: 1, code: 'syntax_error', message: `Unknown mapping language ${JSON.stringify(language)}.` });
@@ -25,8 +40,7 @@ function validateJsonata(source: string): ValidationResult {
     jsonata(source);
     return { ok: true };
   } catch (err) {
-    if (!isJsonataError(err)) throw err;
-    return fail({ ...(jsonataErrorPosition(source, err) ?? { line: 1, column: 1 }), message: jsonataErrorMessage(err), code: 'syntax_error' });
+    return fail(jsonataParseProblem(source, err));
   }
 }
 

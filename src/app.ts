@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -6,11 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createAuthenticator } from './auth.ts';
+import { registerKeyFailureLimit } from './auth-rate-limit.ts';
 import type { Config } from './config.ts';
 import type { DeliveryService } from './deliveries.ts';
 import type { NetworkPolicy } from './delivery/network-policy.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import type { IngestService } from './ingest.ts';
+import { registerJsonParser } from './json-depth.ts';
 import type { TransformEngine } from '../sandboxes/index.ts';
 import { mappingRoutes } from './routes/mappings.ts';
 import type { Metrics } from './metrics.ts';
@@ -24,6 +27,9 @@ import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { oauth2Routes } from './routes/oauth2.ts';
+import { consoleRoutes } from './routes/console.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { createSessionService } from './sessions.ts';
 import type { Store } from './store/index.ts';
 
 declare module 'fastify' {
@@ -46,7 +52,9 @@ export interface AppDeps {
   recoverDeliveries(accountId: string, destinationId: string, since: string): Promise<RecoverResult>;
   /** The Temporal payload codec served at /codec for the Temporal UI. */
   codec: PayloadCodec;
-  /** Temporal UI origins whose browser may call /codec (src/routes/codec.ts). */
+  /** The secret path segment of the Temporal UI's codec URL (src/admin-token.ts). */
+  codecUiSecret: string;
+  /** Temporal UI origins whose browser may read the codec's answers: CORS, not authentication (src/routes/codec.ts). */
   codecOrigins: readonly string[];
   metrics: Metrics;
 }
@@ -57,6 +65,7 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
+  registerJsonParser(app);
 
   await app.register(swagger, {
     openapi: {
@@ -68,16 +77,22 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  const authenticate = createAuthenticator({ adminToken: deps.adminToken, accounts: deps.store.accounts });
+  // Console sign-in: cookies are parsed for every route, before authentication (src/sessions.ts).
+  await app.register(fastifyCookie);
+  const sessions = createSessionService({ store: deps.store.sessions, config: deps.config });
+  const authenticate = createAuthenticator({ adminToken: deps.adminToken, accounts: deps.store.accounts, sessions });
+  const keyFailures = await registerKeyFailureLimit(app, deps.config);
   app.addHook('onRequest', async (req) => {
     // Authenticate before the body is read, so an unauthenticated caller never costs a 1 MiB parse.
     if (req.routeOptions.config.public || req.url.startsWith('/docs') || req.routeOptions.url === undefined) return;
-    req.principal = await authenticate(req);
+    req.principal = await keyFailures.guard(req, () => authenticate(req));
   });
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes(deps));
+  await app.register(sessionRoutes(deps, sessions));
+  await app.register(consoleRoutes(deps));
   await app.register(accountRoutes(deps));
   await app.register(destinationRoutes(deps));
   await app.register(connectionRoutes(deps));

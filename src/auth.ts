@@ -1,9 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
+import type { SessionService } from './sessions.ts';
 import type { Account, AccountStore } from './store/accounts.ts';
 
-export type Principal = { kind: 'admin' } | { kind: 'account'; account: Account };
+/** `via: 'session'`: the account signed in to the console (a cookie) rather than sending its key. */
+export type Principal = { kind: 'admin' } | { kind: 'account'; account: Account; via?: 'session' };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,8 +27,18 @@ function bearer(req: FastifyRequest): string {
   return m[1]!;
 }
 
-export function createAuthenticator(deps: { adminToken: string; accounts: AccountStore }) {
+/** A console session authenticates an account only, and a state-changing call must pass the CSRF check. */
+async function sessionPrincipal(sessions: SessionService, req: FastifyRequest): Promise<Principal> {
+  const session = await sessions.resolve(req);
+  if (!session) throw new AppError(401, 'unauthorized', 'The console session has expired or was signed out: sign in again (POST /v1/session)');
+  if (sessions.isStateChanging(req)) sessions.checkCsrf(req, session);
+  return { kind: 'account', account: session.account, via: 'session' };
+}
+
+export function createAuthenticator(deps: { adminToken: string; accounts: AccountStore; sessions?: SessionService }) {
   return async function authenticate(req: FastifyRequest): Promise<Principal> {
+    // A bearer header wins: a cross-site page can send the cookie but never an Authorization header.
+    if (deps.sessions && !req.headers.authorization && deps.sessions.presented(req)) return sessionPrincipal(deps.sessions, req);
     const token = bearer(req);
     if (safeEqual(token, deps.adminToken)) return { kind: 'admin' };
     const account = await deps.accounts.findByApiKey(token);

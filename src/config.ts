@@ -1,5 +1,8 @@
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { oauth2ProvidersEnv } from './connections/providers-config.ts';
+import { cidrProblem } from './delivery/network-policy.ts';
 
 /** A boolean environment variable: true/1, false/0; unset or empty gives `fallback`. */
 export const envFlag = (fallback: boolean) =>
@@ -23,7 +26,40 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv,
 const cidrList = z
   .string()
   .optional()
-  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []));
+  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+  .superRefine((list, ctx) => {
+    for (const c of list) {
+      const problem = cidrProblem(c);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }
+  });
+
+// Private networks are refused by default now: `true` asks for what already holds; `false` asked for
+// every private network to be open, which nothing does any more, so it stops the start rather than
+// leave deliveries failing without a word.
+const retiredBlockPrivate = z
+  .string()
+  .optional()
+  .refine((v) => v === undefined || ['', 'true', '1'].includes(v), {
+    message:
+      'is gone: private and loopback networks are refused by default; open the ones your destinations use with VOICEOI_ALLOWED_NETWORKS (e.g. 10.20.0.0/16) or per account (PATCH /v1/accounts/:id {"allowed_networks": [...]}), and remove this variable',
+  });
+
+/** Proxies whose X-Forwarded-* headers are believed: addresses, CIDRs, or proxy-addr's names (loopback, …). */
+const trustedProxies = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
+  .superRefine((list, ctx) => {
+    for (const p of list) {
+      if (isIP(p) || ['loopback', 'linklocal', 'uniquelocal'].includes(p)) continue;
+      try {
+        ipaddr.parseCIDR(p);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `'${p}' is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/24, loopback)` });
+      }
+    }
+  });
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -32,7 +68,7 @@ const envSchema = z.object({
   VOICEOI_DATA_DIR: z.string().default('.data'),
   VOICEOI_ADMIN_TOKEN: z.string().min(16, 'VOICEOI_ADMIN_TOKEN must be at least 16 characters').optional(),
   VOICEOI_MASTER_KEYS: z.string().optional(),
-  VOICEOI_BLOCK_PRIVATE_NETWORKS: bool,
+  VOICEOI_BLOCK_PRIVATE_NETWORKS: retiredBlockPrivate,
   VOICEOI_ALLOWED_NETWORKS: cidrList,
   VOICEOI_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VOICEOI_TASK_QUEUE: z.string().min(1).default('voiceoi-deliveries'),
@@ -42,8 +78,18 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v ? v.split(',').map((s) => s.trim().replace(/\/$/, '')).filter(Boolean) : [])),
+  /** Unset: no proxy is trusted, and X-Forwarded-* headers are ignored (they steer redirect URIs and client IPs). */
+  VOICEOI_TRUSTED_PROXIES: trustedProxies,
+  /** Failed API-key attempts one client address may make per window before 429 (src/auth-rate-limit.ts). */
+  VOICEOI_AUTH_FAILURES_MAX: z.coerce.number().int().min(1).max(100_000).default(10),
+  VOICEOI_AUTH_FAILURES_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
   /** OAuth2 provider apps for authorization-code connections (src/connections/providers-config.ts). */
   VOICEOI_OAUTH2_PROVIDERS: oauth2ProvidersEnv,
+  /** Console sessions (src/sessions.ts): end after this many idle seconds, and this long after sign-in at most. */
+  VOICEOI_SESSION_IDLE_S: z.coerce.number().int().min(1).max(86_400).default(1800),
+  VOICEOI_SESSION_MAX_S: z.coerce.number().int().min(1).max(30 * 86_400).default(43_200),
+  /** The built console served at /console (src/routes/console.ts); unset: console/dist of this checkout. */
+  VOICEOI_CONSOLE_DIR: z.string().min(1).optional(),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),

@@ -4,7 +4,7 @@ import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/pa
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { optionalTsToMs, requiredTsToMs } from '@temporalio/common/lib/time.js';
 import type { temporal } from '@temporalio/proto';
-import type { DeliveryInput, DeliveryState, DeliveryStatus } from '../workflows/types.ts';
+import type { AttemptRecord, DeliveryInput, DeliveryState, DeliveryStatus } from '../workflows/types.ts';
 import { resumeSignal, resumeUpdate, statusQuery } from '../workflows/delivery.ts';
 import { AppError, notFound } from './errors.ts';
 import type { IngestService } from './ingest.ts';
@@ -100,11 +100,12 @@ function summaryOf(raw: RawExecution): DeliverySummary {
   const sa = decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields);
   const id = raw.execution?.workflowId ?? '';
   const closed = optionalTsToMs(raw.closeTime);
+  const workflowStatus = workflowStatusName(raw.status);
   return {
     id,
     run_id: raw.execution?.runId ?? '',
-    status: (sa.get(SA.status) ?? 'pending') as DeliveryStatus,
-    workflow_status: workflowStatusName(raw.status),
+    status: ENDED_WITHOUT_RESULT.has(workflowStatus) ? 'failed' : ((sa.get(SA.status) ?? 'pending') as DeliveryStatus),
+    workflow_status: workflowStatus,
     event_id: parseDeliveryId(id)?.eventId ?? '',
     event_type: sa.get(SA.eventType) ?? '',
     destination_id: sa.get(SA.destination) ?? '',
@@ -117,6 +118,20 @@ function summaryOf(raw: RawExecution): DeliverySummary {
 
 const STATUS_NAMES = ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'];
 const workflowStatusName = (code: number | null | undefined): string => STATUS_NAMES[code ?? 0] ?? 'UNKNOWN';
+/**
+ * Runs that closed without a result (the workflow failed, was terminated or timed out) never set their
+ * status attribute to a final value: the API reports them `failed`, and recover replays them.
+ */
+export const ENDED_WITHOUT_RESULT: ReadonlySet<string> = new Set(['FAILED', 'TERMINATED', 'TIMED_OUT']);
+const ENDED_WITHOUT_RESULT_LIST = `('Failed', 'Terminated', 'TimedOut')`;
+/** The same runs in a visibility query. */
+export const ENDED_WITHOUT_RESULT_QUERY = `ExecutionStatus IN ${ENDED_WITHOUT_RESULT_LIST}`;
+
+/** The status filter of a listing, true to what the API reports (see ENDED_WITHOUT_RESULT). */
+function statusClause(status: DeliveryStatus): string {
+  const attribute = `${SA.status.name} = ${literal(status, 'status')}`;
+  return status === 'failed' ? `(${attribute} OR ${ENDED_WITHOUT_RESULT_QUERY})` : `${attribute} AND ExecutionStatus NOT IN ${ENDED_WITHOUT_RESULT_LIST}`;
+}
 
 /** How long one held delivery may take to answer before the rest of the backlog is released unordered. */
 export const RESUME_STEP_TIMEOUT_MS = 30_000;
@@ -212,7 +227,8 @@ export function createDeliveryService(deps: { client: Client; store: Store; inge
     const first = await client.workflowService.getWorkflowExecutionHistory({ namespace, execution, maximumPageSize: 1 });
     const started = first.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
     const input = await decodeFromPayloadsAtIndex<DeliveryInput>(client.options.loadedDataConverter, 0, started?.input?.payloads);
-    const before = input.replayOf?.previousAttempts ?? 0;
+    // A continued run numbers on from its earlier runs: attempt = replay offset + schedule position.
+    const before = (input.replayOf?.previousAttempts ?? 0) + (input.continued ? input.continued.next - 1 : 0);
     const handle = client.workflow.getHandle(execution.workflowId, execution.runId, { followRuns: false });
     if (description.status.name === 'COMPLETED') {
       const state = (await handle.result()) as DeliveryState;
@@ -224,6 +240,61 @@ export function createDeliveryService(deps: { client: Client; store: Store; inge
       if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'attemptDelivery') scheduled++;
     }
     return { input, attempts: before + scheduled };
+  }
+
+  /** The delivery as its run knows it: its result, what it answers now, or what is left of a failed run. */
+  async function stateOf(description: WorkflowExecutionDescription): Promise<DeliveryState> {
+    const handle = client.workflow.getHandle(description.workflowId, description.runId, { followRuns: false });
+    const status = description.status.name;
+    if (status === 'COMPLETED') return (await handle.result()) as DeliveryState;
+    if (!ENDED_WITHOUT_RESULT.has(status)) return handle.query(statusQuery);
+    // Its state as of the end when a worker can still replay it, else what its input says.
+    const state: DeliveryState = await handle.query(statusQuery).catch(async () => {
+      const { input } = await previousRun(description);
+      return {
+        id: input.deliveryId,
+        status: 'pending' as const,
+        event_id: input.event.id,
+        event_type: input.event.type,
+        destination_id: input.destinationId,
+        account_id: input.accountId,
+        attempts: input.continued?.earlier ?? [],
+        accepted_at: input.acceptedAt,
+      };
+    });
+    return {
+      ...state,
+      status: 'failed',
+      next_attempt_at: undefined,
+      reason: `the delivery's workflow run ended ${status.toLowerCase().replace('_', ' ')} without finishing; replay it (POST /v1/deliveries/:id/retry)`,
+    };
+  }
+
+  /**
+   * A delivery that continued as new carries outlines of its earlier runs' attempts; each outline is
+   * replaced by the full record from that run's history (an attempt activity's result). An attempt
+   * that never returned one (timed out) is whole as an outline; a run whose history is gone leaves
+   * its outlines as they are.
+   */
+  async function withEarlierRuns(workflowId: string, attempts: AttemptRecord[]): Promise<AttemptRecord[]> {
+    const runs = [...new Set(attempts.flatMap((a) => (a.run_id ? [a.run_id] : [])))];
+    if (runs.length === 0) return attempts;
+    const full = new Map<string, AttemptRecord>();
+    await Promise.all(
+      runs.map(async (runId) => {
+        const history = await client.workflow.getHandle(workflowId, runId, { followRuns: false }).fetchHistory().catch(() => undefined);
+        const attemptTasks = new Set<string>();
+        for (const e of history?.events ?? []) {
+          if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'attemptDelivery') attemptTasks.add(String(e.eventId));
+          const done = e.activityTaskCompletedEventAttributes;
+          if (!done || !attemptTasks.has(String(done.scheduledEventId))) continue;
+          const record = await decodeFromPayloadsAtIndex<AttemptRecord>(client.options.loadedDataConverter, 0, done.result?.payloads);
+          // A paused destination's check shares the number of the attempt made after it: skip it.
+          if (record.error?.code !== 'destination_paused') full.set(`${runId}:${record.n}`, record);
+        }
+      }),
+    );
+    return attempts.map((a) => (a.run_id ? (full.get(`${a.run_id}:${a.n}`) ?? a) : a));
   }
 
   async function replay(destination: Destination, previous: WorkflowExecutionDescription): Promise<ReplayStarted> {
@@ -239,9 +310,9 @@ export function createDeliveryService(deps: { client: Client; store: Store; inge
 
     async get(accountId, id) {
       const description = await describeOwned(accountId, id);
-      const handle = client.workflow.getHandle(id, description.runId, { followRuns: false });
-      const state = description.status.name === 'COMPLETED' ? ((await handle.result()) as DeliveryState) : await handle.query(statusQuery);
+      const state = await stateOf(description);
       const { account_id: _account, transform: _transform, mapping, ...rest } = state;
+      rest.attempts = await withEarlierRuns(id, state.attempts);
       return {
         ...rest,
         ...(mapping ? { mapping_id: mapping.id, mapping_version: mapping.version } : {}),
@@ -251,7 +322,7 @@ export function createDeliveryService(deps: { client: Client; store: Store; inge
 
     async list(accountId, f) {
       const clauses = [scope(accountId)];
-      if (f.status) clauses.push(`${SA.status.name} = ${literal(f.status, 'status')}`);
+      if (f.status) clauses.push(statusClause(f.status));
       if (f.destination_id) clauses.push(`${SA.destination.name} = ${literal(f.destination_id, 'destination_id')}`);
       if (f.event_type) clauses.push(`${SA.eventType.name} = ${literal(f.event_type, 'event_type')}`);
       if (f.call_id) clauses.push(`${SA.callId.name} = ${literal(f.call_id, 'call_id')}`);

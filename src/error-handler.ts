@@ -18,6 +18,9 @@ function issuesOf(validation: { instancePath?: string; message?: string; params?
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof AppError) {
+      // A temporary refusal (a locked database, too many failed keys) says when to come back.
+      const retryAfter = err.details?.retry_after_s;
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
       return reply.status(err.statusCode).send({ code: err.code, message: err.message, ...err.details });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {

@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import { attemptTimeoutMs } from '../workflows/attempt-limits.ts';
 import type { DeliveryEvent, DeliveryInput } from '../workflows/types.ts';
 import { AppError } from './errors.ts';
 import type { EventEnvelope } from './events/catalog.ts';
@@ -64,6 +65,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
       event,
       acceptedAt,
       retryScheduleS: destination.retry_schedule_s,
+      attemptTimeoutMs: attemptTimeoutMs(destination),
       mapping: replay?.mapping !== undefined ? replay.mapping : await pinMapping(destination),
       replayOf,
     };
@@ -121,6 +123,8 @@ export function createIngestService(deps: IngestDeps): IngestService {
           }),
         );
       } catch (err) {
+        // A refusal with its own code (a locked database: database_busy) keeps it.
+        if (err instanceof AppError) throw err;
         throw new AppError(503, 'temporal_unavailable', `The event was not accepted: starting its deliveries failed (${(err as Error).message}). Send it again with the same id.`);
       }
       if (record.received_at === acceptedAt) deps.onIngested?.(envelope.type);

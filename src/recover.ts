@@ -1,6 +1,6 @@
 import type { DeliveryState } from '../workflows/types.ts';
 import type { Client } from '@temporalio/client';
-import type { DeliveryService, DeliverySummary } from './deliveries.ts';
+import { ENDED_WITHOUT_RESULT_QUERY, type DeliveryService, type DeliverySummary } from './deliveries.ts';
 import { AppError, notFound } from './errors.ts';
 import type { Store } from './store/index.ts';
 import { SA } from './temporal/search-attributes.ts';
@@ -19,7 +19,8 @@ export interface RecoverResult {
 
 /**
  * `POST /v1/destinations/:id/recover {since}`: replays every delivery of the destination started since
- * `since` whose newest run failed, plus those cancelled because the destination was disabled (the
+ * `since` whose newest run failed (or ended without a result: terminated, timed out, a failed
+ * workflow), plus those cancelled because the destination was disabled (the
  * usual story: it failed for days, got disabled, was fixed and re-enabled). Deliveries cancelled on
  * request stay cancelled.
  */
@@ -38,7 +39,8 @@ export async function recoverDestination(
   const query = [
     `${SA.account.name} = ${literal(accountId, 'account')}`,
     `${SA.destination.name} = ${literal(destinationId, 'destination_id')}`,
-    `${SA.status.name} IN ('failed', 'cancelled')`,
+    // A run that ended without a result (crashed workflow, terminated) never set a final status.
+    `(${SA.status.name} IN ('failed', 'cancelled') OR ${ENDED_WITHOUT_RESULT_QUERY})`,
     `ExecutionStatus != 'Running'`,
     startedSince(since),
   ].join(' AND ');

@@ -7,7 +7,7 @@ import pino from 'pino';
 import { createDeliveryActivities } from './activities/index.ts';
 import { createConnectionCredentials } from './connections/credential-provider.ts';
 import { createTokenClient } from './connections/token-client.ts';
-import { resolveAdminToken } from './admin-token.ts';
+import { resolveAdminToken, resolveCodecUiSecret } from './admin-token.ts';
 import app, { type AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing, type KeyRing } from './crypto/keyring.ts';
@@ -15,6 +15,7 @@ import { createDeliveryService } from './deliveries.ts';
 import { createFailingStreak, withFailingStreak } from './delivery/failing-streak.ts';
 import { createDeliveryAgent } from './delivery/http-client.ts';
 import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-policy.ts';
+import { ownListenersOf } from './delivery/own-listeners.ts';
 import { createIngestService } from './ingest.ts';
 import { loggerOptions } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -63,8 +64,9 @@ export async function createCore(config: Config): Promise<Core> {
   const keyRing = loadKeyRing({ masterKeys: config.VOICEOI_MASTER_KEYS, dataDir: config.VOICEOI_DATA_DIR });
   const store = await createStore({ file: join(config.VOICEOI_DATA_DIR, 'voiceoi.db'), keyRing });
   const policy = createNetworkPolicy({
-    blockPrivateNetworks: config.VOICEOI_BLOCK_PRIVATE_NETWORKS,
     allowedNetworks: config.VOICEOI_ALLOWED_NETWORKS,
+    // Never a destination, even inside an allowed network (src/delivery/own-listeners.ts).
+    ownListeners: await ownListenersOf(config, (message) => logger.warn(message)),
   });
   const engine = createTransformEngine();
   return { config, keyRing, store, policy, logger, engine, tuning: loadTuning(), metrics: createMetrics(), dataConverter: { payloadCodecs: [createEncryptionCodec(keyRing)] } };
@@ -179,7 +181,9 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
       await deliveries.resumeHeld(accountId, destinationId);
     },
     recoverDeliveries: (accountId, destinationId, since) => recoverDestination({ client, store, deliveries }, accountId, destinationId, since),
-    codec: createEncryptionCodec(core.keyRing),
+    // The codec endpoint shows history to people, so it hands back the server's own plaintext payloads.
+    codec: createEncryptionCodec(core.keyRing, { passPlaintext: true }),
+    codecUiSecret: resolveCodecUiSecret(config.VOICEOI_DATA_DIR),
     codecOrigins: codecOriginsFor(config),
     metrics: core.metrics,
   };
@@ -188,7 +192,9 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     bodyLimit: 1024 * 1024,
     // Producers retry on timeouts; keep the socket budget generous but bounded.
     requestTimeout: 30_000,
-    trustProxy: true,
+    // X-Forwarded-* only from the operator's own proxies: from anyone else they would choose the
+    // OAuth2 redirect URI and the client address that failed-key attempts are counted by.
+    trustProxy: config.VOICEOI_TRUSTED_PROXIES.length > 0 ? config.VOICEOI_TRUSTED_PROXIES : false,
     // One access-log line per request, written with its answer (below), instead of Fastify's two.
     disableRequestLogging: true,
   });
@@ -197,6 +203,10 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     req.log.info({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   });
   await server.register(app, deps);
+  // The port it really got (PORT=0 in tests picks one): a destination can never aim at the API itself.
+  server.addHook('onListen', async () => {
+    for (const a of server.addresses()) if (typeof a === 'object') policy.addOwnListener({ name: 'API', port: a.port });
+  });
   scheduleEventPrune(core, server);
   return server;
 }

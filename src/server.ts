@@ -1,5 +1,8 @@
 import { join, resolve } from 'node:path';
+import { codecUiEndpoint, resolveCodecUiSecret } from './admin-token.ts';
 import { loadConfig } from './config.ts';
+import { ensureConsoleBuilt } from './console-build.ts';
+import { listeningPorts, TEMPORAL_HTTP_PORT } from './delivery/own-listeners.ts';
 import { serveMetrics } from './metrics.ts';
 import { buildApi, createClient, createCore, createSharedClient, startWorker, type WorkerHandle } from './runtime.ts';
 import { startDevServer, type DevServer } from './temporal/dev-server.ts';
@@ -13,6 +16,8 @@ import { prepareNamespace } from './temporal/namespace.ts';
 async function main(): Promise<void> {
   const config = loadConfig();
   const role = config.VOICEOI_ROLE;
+  // The API serves the console; an operator's own VOICEOI_CONSOLE_DIR is theirs to build.
+  if (role !== 'worker' && !config.VOICEOI_CONSOLE_DIR) ensureConsoleBuilt((line) => process.stdout.write(`${line}\n`));
   const stops: (() => Promise<void>)[] = [];
   const core = await createCore(config);
   stops.push(() => core.store.close());
@@ -28,13 +33,17 @@ async function main(): Promise<void> {
     log.info('starting the Temporal dev server');
     devServer = await startDevServer({
       port: 7233,
+      httpPort: TEMPORAL_HTTP_PORT,
       uiPort: config.TEMPORAL_UI_PORT,
       dbFile: resolve(join(config.VOICEOI_DATA_DIR, 'temporal.db')),
       namespace: config.TEMPORAL_NAMESPACE,
-      codecEndpoint: `${apiBase}/codec`,
+      // The UI's codec URL holds the install's secret (src/routes/codec.ts): never log it.
+      codecEndpoint: codecUiEndpoint(apiBase, resolveCodecUiSecret(config.VOICEOI_DATA_DIR)),
       log: (l) => log.info(l),
     });
     address = devServer.address;
+    // Every port it listens on, not only the configured ones: its metrics and internal services too.
+    if (devServer.pid) for (const port of listeningPorts(devServer.pid)) core.policy.addOwnListener({ name: 'Temporal dev server', port });
     stops.push(() => devServer!.stop());
   }
   address ??= '127.0.0.1:7233';
@@ -66,7 +75,7 @@ async function main(): Promise<void> {
     const api = await buildApi(core, client, { eagerStart: Boolean(shared) });
     await api.listen({ port: config.PORT, host: config.HOST });
     stops.push(() => api.close());
-    urls += `\n  API          ${localBase}\n  API docs     ${localBase}/docs`;
+    urls += `\n  API          ${localBase}\n  API docs     ${localBase}/docs\n  Console      ${localBase}/console`;
   }
   if (role === 'worker') {
     const metrics = await serveMetrics(core.metrics, config.PORT, config.HOST);

@@ -16,6 +16,19 @@ test('configuration is validated at start-up and every wrong variable is named',
   assert.deepEqual(loadConfig({ VOICEOI_ALLOWED_NETWORKS: '10.0.0.0/8, fd00::/8' }).VOICEOI_ALLOWED_NETWORKS, ['10.0.0.0/8', 'fd00::/8']);
 });
 
+test('the network settings: allowed networks are checked CIDRs, and the retired private-network switch says what replaced it', () => {
+  assert.throws(() => loadConfig({ VOICEOI_ALLOWED_NETWORKS: '10.0.0.0/8,10.1.2.3/8' }), /VOICEOI_ALLOWED_NETWORKS: '10\.1\.2\.3\/8' has bits set past its \/8 prefix/);
+  assert.throws(() => loadConfig({ VOICEOI_BLOCK_PRIVATE_NETWORKS: 'false' }), /VOICEOI_BLOCK_PRIVATE_NETWORKS: is gone: private and loopback networks are refused by default; open the ones your destinations use with VOICEOI_ALLOWED_NETWORKS/);
+  // `true` asked for what is now the default: accepted, and it changes nothing.
+  assert.deepEqual(loadConfig({ VOICEOI_BLOCK_PRIVATE_NETWORKS: 'true' }).VOICEOI_ALLOWED_NETWORKS, []);
+});
+
+test('no proxy is trusted by default; VOICEOI_TRUSTED_PROXIES takes addresses, CIDRs and proxy-addr names, and names a wrong entry', () => {
+  assert.deepEqual(loadConfig({}).VOICEOI_TRUSTED_PROXIES, []);
+  assert.deepEqual(loadConfig({ VOICEOI_TRUSTED_PROXIES: '10.0.0.5, 10.0.1.0/24,::1,loopback' }).VOICEOI_TRUSTED_PROXIES, ['10.0.0.5', '10.0.1.0/24', '::1', 'loopback']);
+  assert.throws(() => loadConfig({ VOICEOI_TRUSTED_PROXIES: '10.0.0.5,proxy.internal' }), /VOICEOI_TRUSTED_PROXIES: 'proxy\.internal' is not an IP address or CIDR/);
+});
+
 test('tuning switches default to the measured winners and refuse out-of-range values', () => {
   const t = loadTuning({});
   assert.equal(t.eagerWorkflowStart, true);

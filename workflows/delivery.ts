@@ -1,6 +1,9 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
   condition,
+  continueAsNew,
   defineQuery,
   defineSignal,
   defineUpdate,
@@ -11,12 +14,15 @@ import {
   proxySinks,
   setHandler,
   sleep,
+  TimeoutFailure,
   upsertSearchAttributes,
+  workflowInfo,
   CancellationScope,
 } from '@temporalio/workflow';
 import type { DeliveryActivities } from '../src/activities/index.ts';
 import { SA_STATUS } from './search-attribute-keys.ts';
 import { delayBeforeAttempt } from './retry-schedule.ts';
+import { LEGACY_ATTEMPT_TIMEOUT_MS, MAX_ATTEMPTS_PER_RUN, MAX_RECORDED_PER_RUN, outline } from './attempt-limits.ts';
 import { propagationMs, TERMINAL, type DeliverySinks } from './sinks.ts';
 import type { AttemptRecord, DeliveryInput, DeliveryState, DeliveryStatus } from './types.ts';
 
@@ -35,9 +41,15 @@ const { metrics } = proxySinks<DeliverySinks>();
 // One attempt is one activity execution with no activity-level retries: the workflow owns the
 // schedule, so every attempt (and its request/response) is its own event in the history.
 const { attemptDelivery } = proxyActivities<DeliveryActivities>({
-  startToCloseTimeout: '90 seconds',
+  startToCloseTimeout: LEGACY_ATTEMPT_TIMEOUT_MS,
   retry: { maximumAttempts: 1 },
 });
+/**
+ * Runs with this patch time each attempt out after the pinned `attemptTimeoutMs`, record a lost
+ * attempt (worker crashed, activity failed) as an attempt instead of failing the workflow, and
+ * continue as new every MAX_ATTEMPTS_PER_RUN attempts. Histories without it replay the old way.
+ */
+export const BOUNDED_ATTEMPTS_PATCH = 'voiceoi-bounded-attempts';
 
 // Reading the mapping and running it is idempotent, so Temporal may retry it on infrastructure errors.
 const transformOptions = {
@@ -62,7 +74,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     event_type: input.event.type,
     destination_id: input.destinationId,
     account_id: input.accountId,
-    attempts: [],
+    // A continued run starts with the outlines of the earlier runs' attempts: the log stays whole.
+    attempts: [...(input.continued?.earlier ?? [])],
     accepted_at: input.acceptedAt,
   };
   let resumed = false;
@@ -87,10 +100,15 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     if (TERMINAL.has(status)) metrics.finished(status, { replay: input.replayOf !== undefined, propagationMs: propagationMs(input, state) });
   };
 
+  // Asked first, in the run's first activation: asked after the local transform, a replay can reach
+  // it one workflow task earlier than the original did (when the transform outlived a task) and
+  // decide without the marker: a nondeterminism error (seen recording test/fixtures).
+  const bounded = patched(BOUNDED_ATTEMPTS_PATCH);
   try {
     let transform;
     try {
       transform = await (patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
+        accountId: input.accountId,
         destinationId: input.destinationId,
         deliveryId: input.deliveryId,
         event: input.event,
@@ -117,10 +135,28 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       return state;
     }
 
+    const attempt = bounded
+      ? proxyActivities<DeliveryActivities>({ startToCloseTimeout: input.attemptTimeoutMs ?? LEGACY_ATTEMPT_TIMEOUT_MS, retry: { maximumAttempts: 1 } }).attemptDelivery
+      : attemptDelivery;
     const offset = input.replayOf?.previousAttempts ?? 0;
-    let last: AttemptRecord | undefined;
-    for (let n = 1; ; n++) {
-      const wait = delayBeforeAttempt(input.retryScheduleS, n, last?.retry_after_ms, Math.random);
+    const carried = input.continued;
+    let last: AttemptRecord | undefined = carried?.earlier.at(-1);
+    let retryAfterMs = carried ? carried.retryAfterMs : undefined;
+    let runAttempts = 0;
+    let runRecorded = 0;
+    for (let n = carried?.next ?? 1; ; n++) {
+      // The history bound: the next run starts with outlines of these attempts, not the attempts, and
+      // runs the pinned mapping version again rather than carrying its output (up to 1 MiB) along.
+      // Search attributes carry over to the new run (Temporal copies them when none are given).
+      if (bounded && (runAttempts >= MAX_ATTEMPTS_PER_RUN || runRecorded >= MAX_RECORDED_PER_RUN || workflowInfo().continueAsNewSuggested)) {
+        await condition(allHandlersFinished);
+        const runId = workflowInfo().runId;
+        return await continueAsNew<typeof deliveryWorkflow>({
+          ...input,
+          continued: { next: n, retryAfterMs, earlier: state.attempts.map((a) => outline(a, runId)) },
+        });
+      }
+      const wait = delayBeforeAttempt(input.retryScheduleS, n, retryAfterMs, Math.random);
       if (wait === undefined) {
         state.reason = `gave up after ${n - 1} attempts: ${describe(last)}`;
         setStatus('failed');
@@ -134,14 +170,22 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       // Cleared before the attempt, not after: a resume that lands while the attempt is still
       // reading the paused flag must not be forgotten (it would cost a 5-minute re-check).
       resumed = false;
-      last = await attemptDelivery({
+      const startedAt = Date.now();
+      last = await attempt({
+        accountId: input.accountId,
         deliveryId: input.deliveryId,
         destinationId: input.destinationId,
         event: input.event,
         attempt: offset + n,
         request: transform.request,
+      }).catch((err: unknown) => {
+        if (!bounded || isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+        return lostAttempt(offset + n, startedAt, err);
       });
       attemptsDone++;
+      runAttempts++;
+      runRecorded += JSON.stringify(last).length;
+      retryAfterMs = last.retry_after_ms;
       state.attempts.push(last);
       switch (last.verdict) {
         case 'delivered':
@@ -170,6 +214,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
             holding = false;
             state.reason = undefined;
             last = undefined;
+            retryAfterMs = undefined;
+            runAttempts--;
             continue;
           }
           setStatus('retrying');
@@ -185,6 +231,29 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
     }
     throw err;
   }
+}
+
+/**
+ * An attempt whose activity never returned a record: it timed out (the worker died or stalled
+ * mid-attempt) or threw. It counts as one attempt of the schedule, not as the end of the delivery.
+ * The thrown error's message stays in the activity's failure in history, not in the attempt log.
+ */
+function lostAttempt(n: number, startedAtMs: number, err: ActivityFailure): AttemptRecord {
+  const base = { n, started_at: new Date(startedAtMs).toISOString(), duration_ms: Date.now() - startedAtMs };
+  if (err.cause instanceof TimeoutFailure) {
+    return {
+      ...base,
+      verdict: 'retry',
+      error: { code: 'attempt_timed_out', message: 'the attempt did not finish within the destination timeout plus a margin (the worker running it stopped or stalled); retried on the schedule' },
+    };
+  }
+  const refused = err.cause instanceof ApplicationFailure && err.cause.nonRetryable;
+  const kind = err.cause instanceof ApplicationFailure && err.cause.type ? ` (${err.cause.type.slice(0, 100)})` : '';
+  return {
+    ...base,
+    verdict: refused ? 'failed' : 'retry',
+    error: { code: 'attempt_error', message: `the attempt failed inside the worker${kind}; ${refused ? 'not retried' : 'retried on the schedule'}` },
+  };
 }
 
 function describe(a: AttemptRecord | undefined): string {

@@ -24,6 +24,24 @@ export interface DeliveryInput {
   mapping?: { id: string; version: number } | null;
   /** Set by a replay: the attempt numbering continues after the original run's attempts. */
   replayOf?: { previousAttempts: number };
+  /**
+   * How long one attempt activity may run before Temporal declares it lost (a crashed or stalled
+   * worker), pinned at start from the destination (workflows/attempt-limits.ts). Absent on inputs
+   * written before it existed: those runs keep the old fixed 90 s.
+   */
+  attemptTimeoutMs?: number;
+  /** Set when an earlier run of this delivery continued as new (history bound, workflows/attempt-limits.ts). */
+  continued?: ContinuedDelivery;
+}
+
+/** What a run hands to the next one when it continues as new. */
+export interface ContinuedDelivery {
+  /** The schedule position of the next attempt (1-based); its number is `replayOf` offset + this. */
+  next: number;
+  /** Retry-After of the last attempt, still owed by the next wait. */
+  retryAfterMs?: number;
+  /** Outlines of every attempt of the earlier runs, oldest first (`run_id` names the run holding the full record). */
+  earlier: AttemptRecord[];
 }
 
 /** What a transform decided; absent when the destination has no mapping (the envelope is sent). */
@@ -78,9 +96,16 @@ export interface AttemptRecord {
   verdict: AttemptVerdict;
   /** Parsed from Retry-After, in ms, already bounded. */
   retry_after_ms?: number;
+  /**
+   * Set on an outline of an attempt made by an earlier run of a delivery that continued as new: the
+   * request and response bodies and headers are left out, and the full record is in that run's history.
+   */
+  run_id?: string;
 }
 
 export interface AttemptInput {
+  /** The account the delivery belongs to: the worker refuses a destination of any other account. */
+  accountId: string;
   deliveryId: string;
   destinationId: string;
   event: DeliveryEvent;

@@ -88,6 +88,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Target> {
     // Its own queue per run: on an external cluster, an earlier run's leftovers never reach this worker.
     VOICEOI_TASK_QUEUE: `bench-deliveries-${randomBytes(4).toString('hex')}`,
     LOG_LEVEL: o.logLevel,
+    // The receiver is on loopback, which the secure default refuses: the operator opens it.
+    VOICEOI_ALLOWED_NETWORKS: '127.0.0.0/8',
     ...o.env,
   };
   const url = `http://127.0.0.1:${port}`;

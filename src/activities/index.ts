@@ -1,5 +1,6 @@
 import type { AttemptInput, AttemptRecord, TransformOutcome } from '../../workflows/types.ts';
 import { performAttempt, type AttemptDeps } from '../delivery/attempt.ts';
+import { boundRecord } from '../delivery/recorded.ts';
 import type { TransformInput } from '../transform/transform-step.ts';
 
 export type { TransformInput };
@@ -16,7 +17,8 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       return deps.transform(input);
     },
     async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
-      return performAttempt(deps, input);
+      // Bounded here, where the record enters history, whatever path of the attempt produced it.
+      return boundRecord(await performAttempt(deps, input));
     },
   };
 }

@@ -72,14 +72,17 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
     throw err;
   }
 
-  async function clientCredentials(rec: ConnectionRecord, force: boolean): Promise<string> {
+  async function clientCredentials(rec: ConnectionRecord, force: boolean, allowedNetworks: readonly string[] | undefined): Promise<string> {
     if (rec.kind !== 'oauth2_client_credentials') throw new Error('unreachable');
     const cached = cache.get(rec.id);
     if (!force && cached && cached.rev === rec.rev && Date.now() < cached.fresh_until) return cached.access_token;
     const { settings } = rec;
     const secrets = rec.secrets as { client_secret: string };
     return once(`${rec.id}:${rec.rev}`, async () => {
-      const ep: TokenEndpoint = { token_url: settings.token_url, client_id: settings.client_id, client_secret: secrets.client_secret, auth_method: settings.auth_method };
+      const ep: TokenEndpoint = {
+        token_url: settings.token_url, client_id: settings.client_id, client_secret: secrets.client_secret, auth_method: settings.auth_method,
+        allowed_networks: allowedNetworks,
+      };
       let t: OAuth2Tokens;
       try {
         t = await tokens.clientCredentials(ep, { scope: settings.scope, audience: settings.audience });
@@ -182,7 +185,7 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
           return { headers: { authorization: `Basic ${Buffer.from(`${rec.settings.username}:${password}`).toString('base64')}` }, oauth2: false };
         }
         case 'oauth2_client_credentials':
-          return bearer(await clientCredentials(rec, force));
+          return bearer(await clientCredentials(rec, force, opts.allowedNetworks));
         case 'oauth2_authorization_code':
           return bearer(await authorizationCode(rec, force));
       }

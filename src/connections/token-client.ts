@@ -1,7 +1,7 @@
 import * as oidc from 'openid-client';
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import { fetch as undiciFetch } from 'undici';
 import type { ClientAuthMethod, OAuth2Tokens } from '../store/connections.ts';
-import { refuseLiteral, RefusedAddressError } from '../delivery/http-client.ts';
+import { refuseLiteral, RefusedAddressError, type DeliveryAgent } from '../delivery/http-client.ts';
 import type { NetworkPolicy } from '../delivery/network-policy.ts';
 import { CredentialError, scrub } from './errors.ts';
 
@@ -11,6 +11,8 @@ export interface TokenEndpoint {
   client_id: string;
   client_secret: string;
   auth_method: ClientAuthMethod;
+  /** The networks an operator opened for the account the token is for (its allowed_networks). */
+  allowed_networks?: readonly string[];
 }
 
 export interface TokenClient {
@@ -86,21 +88,23 @@ function toTokens(res: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHe
 
 /**
  * Token requests through openid-client, sent over the delivery agent: a token URL is user input, so
- * it passes the same network policy (link-local and metadata addresses refused at connect time).
+ * it passes the same network policy as deliveries, for the same account (checked again at connect time).
  */
-export function createTokenClient(deps: { agent: Dispatcher; policy: NetworkPolicy; timeoutS?: number }): TokenClient {
+export function createTokenClient(deps: { agent: DeliveryAgent; policy: NetworkPolicy; timeoutS?: number }): TokenClient {
   const configure = (ep: TokenEndpoint): oidc.Configuration => {
     const url = new URL(ep.token_url);
-    // The agent checks resolved names at connect time; an IP literal involves no lookup, so check it here.
-    const refused = refuseLiteral(deps.policy, url);
+    const networks = ep.allowed_networks ?? [];
+    // Refused before openid-client builds a request: its error would hide the reason.
+    const refused = refuseLiteral(deps.policy, url, networks);
     if (refused) throw new RefusedAddressError(refused);
+    const dispatcher = deps.agent.forAccount(networks);
     const auth = ep.auth_method === 'client_secret_post' ? oidc.ClientSecretPost(ep.client_secret) : oidc.ClientSecretBasic(ep.client_secret);
     const config = new oidc.Configuration({ issuer: url.origin, token_endpoint: ep.token_url }, ep.client_id, undefined, auth);
     // BPO tools often live on internal http:// hosts; the network policy, not the scheme, guards them.
     if (url.protocol === 'http:') oidc.allowInsecureRequests(config);
     config.timeout = deps.timeoutS ?? 10;
     config[oidc.customFetch] = ((input: string, init: Record<string, unknown>) =>
-      undiciFetch(input, { ...init, dispatcher: deps.agent } as never)) as unknown as oidc.CustomFetch;
+      undiciFetch(input, { ...init, dispatcher } as never)) as unknown as oidc.CustomFetch;
     return config;
   };
   return {

@@ -1,13 +1,14 @@
-import { request, errors as undiciErrors, type Dispatcher } from 'undici';
+import { request, errors as undiciErrors } from 'undici';
+import { HEADER_NAME, HEADER_VALUE, isReservedHeader } from '../../sandboxes/reserved-headers.ts';
 import type { AttemptInput, AttemptRecord, RecordedRequest, RecordedResponse } from '../../workflows/types.ts';
 import type { DestinationStore } from '../store/destinations.ts';
 import { verdictForStatus } from './classify.ts';
-import { refuseLiteral, RefusedAddressError } from './http-client.ts';
+import { refuseLiteral, RefusedAddressError, type DeliveryAgent } from './http-client.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import { parseRetryAfter } from './retry-after.ts';
+import { excerpt, flatHeaders, readExcerpt } from './recorded.ts';
 import { signWebhook } from './signing.ts';
 
-export const RECORDED_BODY_LIMIT = 64 * 1024;
 const REDACTED = '[redacted]';
 
 /** Applies a destination's connection (issue: credentials). Header values it names are secret. */
@@ -15,53 +16,18 @@ export interface CredentialProvider {
   headersFor(
     connectionId: string,
     accountId: string,
-    opts?: { forceRefresh?: boolean },
+    /** allowedNetworks: the account's operator-opened networks, for a token URL's network check. */
+    opts?: { forceRefresh?: boolean; allowedNetworks?: readonly string[] },
   ): Promise<{ headers: Record<string, string>; oauth2: boolean }>;
 }
 
 export interface AttemptDeps {
   destinations: DestinationStore;
-  agent: Dispatcher;
+  agent: DeliveryAgent;
   policy: NetworkPolicy;
   version: string;
   credentials?: CredentialProvider;
   onOutcome?: (record: AttemptRecord, ctx: { destinationId: string; acceptedAt?: string }) => void;
-}
-
-// Headers a mapping may not set: they carry the signature and the delivery's identity.
-const RESERVED = new Set([
-  'webhook-id', 'webhook-timestamp', 'webhook-signature', 'x-voiceoi-signature', 'x-voiceoi-event',
-  'x-voiceoi-delivery', 'x-voiceoi-attempt', 'content-length', 'host', 'transfer-encoding', 'connection',
-]);
-
-function excerpt(text: string): { body: string; truncated: boolean } {
-  const buf = Buffer.from(text);
-  if (buf.length <= RECORDED_BODY_LIMIT) return { body: text, truncated: false };
-  return { body: buf.subarray(0, RECORDED_BODY_LIMIT).toString('utf8'), truncated: true };
-}
-
-async function readExcerpt(body: Dispatcher.ResponseData['body']): Promise<{ body: string; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let truncated = false;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    chunks.push(buf);
-    size += buf.length;
-    if (size > RECORDED_BODY_LIMIT) {
-      truncated = true;
-      break;
-    }
-  }
-  if (truncated) body.destroy();
-  const all = Buffer.concat(chunks);
-  return { body: all.subarray(0, RECORDED_BODY_LIMIT).toString('utf8'), truncated };
-}
-
-function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
 }
 
 function errorOf(err: unknown): { code: string; message: string } {
@@ -89,13 +55,31 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   const found = await deps.destinations.getForAttempt(input.destinationId, startedAt);
   if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
   const { destination: dest, signingSecrets } = found;
+  // The input names the account; the destination must be one of its own, or the attempt would sign
+  // and send one account's event under another's secret (issue 10). Inputs scheduled before
+  // accountId existed carry the account on the event, which ingest set from the API key.
+  const accountId = input.accountId ?? input.event.account_id;
+  if (dest.account_id !== accountId || input.event.account_id !== accountId) {
+    return finish({
+      verdict: 'failed',
+      error: { code: 'destination_not_in_account', message: `destination ${dest.id} does not belong to account ${accountId}; nothing was sent` },
+    });
+  }
   if (!dest.enabled)
     return finish({ verdict: 'cancelled', error: { code: 'destination_disabled', message: dest.disabled_reason ?? 'the destination is disabled' } });
   if (dest.paused) return finish({ verdict: 'retry', error: { code: 'destination_paused', message: 'the destination is paused' } });
 
   const out = input.request ?? { method: 'POST' as const, body: input.event };
   const url = new URL(dest.url);
-  if (out.path) url.pathname = url.pathname.replace(/\/$/, '') + (out.path.startsWith('/') ? out.path : `/${out.path}`);
+  if (out.path) {
+    const base = url.pathname.replace(/\/$/, '');
+    // The URL parser resolves dot segments (also %2e ones): what it resolves to must stay under the
+    // destination's path. The transform's output check refuses these first; this guards older outputs.
+    url.pathname = base + (out.path.startsWith('/') ? out.path : `/${out.path}`);
+    if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) {
+      return finish({ verdict: 'failed', error: { code: 'path_refused', message: `the transform's path leaves the destination's path ${base || '/'}` } });
+    }
+  }
   for (const [k, v] of Object.entries(out.query ?? {})) url.searchParams.set(k, v);
 
   const body = JSON.stringify(out.body);
@@ -103,7 +87,13 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   const signature = signWebhook(signingSecrets, input.event.id, timestamp, body);
 
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(out.headers ?? {})) if (!RESERVED.has(k.toLowerCase())) headers[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(out.headers ?? {})) {
+    if (isReservedHeader(k)) continue;
+    if (!HEADER_NAME.test(k) || !HEADER_VALUE.test(v)) {
+      return finish({ verdict: 'failed', error: { code: 'invalid_request_header', message: `the transform's header ${JSON.stringify(k.slice(0, 100))} has an invalid name or value` } });
+    }
+    headers[k.toLowerCase()] = v;
+  }
   Object.assign(headers, {
     'content-type': 'application/json',
     'user-agent': `VoiceOI-Hooks/${deps.version}`,
@@ -126,17 +116,19 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
     body_truncated: bodyExcerpt.truncated,
   });
 
-  const refused = refuseLiteral(deps.policy, url);
+  const refused = refuseLiteral(deps.policy, url, found.allowedNetworks);
   if (refused) return finish({ verdict: 'failed', request: recorded([]), error: { code: 'address_refused', message: refused } });
 
   let secretNames: string[] = [];
   let oauth2 = false;
   const applyCredentials = async (forceRefresh: boolean) => {
     if (!dest.connection_id || !deps.credentials) return;
-    const creds = await deps.credentials.headersFor(dest.connection_id, dest.account_id, { forceRefresh });
+    const creds = await deps.credentials.headersFor(dest.connection_id, accountId, { forceRefresh, allowedNetworks: found.allowedNetworks });
     oauth2 = creds.oauth2;
-    for (const [k, v] of Object.entries(creds.headers)) headers[k.toLowerCase()] = v;
-    secretNames = Object.keys(creds.headers).map((k) => k.toLowerCase());
+    // Connections stored before a name became reserved keep working, without that header.
+    const applied = Object.entries(creds.headers).filter(([k]) => !isReservedHeader(k));
+    for (const [k, v] of applied) headers[k.toLowerCase()] = v;
+    secretNames = applied.map(([k]) => k.toLowerCase());
   };
 
   try {
@@ -155,7 +147,7 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
       method: out.method,
       headers,
       body,
-      dispatcher: deps.agent,
+      dispatcher: deps.agent.forAccount(found.allowedNetworks),
       headersTimeout: dest.timeout_ms,
       bodyTimeout: dest.timeout_ms,
       signal: AbortSignal.timeout(dest.timeout_ms),

@@ -1,27 +1,38 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { Agent, type Dispatcher } from 'undici';
-import { ipLiteral, type NetworkPolicy } from './network-policy.ts';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { LruCache } from '../../sandboxes/lru-cache.ts';
+import { ipLiteral, portOf, type NetworkPolicy } from './network-policy.ts';
 
 export class RefusedAddressError extends Error {
   readonly code = 'address_refused';
 }
 
+/** The pooled HTTP agents for deliveries and token requests, one pool per account allow-list. */
+export interface DeliveryAgent {
+  /**
+   * The dispatcher for a request made for an account whose operator-opened networks are
+   * `accountNetworks`. Pools are never shared between different lists: a kept-alive connection
+   * opened under one account's list would otherwise carry another account's request unchecked.
+   */
+  forAccount(accountNetworks: readonly string[]): Dispatcher;
+  close(): Promise<void>;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
 /**
- * The pooled HTTP agent for deliveries. The address check runs inside the connection's own DNS
- * lookup, so the address checked is the address connected to: a name that resolves to a public
- * address at creation and to 169.254.169.254 later (DNS rebinding) is still refused.
+ * One pool: the address check runs inside the connection's own DNS lookup, so the address checked is
+ * the address connected to: a name that resolves to a public address at creation and to 127.0.0.1
+ * later (DNS rebinding) is still refused. The lookup does not see the port (the own-listener check
+ * needs it), so there is one connector per destination port.
  */
-export function createDeliveryAgent(policy: NetworkPolicy, opts: { connections?: number } = {}): Dispatcher {
-  const guardedLookup = (
-    hostname: string,
-    options: object,
-    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
-  ): void => {
+function createPool(policy: NetworkPolicy, accountNetworks: readonly string[], connections: number): Agent {
+  const guardedLookup = (port: number) => (hostname: string, options: object, callback: LookupCallback): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
       for (const a of list) {
-        const reason = policy.refuse(a.address);
+        const reason = policy.refuse(a.address, port, accountNetworks);
         if (reason) return callback(new RefusedAddressError(`${hostname} resolves to ${reason}`), []);
       }
       if ((options as { all?: boolean }).all) return callback(null, list);
@@ -30,16 +41,48 @@ export function createDeliveryAgent(policy: NetworkPolicy, opts: { connections?:
       callback(null, first.address, first.family);
     });
   };
-  return new Agent({
-    connections: opts.connections ?? 128,
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 120_000,
-    connect: { lookup: guardedLookup as never },
-  });
+  const connectors = new LruCache<number, buildConnector.connector>(64);
+  const connect: buildConnector.connector = (opts, callback) => {
+    const port = opts.port ? Number(opts.port) : opts.protocol === 'https:' ? 443 : 80;
+    // An IP literal involves no lookup: it is judged here.
+    const ip = ipLiteral(opts.hostname);
+    const reason = ip ? policy.refuse(ip, port, accountNetworks) : undefined;
+    if (reason) return callback(new RefusedAddressError(reason), null);
+    let connector = connectors.get(port);
+    if (!connector) {
+      connector = buildConnector({ lookup: guardedLookup(port) as never });
+      connectors.set(port, connector);
+    }
+    connector(opts, callback);
+  };
+  return new Agent({ connections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connect });
 }
 
-/** Checks a URL whose host is an IP literal (no DNS lookup happens for those at connect time). */
-export function refuseLiteral(policy: NetworkPolicy, url: URL): string | undefined {
+export function createDeliveryAgent(policy: NetworkPolicy, opts: { connections?: number } = {}): DeliveryAgent {
+  const connections = opts.connections ?? 128;
+  const shared = createPool(policy, [], connections);
+  // Few accounts have a list of their own; an evicted pool finishes its requests, then closes.
+  const pools = new LruCache<string, Agent>(256, (_k, pool) => void pool.close().catch(() => undefined));
+  return {
+    forAccount(accountNetworks) {
+      if (accountNetworks.length === 0) return shared;
+      const key = [...accountNetworks].sort().join(',');
+      let pool = pools.get(key);
+      if (!pool) {
+        pool = createPool(policy, [...accountNetworks], connections);
+        pools.set(key, pool);
+      }
+      return pool;
+    },
+    async close() {
+      pools.clear();
+      await shared.close();
+    },
+  };
+}
+
+/** Checks a URL whose host is an IP literal before anything is sent (a clearer error than the connect one). */
+export function refuseLiteral(policy: NetworkPolicy, url: URL, accountNetworks: readonly string[] = []): string | undefined {
   const ip = ipLiteral(url.hostname);
-  return ip ? policy.refuse(ip) : undefined;
+  return ip ? policy.refuse(ip, portOf(url), accountNetworks) : undefined;
 }

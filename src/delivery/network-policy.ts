@@ -1,64 +1,223 @@
-import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { LruCache } from '../../sandboxes/lru-cache.ts';
+
+export type Address = ipaddr.IPv4 | ipaddr.IPv6;
+type Cidr = [Address, number];
+
+/** A listener of this product (API, Temporal, database…): never a destination, whatever is allowed. */
+export interface OwnListener {
+  /** What it is, as the refusal names it: "API (PORT)". */
+  name: string;
+  port: number;
+  /** Addresses it answers on; omitted: this host (loopback, unspecified and every interface address). */
+  addresses?: string[];
+}
 
 export interface NetworkPolicyOptions {
-  blockPrivateNetworks: boolean;
-  /** CIDRs that stay reachable even when private networks are blocked. */
+  /** Operator-opened CIDRs for the whole install (VOICEOI_ALLOWED_NETWORKS). */
   allowedNetworks: string[];
+  ownListeners?: OwnListener[];
 }
 
 export interface NetworkPolicy {
-  /** A reason when this resolved address must not be contacted, else undefined. */
-  refuse(address: string): string | undefined;
+  /**
+   * A reason when `address:port` must not be contacted, else undefined. `accountNetworks` are the
+   * CIDRs an operator opened for the one account the request is made for.
+   */
+  refuse(address: string, port: number, accountNetworks?: readonly string[]): string | undefined;
+  /** Listeners learned after start (the API's port once it listens, a dev server's ports). */
+  addOwnListener(listener: OwnListener): void;
 }
 
-type Family = 'ipv4' | 'ipv6';
+// Always refused, whatever an allow-list says: nothing a BPO delivers to lives there, and they are
+// the classic SSRF targets (instance metadata, the link's own hosts, every listener on the box).
+const NEVER_NAMES: Record<string, string> = { unspecified: 'unspecified', broadcast: 'broadcast', multicast: 'multicast', linkLocal: 'link-local' };
+const NEVER: ReadonlySet<string> = new Set(Object.keys(NEVER_NAMES));
 
-function addCidr(list: BlockList, cidr: string): void {
-  const [net, bits] = cidr.split('/');
-  const family = isIP(net ?? '');
-  if (!net || !family || bits === undefined || !/^\d+$/.test(bits)) throw new Error(`'${cidr}' is not a CIDR such as 10.1.0.0/16 or fd00::/8`);
-  const prefix = Number(bits);
-  if (prefix > (family === 4 ? 32 : 128)) throw new Error(`'${cidr}' has a prefix longer than the address`);
-  list.addSubnet(net, prefix, family === 4 ? 'ipv4' : 'ipv6');
+// Metadata services at addresses that are not link-local (ipaddr.js has no range for these).
+const METADATA = new Map<string, string>([
+  ['169.254.169.254', 'the cloud instance metadata service'],
+  ['169.254.170.2', 'the AWS ECS task metadata service'],
+  ['fd00:ec2::254', 'the AWS instance metadata service (IPv6)'],
+  ['fd00:ec2::23', 'the AWS DNS resolver (IPv6)'],
+  ['100.100.100.200', 'the Alibaba Cloud metadata service'],
+  ['192.0.0.192', 'the Oracle Cloud metadata service'],
+  ['168.63.129.16', 'the Azure platform endpoint (WireServer)'],
+]);
+
+const RANGE_TEXT: Record<string, string> = {
+  loopback: 'a loopback address',
+  private: 'a private (RFC 1918) address',
+  uniqueLocal: 'a unique local (ULA, fc00::/7) address',
+  carrierGradeNat: 'a carrier-grade NAT (100.64.0.0/10) address',
+  reserved: 'a reserved or documentation address',
+  benchmarking: 'a benchmarking address',
+  unspecified: 'the unspecified address',
+  broadcast: 'the broadcast address',
+  multicast: 'a multicast address',
+  linkLocal: 'a link-local address',
+};
+const rangeText = (range: string) => RANGE_TEXT[range] ?? `in the special-purpose range '${range}'`;
+
+const HOW_TO_OPEN =
+  'which destinations may not reach unless an operator opens that network (VOICEOI_ALLOWED_NETWORKS for the install, or the account\'s allowed_networks)';
+
+/** Parses an address as a host name or a resolver gives it, brackets and odd IPv4 spellings included. */
+export function parseAddress(raw: string): Address | undefined {
+  const text = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
+  // ipaddr.js also reads the inet_aton spellings (2130706433, 0x7f.1, 0177.0.0.1) the way resolvers do.
+  if (!ipaddr.isValid(text)) return undefined;
+  try {
+    return ipaddr.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
-function listOf(cidrs: string[]): BlockList {
-  const list = new BlockList();
-  for (const c of cidrs) addCidr(list, c);
-  return list;
+const v4 = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+
+/**
+ * The IPv4 addresses an IPv6 address carries, with the form's name: where a packet to it really goes
+ * (a NAT64 gateway, a 6to4 or Teredo relay, or the v4 stack for mapped and compatible forms).
+ */
+function embeddedIPv4(a: ipaddr.IPv6): { form: string; inner: ipaddr.IPv4[] } | undefined {
+  const p = a.parts;
+  switch (a.range()) {
+    case 'ipv4Mapped':
+      return { form: 'IPv4-mapped', inner: [v4(p[6]!, p[7]!)] };
+    case 'rfc6145':
+      return { form: 'IPv4-translated', inner: [v4(p[6]!, p[7]!)] };
+    case 'rfc6052':
+      // 64:ff9b::/96 puts the IPv4 last; the local-use 64:ff9b:1::/48 may use any RFC 6052 length,
+      // so both the /96 and the /48 layouts are judged.
+      return p[2] === 1
+        ? { form: 'NAT64', inner: [v4(p[6]!, p[7]!), v4(p[3]!, ((p[4]! & 0xff) << 8) | (p[5]! >> 8))] }
+        : { form: 'NAT64', inner: [v4(p[6]!, p[7]!)] };
+    case '6to4':
+      return { form: '6to4', inner: [v4(p[1]!, p[2]!)] };
+    case 'teredo':
+      // The server, then the client (stored inverted, RFC 4380).
+      return { form: 'Teredo', inner: [v4(p[2]!, p[3]!), v4(p[6]! ^ 0xffff, p[7]! ^ 0xffff)] };
+  }
+  // IPv4-compatible ::a.b.c.d (deprecated, but stacks still route some of it); :: and ::1 are their own ranges.
+  if (p.slice(0, 6).every((x) => x === 0) && (p[6] !== 0 || p[7]! > 1)) return { form: 'IPv4-compatible', inner: [v4(p[6]!, p[7]!)] };
+  return undefined;
 }
 
-// Link-local covers the cloud metadata services (169.254.169.254, fd00:ec2::254 sits in ULA but AWS
-// also answers on the link-local one); these are refused whatever the configuration says.
-const alwaysRefused = listOf(['169.254.0.0/16', 'fe80::/10', '0.0.0.0/8', '::/128', '224.0.0.0/4', 'ff00::/8', 'fd00:ec2::254/128']);
-const privateRanges = listOf(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8', '100.64.0.0/10', '::1/128', 'fc00::/7']);
+/** Why `text` is not an allow-list entry, or undefined when it is one. */
+export function cidrProblem(text: string): string | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return `'${text}' is not a CIDR such as 10.20.0.0/16 or fd00:1234::/32 (one address is written with /32 or /128)`;
+  const addr = text.slice(0, slash);
+  const bits = text.slice(slash + 1);
+  const family = isIP(addr);
+  if (!family) return `'${text}': '${addr}' is not an IPv4 or IPv6 address`;
+  const max = family === 4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) return `'${text}': the prefix length must be a number from 0 to ${max}`;
+  const [ip, prefix] = ipaddr.parseCIDR(text) as Cidr;
+  const network = (family === 4 ? ipaddr.IPv4 : ipaddr.IPv6).networkAddressFromCIDR(text);
+  if (network.toString() !== ip.toString()) return `'${text}' has bits set past its /${prefix} prefix: write ${network.toString()}/${prefix}`;
+  const last = (family === 4 ? ipaddr.IPv4 : ipaddr.IPv6).broadcastAddressFromCIDR(text);
+  if (ip.kind() === 'ipv6' && embeddedIPv4(ip as ipaddr.IPv6) && embeddedIPv4(last as ipaddr.IPv6))
+    return `'${text}' holds IPv6 forms of IPv4 addresses, which are judged by the IPv4 inside: list the IPv4 network instead`;
+  const range = ip.range();
+  if (NEVER.has(range) && last.range() === range) return `'${text}' holds only ${NEVER_NAMES[range]} addresses, which no allow-list opens`;
+  return undefined;
+}
 
-/** Strips IPv4-mapped IPv6 (::ffff:169.254.169.254) down to the IPv4 address it really names. */
-function normalise(address: string): { address: string; family: Family } | undefined {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  const a = mapped?.[1] ?? address;
-  const fam = isIP(a);
-  if (!fam) return undefined;
-  return { address: a, family: fam === 4 ? 'ipv4' : 'ipv6' };
+function parseCidrs(list: readonly string[], what: string): Cidr[] {
+  return list.map((c) => {
+    const problem = cidrProblem(c);
+    if (problem) throw new Error(`${what}: ${problem}`);
+    return ipaddr.parseCIDR(c) as Cidr;
+  });
+}
+
+const within = (a: Address, nets: readonly Cidr[]) => nets.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
+
+/** Whether this host answers on `a` (loopback, unspecified, an interface's), read when needed: interfaces come and go. */
+export function isThisHost(a: Address): boolean {
+  const range = a.range();
+  if (range === 'loopback' || range === 'unspecified') return true;
+  const text = a.toNormalizedString();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      const mine = parseAddress(i.address);
+      if (mine && mine.kind() === a.kind() && mine.toNormalizedString() === text) return true;
+    }
+  }
+  return false;
 }
 
 export function createNetworkPolicy(opts: NetworkPolicyOptions): NetworkPolicy {
-  const allowed = listOf(opts.allowedNetworks);
+  const installNetworks = parseCidrs(opts.allowedNetworks, 'VOICEOI_ALLOWED_NETWORKS');
+  const listeners: { name: string; port: number; addresses?: Address[] }[] = [];
+  // Per-account lists were validated when the operator set them; a bad stored entry opens nothing.
+  const accountLists = new LruCache<string, Cidr[]>(256);
+  const accountCidrs = (list: readonly string[]): Cidr[] => {
+    const key = list.join(',');
+    let parsed = accountLists.get(key);
+    if (!parsed) {
+      parsed = list.filter((c) => !cidrProblem(c)).map((c) => ipaddr.parseCIDR(c) as Cidr);
+      accountLists.set(key, parsed);
+    }
+    return parsed;
+  };
+
+  const ownListener = (a: Address, port: number) => {
+    const candidates = listeners.filter((l) => l.port === port);
+    if (candidates.length === 0) return undefined;
+    const text = a.toNormalizedString();
+    const local = candidates.some((l) => !l.addresses) && isThisHost(a);
+    return candidates.find((l) => (l.addresses ? l.addresses.some((x) => x.kind() === a.kind() && x.toNormalizedString() === text) : local));
+  };
+
+  /** Judges one IPv4 or non-embedding IPv6 address; `shown` is how the message names it. */
+  const judge = (a: Address, port: number, shown: string, account: readonly Cidr[]): string | undefined => {
+    const metadata = METADATA.get(a.toString()) ?? METADATA.get(a.toNormalizedString());
+    if (metadata) return `${shown} is ${metadata}, which is never contacted (no allow-list opens it)`;
+    const range = a.range();
+    if (NEVER.has(range)) return `${shown} is ${rangeText(range)}, which is never contacted (no allow-list opens it)`;
+    const own = ownListener(a, port);
+    if (own) return `${shown} port ${port} is this product's own ${own.name}, which is never a destination, even inside an allowed network; deliver to another host or port`;
+    if (range === 'unicast' || within(a, installNetworks) || within(a, account)) return undefined;
+    return `${shown} is ${rangeText(range)}, ${HOW_TO_OPEN}`;
+  };
+
+  const addOwnListener = (l: OwnListener) => {
+    const addresses = l.addresses?.map(parseAddress).filter((x): x is Address => x !== undefined);
+    listeners.push({ name: l.name, port: l.port, ...(addresses ? { addresses } : {}) });
+  };
+  for (const l of opts.ownListeners ?? []) addOwnListener(l);
+
   return {
-    refuse(raw) {
-      const n = normalise(raw);
-      if (!n) return `'${raw}' is not an IP address`;
-      if (alwaysRefused.check(n.address, n.family))
-        return `${n.address} is a link-local, metadata, multicast or unspecified address, which is never contacted`;
-      if (opts.blockPrivateNetworks && privateRanges.check(n.address, n.family) && !allowed.check(n.address, n.family))
-        return `${n.address} is on a private or loopback network, blocked by VOICEOI_BLOCK_PRIVATE_NETWORKS (add it to VOICEOI_ALLOWED_NETWORKS to allow it)`;
-      return undefined;
+    refuse(raw, port, accountNetworks = []) {
+      const a = parseAddress(raw);
+      if (!a) return `'${raw}' is not an IP address`;
+      const account = accountNetworks.length ? accountCidrs(accountNetworks) : [];
+      if (a.kind() === 'ipv6') {
+        const embedded = embeddedIPv4(a as ipaddr.IPv6);
+        if (embedded) {
+          for (const inner of embedded.inner) {
+            const reason = judge(inner, port, `${raw} (${embedded.form}, carrying ${inner.toString()})`, account);
+            if (reason) return reason;
+          }
+          return undefined;
+        }
+      }
+      return judge(a, port, a.kind() === 'ipv4' ? a.toString() : raw, account);
     },
+    addOwnListener,
   };
 }
 
-/** The host of a URL as an IP literal (brackets removed), or undefined for a name. */
+/** The host of a URL as an IP address (brackets removed, IPv4 spelled canonically), or undefined for a name. */
 export function ipLiteral(hostname: string): string | undefined {
-  const h = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-  return isIP(h) ? h : undefined;
+  const a = parseAddress(hostname);
+  return a?.toString();
 }
+
+/** The port a URL connects to. */
+export const portOf = (url: URL): number => (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);

@@ -1,5 +1,6 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { PayloadCodec } from '@temporalio/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createAuthenticator } from '../auth.ts';
 import type { Config } from '../config.ts';
@@ -12,53 +13,54 @@ export interface CodecRouteDeps {
   codec: PayloadCodec;
   adminToken: string;
   store: Store;
-  /** Browser origins of Temporal UIs allowed to call the codec without a token (exact match). */
+  /** The secret path segment of the Temporal UI's codec URL (src/admin-token.ts, resolveCodecUiSecret). */
+  codecUiSecret: string;
+  /** Browser origins of Temporal UIs that may read the answers of the secret-URL routes (CORS only). */
   codecOrigins: readonly string[];
 }
 
 // Who may decode. The codec turns "can read Temporal history" into "can read every account's event
-// data", so it is an operator tool: the admin token, never an account API key.
+// data", so it is an operator tool, and every caller proves who it is before its body is read:
 //
-// The Temporal UI calls the codec from the browser. Its only ways to send credentials are its own
-// OIDC access token ("pass access token"), which this API cannot verify, or cookies, which this API
-// does not issue. So instead of a pass-through, a browser request is accepted when its Origin is an
-// allow-listed UI origin: `npm start` allows its own dev UI (loopback, no auth of its own: whoever
-// reaches it sees history anyway); against a real cluster, list the UI's origin in
-// VOICEOI_CODEC_ORIGINS only when that UI sits behind the operators' SSO. Origin is set by the
-// browser, not by curl, so the allow-list is only as strong as the network boundary around the API;
-// scripts and the temporal CLI use `--codec-auth 'Bearer <admin token>'` instead.
+// - `/codec/decode`, `/codec/encode`: the admin token as a Bearer token (the temporal CLI's
+//   `--codec-auth`, scripts). Account API keys are refused.
+// - `/codec/<secret>/decode`, `/codec/<secret>/encode`: the Temporal UI, which calls the codec from
+//   the browser and can send neither our token nor a cookie. The per-install secret in the path is
+//   its credential; only the UI's configuration holds it (`npm start` passes it to the dev UI).
 //
-// CORS is answered here, for these two routes only, rather than app-wide.
+// `Origin` is never a credential: any client can send one (issue 10: a header connection did). It
+// only decides which browser origins may read the secret-URL routes' answers (CORS), answered here
+// for these routes rather than app-wide.
 const MAX_BODY = 8 * 1024 * 1024;
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export const codecRoutes = (deps: CodecRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const allowed = new Set(deps.codecOrigins);
   const authenticate = createAuthenticator({ adminToken: deps.adminToken, accounts: deps.store.accounts });
+  const secretDigest = digest(deps.codecUiSecret);
   const allowedOrigin = (req: FastifyRequest): string | undefined => {
     const origin = req.headers.origin;
     return origin && allowed.has(origin) ? origin : undefined;
   };
 
-  app.addHook('onSend', async (req, reply) => {
-    const origin = allowedOrigin(req);
-    reply.header('vary', 'Origin');
-    if (!origin) return;
-    reply.header('access-control-allow-origin', origin);
-    // The UI's "include cross-origin credentials" switch makes the browser demand this header.
-    reply.header('access-control-allow-credentials', 'true');
-  });
-
-  async function authorize(req: FastifyRequest): Promise<void> {
-    if (allowedOrigin(req)) return;
+  async function adminOnly(req: FastifyRequest): Promise<void> {
     if (!req.headers.authorization) {
-      throw new AppError(401, 'unauthorized', 'The codec needs "Authorization: Bearer <admin token>", or a request from an allow-listed Temporal UI origin (VOICEOI_CODEC_ORIGINS)');
+      throw new AppError(401, 'unauthorized', 'The codec needs "Authorization: Bearer <admin token>" (the Temporal UI uses its own codec URL, see the README)');
     }
     const principal = await authenticate(req);
     if (principal.kind !== 'admin') throw new AppError(403, 'forbidden', 'The codec decodes every account’s payloads: it needs the admin token');
   }
 
+  async function uiSecret(req: FastifyRequest): Promise<void> {
+    const { secret } = req.params as { secret: string };
+    // Compared as digests: constant time whatever the length sent.
+    if (!timingSafeEqual(digest(secret), secretDigest)) {
+      throw new AppError(401, 'unauthorized', 'This is not this install’s Temporal UI codec URL; the CLI and scripts use /codec with "Authorization: Bearer <admin token>"');
+    }
+  }
+
   const run = async (req: FastifyRequest, reply: FastifyReply, op: typeof decodePayloadsJSON) => {
-    await authorize(req);
     try {
       return reply.send(await op(deps.codec, req.body));
     } catch (err) {
@@ -70,25 +72,57 @@ export const codecRoutes = (deps: CodecRouteDeps): FastifyPluginAsyncZod => asyn
     }
   };
 
-  const config = { public: true };
-  const schema = { hide: true };
-  app.post('/codec/decode', { config, schema, bodyLimit: MAX_BODY }, (req, reply) => run(req, reply, decodePayloadsJSON));
-  app.post('/codec/encode', { config, schema, bodyLimit: MAX_BODY }, (req, reply) => run(req, reply, encodePayloadsJSON));
+  const base = {
+    config: { public: true },
+    schema: { hide: true },
+    bodyLimit: MAX_BODY,
+  } satisfies RouteShorthandOptions;
 
-  app.options('/codec/:op', { config, schema }, async (req, reply) => {
-    const origin = allowedOrigin(req);
-    if (!origin) {
-      throw new AppError(403, 'origin_not_allowed', `Origin '${req.headers.origin ?? ''}' is not an allowed Temporal UI origin; add it to VOICEOI_CODEC_ORIGINS`);
-    }
-    reply.header('access-control-allow-methods', 'POST');
-    reply.header('access-control-allow-headers', req.headers['access-control-request-headers'] ?? 'content-type, x-namespace, authorization');
-    if (req.headers['access-control-request-private-network'] === 'true') reply.header('access-control-allow-private-network', 'true');
-    reply.header('access-control-max-age', '600');
-    return reply.status(204).send();
+  // onRequest: before the body is read, so an unauthenticated caller never costs an 8 MiB parse.
+  const admin = { ...base, onRequest: adminOnly } satisfies RouteShorthandOptions;
+  app.post('/codec/decode', admin, (req, reply) => run(req, reply, decodePayloadsJSON));
+  app.post('/codec/encode', admin, (req, reply) => run(req, reply, encodePayloadsJSON));
+
+  await app.register(async (ui) => {
+    ui.addHook('onSend', async (req, reply) => {
+      const origin = allowedOrigin(req);
+      reply.header('vary', 'Origin');
+      if (!origin) return;
+      reply.header('access-control-allow-origin', origin);
+      // The UI's "include cross-origin credentials" switch makes the browser demand this header.
+      reply.header('access-control-allow-credentials', 'true');
+    });
+    const secretUrl = {
+      ...base,
+      onRequest: uiSecret,
+      // The URL is the credential: the access log shows the route, never the secret.
+      logSerializers: { req: (req: FastifyRequest) => ({ method: req.method, url: `/codec/[redacted]/${req.url.split('/').pop()?.split('?')[0] ?? ''}` }) },
+    } satisfies RouteShorthandOptions;
+    ui.post('/codec/:secret/decode', secretUrl, (req, reply) => run(req, reply, decodePayloadsJSON));
+    ui.post('/codec/:secret/encode', secretUrl, (req, reply) => run(req, reply, encodePayloadsJSON));
+    ui.options('/codec/:secret/:op', { ...secretUrl, bodyLimit: undefined }, async (req, reply) => {
+      const origin = allowedOrigin(req);
+      if (!origin) {
+        throw new AppError(403, 'origin_not_allowed', `Origin '${req.headers.origin ?? ''}' is not an allowed Temporal UI origin; add it to VOICEOI_CODEC_ORIGINS`);
+      }
+      reply.header('access-control-allow-methods', 'POST');
+      reply.header('access-control-allow-headers', req.headers['access-control-request-headers'] ?? 'content-type, x-namespace, authorization');
+      if (req.headers['access-control-request-private-network'] === 'true') reply.header('access-control-allow-private-network', 'true');
+      reply.header('access-control-max-age', '600');
+      return reply.status(204).send();
+    });
+    // Any other path under a codec secret is answered here, so that the not-found log line, too,
+    // never holds the secret.
+    const notFound = async (req: FastifyRequest) => {
+      throw new AppError(404, 'route_not_found', `No route ${req.method} /codec/[redacted]/${(req.params as { '*'?: string })['*'] ?? ''}`);
+    };
+    const anyOther = { config: base.config, schema: base.schema, logSerializers: secretUrl.logSerializers };
+    ui.all('/codec/:secret', anyOther, notFound);
+    ui.all('/codec/:secret/*', anyOther, notFound);
   });
 };
 
-/** The configured UI origins, plus the dev UI's own when this process starts the dev server. */
+/** The browser origins allowed by CORS: the configured ones, plus the dev UI's when this process starts it. */
 export function codecOriginsFor(config: Config): string[] {
   const origins = [...config.VOICEOI_CODEC_ORIGINS];
   if (!config.TEMPORAL_ADDRESS && config.VOICEOI_ROLE === 'all') {

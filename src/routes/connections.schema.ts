@@ -1,34 +1,24 @@
 import { z } from 'zod';
+import { HEADER_NAME, HEADER_VALUE, isReservedHeader, MAX_HEADER_NAME, MAX_HEADER_VALUE } from '../../sandboxes/reserved-headers.ts';
 import { CONNECTION_KINDS } from '../store/connections.ts';
 
 // Validation messages never quote the value they reject: the values here are secrets.
 
-// Set by VoiceOI on every delivery (signature, identity, framing): a connection cannot override them.
-const RESERVED_HEADERS = new Set([
-  'webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type', 'content-length', 'host',
-  'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'user-agent',
-]);
-export const isReservedHeader = (name: string) => RESERVED_HEADERS.has(name.toLowerCase()) || name.toLowerCase().startsWith('x-voiceoi-');
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Visible ASCII, space, tab and obs-text: no CR/LF (header injection) or other control characters.
-const FIELD_VALUE = /^[\t\x20-\x7E\x80-\xFF]*$/;
-
 const name = z.string().trim().min(1).max(200);
 
 const secretText = (max: number) =>
-  z.string().min(1).max(max).regex(FIELD_VALUE, 'must not contain control characters such as CR or LF');
+  z.string().min(1).max(max).regex(HEADER_VALUE, 'must not contain control characters such as CR or LF');
 
 // Names are checked here rather than as record keys so that each problem gets its own message.
-const headerSet = z.record(z.string(), secretText(8192)).superRefine((headers, ctx) => {
+const headerSet = z.record(z.string(), secretText(MAX_HEADER_VALUE)).superRefine((headers, ctx) => {
   const names = Object.keys(headers);
   if (names.length < 1 || names.length > 20) ctx.addIssue({ code: 'custom', message: 'give 1 to 20 headers' });
   const seen = new Set<string>();
   for (const n of names) {
-    if (n.length > 100 || !TOKEN.test(n)) {
-      ctx.addIssue({ code: 'custom', path: [n], message: 'is not a header name (1-100 letters, digits and !#$%&\'*+.^_`|~-)' });
+    if (n.length > MAX_HEADER_NAME || !HEADER_NAME.test(n)) {
+      ctx.addIssue({ code: 'custom', path: [n], message: `is not a header name (1-${MAX_HEADER_NAME} letters, digits and !#$%&'*+.^_\`|~-)` });
     } else if (isReservedHeader(n)) {
-      ctx.addIssue({ code: 'custom', path: [n], message: 'is set by VoiceOI on every delivery and cannot come from a connection' });
+      ctx.addIssue({ code: 'custom', path: [n], message: 'is reserved: set by VoiceOI on every delivery, or a claim about the caller (Origin, Cookie, Host, Forwarded, X-Forwarded-*), so it cannot come from a connection' });
     }
     if (seen.has(n.toLowerCase())) ctx.addIssue({ code: 'custom', path: [n], message: 'appears twice (header names are case-insensitive)' });
     seen.add(n.toLowerCase());
@@ -57,7 +47,7 @@ export const kindFields = {
   basic: { username, password: secretText(1024) },
   oauth2_client_credentials: {
     token_url: tokenUrl,
-    client_id: z.string().min(1).max(512).regex(FIELD_VALUE, 'must not contain control characters'),
+    client_id: z.string().min(1).max(512).regex(HEADER_VALUE, 'must not contain control characters'),
     client_secret: secretText(4096),
     scope: scope.nullable().optional(),
     audience: audience.nullable().optional(),

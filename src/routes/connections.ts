@@ -2,12 +2,12 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { requireAccount } from '../auth.ts';
-import { refuseLiteral } from '../delivery/http-client.ts';
 import { initialStatus, mergeSpec, specFromBody, viewOf } from '../connections/spec.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { ConnectionView } from './connections.schema.ts';
 import { connectionView, createConnectionBody, patchConnectionBody, patchSchemas } from './connections.schema.ts';
 import { idParams } from './destinations.schema.ts';
+import { checkUrlAddress } from './url-check.ts';
 
 function unknownProvider(provider: string, configured: string[]): AppError {
   return new AppError(
@@ -17,11 +17,11 @@ function unknownProvider(provider: string, configured: string[]): AppError {
   );
 }
 
-/** A token URL on an address deliveries would refuse (link-local, metadata) is refused up front too. */
-function checkTokenUrl(deps: AppDeps, tokenUrl: unknown): void {
+/** A token URL is a request the worker makes for the tenant: the same network policy as a destination's. */
+async function checkTokenUrl(deps: AppDeps, accountId: string, tokenUrl: unknown): Promise<void> {
   if (typeof tokenUrl !== 'string') return;
-  const refused = refuseLiteral(deps.policy, new URL(tokenUrl));
-  if (refused) throw new AppError(400, 'token_url_address_refused', `token_url: ${refused}`);
+  const networks = await deps.store.accounts.allowedNetworks(accountId);
+  await checkUrlAddress(deps.policy, tokenUrl, networks, { field: 'token_url', code: 'token_url_address_refused' });
 }
 
 export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
@@ -36,7 +36,7 @@ export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async 
     const account = requireAccount(req);
     const body = req.body;
     if (body.kind === 'oauth2_authorization_code' && !providers[body.provider]) throw unknownProvider(body.provider, Object.keys(providers));
-    if (body.kind === 'oauth2_client_credentials') checkTokenUrl(deps, body.token_url);
+    if (body.kind === 'oauth2_client_credentials') await checkTokenUrl(deps, account.id, body.token_url);
     const created = await store.connections.create(account.id, { name: body.name, spec: specFromBody(body), status: initialStatus(body.kind) });
     // Secrets are write-only, even here: the caller already has them.
     return reply.status(201).send(view(created));
@@ -73,7 +73,7 @@ export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async 
     if (rec.kind === 'oauth2_authorization_code' && typeof body.provider === 'string' && !providers[body.provider]) {
       throw unknownProvider(body.provider, Object.keys(providers));
     }
-    checkTokenUrl(deps, body.token_url);
+    await checkTokenUrl(deps, account.id, body.token_url);
     const { spec, changed, reauthorize } = mergeSpec(rec, body);
     const updated = await store.connections.update(account.id, rec.id, {
       name: body.name as string | undefined,

@@ -1,43 +1,25 @@
-import { lookup } from 'node:dns/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAccount } from '../auth.ts';
-import type { NetworkPolicy } from '../delivery/network-policy.ts';
-import { refuseLiteral } from '../delivery/http-client.ts';
 import { AppError, notFound } from '../errors.ts';
 import { checkConnectionReference } from './connections.ts';
 import type { Destination } from '../store/destinations.ts';
 import type { AppDeps } from '../app.ts';
 import { createDestinationBody, destinationView, idParams, patchDestinationBody, rotateSecretBody } from './destinations.schema.ts';
 import { recoverBody, recoverResult } from './deliveries.schema.ts';
+import { checkUrlAddress } from './url-check.ts';
 
 const view = (d: Destination) => {
   const { account_id: _a, ...rest } = d;
   return rest;
 };
 
-/** Refuses at creation a URL whose host is, or resolves to, an address deliveries would refuse. */
-async function checkReachable(policy: NetworkPolicy, raw: string): Promise<void> {
-  const url = new URL(raw);
-  const literal = refuseLiteral(policy, url);
-  if (literal) throw new AppError(400, 'destination_address_refused', `url: ${literal}`);
-  if (url.hostname.startsWith('[') || /^[\d.]+$/.test(url.hostname)) return;
-  let addresses: { address: string }[];
-  try {
-    addresses = await lookup(url.hostname, { all: true });
-  } catch {
-    // A name only the worker's network resolves is legitimate; the connect-time check still guards it.
-    return;
-  }
-  for (const a of addresses) {
-    const reason = policy.refuse(a.address);
-    if (reason) throw new AppError(400, 'destination_address_refused', `url: ${url.hostname} resolves to ${reason}`);
-  }
-}
-
 export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
   const { store, policy } = deps;
   const tags = ['destinations'];
+
+  const checkReachable = async (accountId: string, url: string) =>
+    checkUrlAddress(policy, url, await store.accounts.allowedNetworks(accountId), { field: 'url', code: 'destination_address_refused' });
 
   const checkMapping = async (accountId: string, mappingId: string | null | undefined) => {
     if (mappingId && !(await store.mappings.get(accountId, mappingId)))
@@ -54,7 +36,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     schema: { tags, body: createDestinationBody, response: { 201: destinationView.extend({ signing_secret: z.string() }) } },
   }, async (req, reply) => {
     const account = requireAccount(req);
-    await checkReachable(policy, req.body.url);
+    await checkReachable(account.id, req.body.url);
     await checkMapping(account.id, req.body.mapping_id);
     await checkConnectionReference(deps, account.id, req.body.connection_id);
     const created = await store.destinations.create(account.id, req.body);
@@ -75,7 +57,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     schema: { tags, params: idParams, body: patchDestinationBody, response: { 200: destinationView } },
   }, async (req) => {
     const account = requireAccount(req);
-    if (req.body.url) await checkReachable(policy, req.body.url);
+    if (req.body.url) await checkReachable(account.id, req.body.url);
     await checkMapping(account.id, req.body.mapping_id);
     await checkConnectionReference(deps, account.id, req.body.connection_id);
     const updated = await store.destinations.update(account.id, req.params.id, req.body);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { TransformEngine, ValidationResult } from '../../sandboxes/types.ts';
+import type { SourceProblem, TransformEngine, ValidationResult } from '../../sandboxes/types.ts';
 import { requireAccount } from '../auth.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { Mapping, MappingLanguage } from '../store/mappings.ts';
@@ -11,11 +11,21 @@ import { createMappingBody, mappingView, putMappingBody, testMappingBody, versio
 
 const view = ({ account_id: _a, ...m }: Mapping) => m;
 
+/** Problems of the upload as a whole (no position to point at), with their status when not 400. */
+const WHOLE_SOURCE_STATUS: Partial<Record<SourceProblem['code'], number>> = {
+  source_too_large: 413,
+  type_check_timeout: 400,
+  type_check_out_of_memory: 400,
+  type_checker_unavailable: 503,
+};
+
 /** Upload-time validation: the first problem is the headline, all of them are listed with positions. */
-function assertValid(engine: TransformEngine, language: MappingLanguage, source: string): void {
-  const result: ValidationResult = engine.validate(language, source);
+async function assertValid(engine: TransformEngine, language: MappingLanguage, source: string): Promise<void> {
+  const result: ValidationResult = await engine.validate(language, source);
   if (result.ok) return;
   const [first] = result.errors;
+  const wholeSourceStatus = first && WHOLE_SOURCE_STATUS[first.code];
+  if (first && wholeSourceStatus) throw new AppError(wholeSourceStatus, first.code, first.message);
   throw new AppError(400, first?.code ?? 'invalid_mapping', first ? `line ${first.line}, column ${first.column}: ${first.message}` : 'the mapping is invalid', {
     line: first?.line,
     column: first?.column,
@@ -29,7 +39,7 @@ export const mappingRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
 
   app.post('/v1/mappings', { schema: { tags, body: createMappingBody, response: { 201: mappingView } } }, async (req, reply) => {
     const account = requireAccount(req);
-    assertValid(engine, req.body.language, req.body.source);
+    await assertValid(engine, req.body.language, req.body.source);
     return reply.status(201).send(view(await store.mappings.create(account.id, req.body)));
   });
 
@@ -37,7 +47,7 @@ export const mappingRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     const account = requireAccount(req);
     const existing = await store.mappings.get(account.id, req.params.id);
     if (!existing) throw notFound('mapping', req.params.id);
-    assertValid(engine, existing.language, req.body.source);
+    await assertValid(engine, existing.language, req.body.source);
     const updated = await store.mappings.addVersion(account.id, req.params.id, req.body);
     if (!updated) throw notFound('mapping', req.params.id);
     return view(updated);
@@ -99,7 +109,7 @@ export const mappingRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
       limits = { timeoutMs: m.timeout_ms ?? undefined, memoryMb: m.memory_mb ?? undefined };
     } else {
       ({ language, source } = body);
-      assertValid(engine, language, source);
+      await assertValid(engine, language, source);
       // Unsaved source is cached by its content hash, so re-running an unchanged draft skips compiling.
       key = `test:${language}:${createHash('sha256').update(source).digest('base64url')}`;
       limits = { timeoutMs: body.timeout_ms ?? undefined, memoryMb: body.memory_mb ?? undefined };

@@ -10,7 +10,9 @@ import type { OAuth2ProviderConfig } from '../connections/providers-config.ts';
 import { authorizePath } from '../connections/spec.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { OAuth2Tokens } from '../store/connections.ts';
+import { refuseCrossSiteNavigation } from '../sessions.ts';
 import { callbackQuery, callbackResult, startJson } from './connections.schema.ts';
+import { consoleOutcome, consoleReturnPath, returnToQuery } from './console.ts';
 import { idParams } from './destinations.schema.ts';
 
 // The authorization-code flow: provider apps from VOICEOI_OAUTH2_PROVIDERS are registered with
@@ -34,6 +36,7 @@ type RegisteredApp = OAuth2Namespace & {
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 const s256 = (verifier: string) => sha256(verifier).toString('base64url');
 const cookieName = (stateHash: string) => `voiceoi_oauth2_${stateHash.slice(0, 16)}`;
+const returnCookieName = (stateHash: string) => `${cookieName(stateHash)}_return`;
 const decoration = (provider: string) => `voiceoiOAuth2_${provider.replace(/-/g, '_')}`;
 
 function splitUrl(raw: string): { host: string; path: string } {
@@ -101,19 +104,24 @@ export const oauth2Routes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
 
   if (!app.hasReplyDecorator('setCookie')) await app.register(fastifyCookie);
   const apps = new Map<string, RegisteredApp>();
+  // Where a callback whose flow came from the console sends the browser back to (set once its state is known).
+  const consoleReturns = new WeakMap<FastifyRequest, { path: string; connectionId: string }>();
   for (const [name, p] of Object.entries(providers)) apps.set(name, await registerProvider(app, name, p, callbackUrl));
 
   app.get('/v1/connections/:id/oauth2/start', {
     schema: {
       tags,
       params: idParams,
+      querystring: returnToQuery,
       description:
         'Starts the authorization of an oauth2_authorization_code connection: 302 to the provider, or {authorize_url} with Accept: application/json. ' +
-        'Open it in the browser that made this call (it carries a cookie the callback checks).',
+        'Open it in the browser that made this call (it carries a cookie the callback checks). ' +
+        'With return_to (a path under /console) the callback sends the browser back there instead of answering JSON.',
       response: { 200: startJson },
     },
   }, async (req, reply) => {
     const account = requireAccount(req);
+    if (req.principal?.kind === 'account' && req.principal.via === 'session') refuseCrossSiteNavigation(req);
     const conn = await store.connections.get(account.id, req.params.id);
     if (!conn) throw notFound('connection', req.params.id);
     if (conn.kind !== 'oauth2_authorization_code') {
@@ -145,6 +153,11 @@ export const oauth2Routes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
       secure: redirectUri.startsWith('https:'),
       maxAge: STATE_TTL_S,
     });
+    // Kept beside the verifier (bound to this browser) and checked again at the callback.
+    const returnTo = req.query.return_to === undefined ? undefined : consoleReturnPath(req.query.return_to);
+    if (returnTo) {
+      reply.setCookie(returnCookieName(stateHash), returnTo, { path: CALLBACK_PATH, httpOnly: true, sameSite: 'lax', secure: redirectUri.startsWith('https:'), maxAge: STATE_TTL_S });
+    }
     const scope = conn.settings.scope ?? provider.scopes.join(' ');
     const authorizeUrl = registered.oauth2.authorizeURL({
       ...provider.authorize_params,
@@ -163,26 +176,40 @@ export const oauth2Routes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
     // The query carries the authorization code: keep it out of the request log lines.
     logLevel: 'warn',
     schema: { tags, querystring: callbackQuery, response: { 200: callbackResult } },
+    // A flow started from the console ends there, failed or not: the console shows the code.
+    errorHandler(err, req, reply) {
+      const back = consoleReturns.get(req);
+      if (back && err instanceof AppError) return reply.redirect(consoleOutcome(back.path, { oauth2_error: err.code, connection_id: back.connectionId }), 302);
+      return app.errorHandler(err, req, reply);
+    },
   }, async (req, reply) => {
     const q = req.query;
     if (!q.state) throw new AppError(400, 'oauth2_state_missing', 'The callback has no state parameter: start the authorization again');
     const stateHash = sha256(q.state).toString('hex');
     const cookie = cookieName(stateHash);
     const verifier = req.cookies[cookie];
-    reply.clearCookie(cookie, { path: CALLBACK_PATH });
+    const unknownState = () =>
+      new AppError(400, 'oauth2_state_invalid', 'Unknown or already used state: start the authorization again (GET /v1/connections/:id/oauth2/start)');
 
-    const pending = await store.connections.consumeAuthorization(stateHash);
-    if (!pending) {
-      throw new AppError(400, 'oauth2_state_invalid', 'Unknown or already used state: start the authorization again (GET /v1/connections/:id/oauth2/start)');
+    // The browser binding is checked before the state is used up: a callback from any other client
+    // (a forwarded or leaked link) is refused without burning the state of the browser that started it.
+    const found = await store.connections.findAuthorization(stateHash);
+    if (!found) throw unknownState();
+    const challenge = verifier ? Buffer.from(s256(verifier)) : undefined;
+    const expected = Buffer.from(found.code_challenge);
+    if (!challenge || challenge.length !== expected.length || !timingSafeEqual(challenge, expected)) {
+      throw new AppError(400, 'oauth2_browser_mismatch', `This browser did not start this authorization (its cookie is missing): start again with GET ${authorizePath(found.connection_id)} from this browser`);
     }
+    reply.clearCookie(cookie, { path: CALLBACK_PATH });
+    // Single use even between two requests of the rightful browser: only one of them consumes it.
+    const pending = await store.connections.consumeAuthorization(stateHash);
+    if (!pending) throw unknownState();
+    const back = consoleReturnPath(req.cookies[returnCookieName(stateHash)] ?? '');
+    reply.clearCookie(returnCookieName(stateHash), { path: CALLBACK_PATH });
+    if (back) consoleReturns.set(req, { path: back, connectionId: pending.connection_id });
     const restart = `start again with GET ${authorizePath(pending.connection_id)}`;
     if (Date.parse(pending.expires_at) <= Date.now()) {
       throw new AppError(400, 'oauth2_state_expired', `The authorization took longer than ${STATE_TTL_S / 60} minutes: ${restart}`);
-    }
-    const challenge = verifier ? Buffer.from(s256(verifier)) : undefined;
-    const expected = Buffer.from(pending.code_challenge);
-    if (!challenge || challenge.length !== expected.length || !timingSafeEqual(challenge, expected)) {
-      throw new AppError(400, 'oauth2_browser_mismatch', `This browser did not start this authorization (its cookie is missing): ${restart} from this browser`);
     }
     const conn = await store.connections.get(pending.account_id, pending.connection_id);
     if (!conn || conn.kind !== 'oauth2_authorization_code') throw notFound('connection', pending.connection_id);
@@ -217,6 +244,7 @@ export const oauth2Routes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
     }
     const done = await store.connections.completeAuthorization(pending.account_id, conn.id, tokens);
     if (!done) throw notFound('connection', conn.id);
+    if (back) return reply.redirect(consoleOutcome(back, { oauth2: 'connected', connection_id: done.id }), 302);
     return { connection_id: done.id, status: 'connected' as const, authorized_at: done.authorized_at, message: 'Connected. You can close this window.' };
   });
 };

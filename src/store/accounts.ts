@@ -9,12 +9,24 @@ export interface Account {
   created_at: string;
 }
 
+/** What the admin sees of an account. */
+export interface AccountDetail extends Account {
+  /** CIDRs an operator opened for this account's destinations and token URLs. */
+  allowed_networks: string[];
+}
+
 export interface AccountStore {
   /** Returns the plaintext API key once; only its hash is kept. */
   create(name: string): Promise<Account & { api_key: string }>;
   findByApiKey(apiKey: string): Promise<Account | undefined>;
   get(id: string): Promise<Account | undefined>;
+  detail(id: string): Promise<AccountDetail | undefined>;
+  /** The account's own allow-list; empty when none is set (or the account is gone). */
+  allowedNetworks(id: string): Promise<string[]>;
+  setAllowedNetworks(id: string, networks: string[]): Promise<AccountDetail | undefined>;
 }
+
+export const parseNetworks = (stored: string | null): string[] => (stored ? (JSON.parse(stored) as string[]) : []);
 
 // API keys carry 192 random bits, so a fast hash is safe for them; a slow KDF would only add
 // latency to every ingest request.
@@ -22,6 +34,10 @@ export const hashApiKey = (key: string): string => createHash('sha256').update(k
 
 export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore {
   const { db } = deps;
+  const detail = async (id: string): Promise<AccountDetail | undefined> => {
+    const row = await db.selectFrom('accounts').select(['id', 'name', 'created_at', 'allowed_networks']).where('id', '=', id).executeTakeFirst();
+    return row && { ...row, allowed_networks: parseNetworks(row.allowed_networks) };
+  };
   return {
     async create(name) {
       const account = { id: newId('acc'), name, created_at: nowIso() };
@@ -41,6 +57,19 @@ export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore
     },
     async get(id) {
       return db.selectFrom('accounts').select(['id', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
+    },
+    detail,
+    async allowedNetworks(id) {
+      const row = await db.selectFrom('accounts').select('allowed_networks').where('id', '=', id).executeTakeFirst();
+      return parseNetworks(row?.allowed_networks ?? null);
+    },
+    async setAllowedNetworks(id, networks) {
+      const res = await db
+        .updateTable('accounts')
+        .set({ allowed_networks: networks.length ? JSON.stringify(networks) : null })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return res.numUpdatedRows === 0n ? undefined : detail(id);
     },
   };
 }

@@ -93,6 +93,8 @@ export interface ConnectionStore {
   releaseRefreshLease(id: string): Promise<void>;
 
   createAuthorization(pending: PendingAuthorization): Promise<void>;
+  /** The pending authorization, left in place (the callback checks its browser before using it up). */
+  findAuthorization(stateHash: string): Promise<PendingAuthorization | undefined>;
   /** Removes and returns the pending authorization: a state can be used once, even if it has expired. */
   consumeAuthorization(stateHash: string): Promise<PendingAuthorization | undefined>;
   /** Stores the first tokens of an authorization-code connection and marks it connected. */
@@ -281,6 +283,12 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
       // Expired, never-completed authorizations are swept here rather than by a timer.
       await db.deleteFrom('oauth2_authorizations').where('expires_at', '<', nowIso()).execute();
       await db.insertInto('oauth2_authorizations').values({ ...p, created_at: nowIso() }).execute();
+    },
+    async findAuthorization(stateHash) {
+      const row = await db.selectFrom('oauth2_authorizations').selectAll().where('state_hash', '=', stateHash).executeTakeFirst();
+      if (!row) return undefined;
+      const { created_at: _c, ...pending } = row;
+      return pending;
     },
     async consumeAuthorization(stateHash) {
       const row = await db.deleteFrom('oauth2_authorizations').where('state_hash', '=', stateHash).returningAll().executeTakeFirst();

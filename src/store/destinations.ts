@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
 import { newId, nowIso } from '../ids.ts';
+import { parseNetworks } from './accounts.ts';
 import type { Database, DestinationsTable } from './schema.ts';
 
 export const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400, 86400, 86400];
@@ -55,9 +56,10 @@ export interface DestinationStore {
   rotateSecret(accountId: string, id: string, graceSeconds: number): Promise<string | undefined>;
   /**
    * What one delivery attempt needs, in one read: the destination and every secret that signs at
-   * `at` (the current one first, then those still in their grace period).
+   * `at` (the current one first, then those still in their grace period), and the networks the
+   * operator opened for its account.
    */
-  getForAttempt(id: string, at: Date): Promise<{ destination: Destination; signingSecrets: string[] } | undefined>;
+  getForAttempt(id: string, at: Date): Promise<{ destination: Destination; signingSecrets: string[]; allowedNetworks: string[] } | undefined>;
 }
 
 export const newSigningSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
@@ -211,8 +213,20 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       });
     },
     async getForAttempt(id, at) {
-      const row = await db.selectFrom('destinations').selectAll().where('id', '=', id).executeTakeFirst();
-      return row && { destination: toDestination(row), signingSecrets: openActiveSecrets(id, row.signing_secrets, at) };
+      const row = await db
+        .selectFrom('destinations')
+        .innerJoin('accounts', 'accounts.id', 'destinations.account_id')
+        .selectAll('destinations')
+        .select('accounts.allowed_networks')
+        .where('destinations.id', '=', id)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const { allowed_networks, ...destination } = row;
+      return {
+        destination: toDestination(destination),
+        signingSecrets: openActiveSecrets(id, row.signing_secrets, at),
+        allowedNetworks: parseNetworks(allowed_networks),
+      };
     },
   };
 }

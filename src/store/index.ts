@@ -7,6 +7,7 @@ import { createDestinationStore, type DestinationStore } from './destinations.ts
 import { createEventStore, type EventStore } from './events.ts';
 import { createMappingStore, type MappingStore } from './mappings.ts';
 import type { Database } from './schema.ts';
+import { createSessionStore, type SessionStore } from './sessions.ts';
 
 /** The control-plane store: SQLite here; a PostgreSQL implementation of these interfaces can replace it. */
 export interface Store {
@@ -15,6 +16,7 @@ export interface Store {
   connections: ConnectionStore;
   events: EventStore;
   mappings: MappingStore;
+  sessions: SessionStore;
   db: Kysely<Database>;
   close(): Promise<void>;
 }
@@ -28,6 +30,7 @@ export async function createStore(deps: { file: string; keyRing: KeyRing }): Pro
     connections: createConnectionStore({ db, keyRing: deps.keyRing }),
     events: createEventStore({ db }),
     mappings: createMappingStore({ db }),
+    sessions: createSessionStore({ db }),
     close: () => db.destroy(),
   };
 }

@@ -122,6 +122,25 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('events_received_at').on('events').column('received_at').execute();
     },
   },
+  '0050_console_sessions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id_hash', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sessions_account').on('sessions').column('account_id').execute();
+    },
+  },
+  '0060_account_allowed_networks': {
+    async up(db: Kysely<unknown>) {
+      // JSON string[] of CIDRs an operator opened for this account (src/delivery/network-policy.ts).
+      await db.schema.alterTable('accounts').addColumn('allowed_networks', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -7,6 +7,8 @@ export interface AccountsTable {
   api_key_hash: string;
   api_key_prefix: string;
   created_at: string;
+  /** JSON string[] of CIDRs the operator opened for this account; null: none. */
+  allowed_networks: string | null;
 }
 
 export interface DestinationsTable {
@@ -90,6 +92,16 @@ export interface OAuth2AuthorizationsTable {
   created_at: string;
 }
 
+/** Console sign-ins (src/sessions.ts). Only a hash of the session id is kept, never the id or the key. */
+export interface SessionsTable {
+  id_hash: string;
+  account_id: string;
+  created_at: string;
+  last_seen_at: string;
+  /** The absolute end, whatever the activity. */
+  expires_at: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   destinations: DestinationsTable;
@@ -99,5 +111,6 @@ export interface Database {
   failing_streaks: FailingStreaksTable;
   connections: ConnectionsTable;
   oauth2_authorizations: OAuth2AuthorizationsTable;
+  sessions: SessionsTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }

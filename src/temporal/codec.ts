@@ -133,15 +133,45 @@ function decryptPayload(keyRing: KeyRing, state: CipherState, payload: Payload):
   return ProtoPayload.decode(plain);
 }
 
-/** Payloads without `encoding: binary/encrypted` (e.g. history written before encryption was on) pass through. */
-export function createEncryptionCodec(keyRing: KeyRing): PayloadCodec {
+/**
+ * A payload without `encoding: binary/encrypted`, refused by the worker's and the API's codec. The
+ * product encrypts every payload it writes (it always has), so a plaintext one was written by
+ * someone else: e.g. a workflow started straight at the Temporal frontend without this codec. AES-GCM
+ * authenticates what the product wrote; refusing the rest is what makes the worker act only on
+ * inputs the product made. Decoding throws, so the SDK fails the workflow task with this message.
+ */
+export class UnencryptedPayloadError extends Error {
+  readonly code = 'unencrypted_payload';
+  constructor(encoding: string | undefined) {
+    super(
+      `refused a Temporal payload that is not encrypted (encoding ${encoding === undefined ? 'missing' : JSON.stringify(encoding.slice(0, 64))}): ` +
+        'VoiceOI Hooks acts only on payloads it encrypted itself; was this workflow started, signalled or queried without the VoiceOI codec?',
+    );
+    this.name = 'UnencryptedPayloadError';
+  }
+}
+
+export interface EncryptionCodecOptions {
+  /**
+   * Hand payloads not marked encrypted back untouched instead of refusing them. Only for the codec
+   * endpoint, which shows history to people (the Temporal UI sends every payload it displays,
+   * including the server's own json/plain ones); never for anything that acts on a payload.
+   */
+  passPlaintext?: boolean;
+}
+
+export function createEncryptionCodec(keyRing: KeyRing, opts: EncryptionCodecOptions = {}): PayloadCodec {
   const state = createCipherState(keyRing);
+  const plaintext = (p: Payload): Payload => {
+    if (opts.passPlaintext) return p;
+    throw new UnencryptedPayloadError(text(p.metadata?.encoding));
+  };
   return {
     async encode(payloads) {
       return payloads.map((p) => encryptPayload(state, p));
     },
     async decode(payloads) {
-      return payloads.map((p) => (text(p.metadata?.encoding) === ENCODING_ENCRYPTED ? decryptPayload(keyRing, state, p) : p));
+      return payloads.map((p) => (text(p.metadata?.encoding) === ENCODING_ENCRYPTED ? decryptPayload(keyRing, state, p) : plaintext(p)));
     },
   };
 }

@@ -9,6 +9,8 @@ import { searchAttributeNames } from './search-attributes.ts';
 export interface DevServerOptions {
   port?: number;
   uiPort?: number;
+  /** The frontend's HTTP API; omitted: a free port. Fixed, so the network policy knows it (src/delivery/own-listeners.ts). */
+  httpPort?: number;
   /** Omit for an in-memory server (tests). */
   dbFile?: string;
   namespace: string;
@@ -49,6 +51,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     'start-dev',
     '--ip', '127.0.0.1',
     '--port', String(port),
+    // Left to itself the CLI picks a random port, which nothing here would know to protect.
+    '--http-port', String(opts.httpPort ?? (await freePort())),
     '--namespace', opts.namespace,
     '--log-level', 'error',
     // Activities start on the worker that completes the workflow task, skipping a matching round trip.

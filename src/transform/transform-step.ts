@@ -4,6 +4,8 @@ import type { DestinationStore } from '../store/destinations.ts';
 import type { MappingStore } from '../store/mappings.ts';
 
 export interface TransformInput {
+  /** The delivery's account: the mapping and the destination must be its own. */
+  accountId: string;
   destinationId: string;
   deliveryId: string;
   event: DeliveryEvent;
@@ -23,7 +25,15 @@ export function createTransformStep(deps: { engine: TransformEngine; mappings: M
     if (!version) {
       return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'mapping_not_found', message: `mapping ${pinned.id} version ${pinned.version} no longer exists` } };
     }
+    // Inputs scheduled before accountId existed carry the account on the event (set by ingest).
+    const accountId = input.accountId ?? input.event.account_id;
+    if (version.mapping.account_id !== accountId || input.event.account_id !== accountId) {
+      return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'mapping_not_in_account', message: `mapping ${pinned.id} does not belong to account ${accountId}` } };
+    }
     const destination = await deps.destinations.getById(input.destinationId);
+    if (destination && destination.account_id !== accountId) {
+      return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'destination_not_in_account', message: `destination ${destination.id} does not belong to account ${accountId}` } };
+    }
     const out = await deps.engine.run({
       key: `${pinned.id}@${pinned.version}`,
       language: version.mapping.language,

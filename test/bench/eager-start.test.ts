@@ -25,7 +25,7 @@ before(async () => {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests with `npm test`');
   dir = mkdtempSync(join(tmpdir(), 'voiceoi-eager-'));
-  const config = loadConfig({ VOICEOI_DATA_DIR: dir, VOICEOI_ADMIN_TOKEN: `admin-${randomBytes(16).toString('hex')}`, LOG_LEVEL: 'silent', TEMPORAL_ADDRESS: address, VOICEOI_TASK_QUEUE: taskQueue });
+  const config = loadConfig({ VOICEOI_DATA_DIR: dir, VOICEOI_ADMIN_TOKEN: `admin-${randomBytes(16).toString('hex')}`, LOG_LEVEL: 'silent', TEMPORAL_ADDRESS: address, VOICEOI_TASK_QUEUE: taskQueue, VOICEOI_ALLOWED_NETWORKS: '127.0.0.0/8' });
   core = await createCore(config);
   const target = targetFromConfig(config, address);
   shared = await createSharedClient(core, target);

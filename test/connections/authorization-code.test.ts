@@ -120,6 +120,47 @@ describe('oauth2_authorization_code connections (real OAuth2 server, driven over
     assert.equal((await oauth.introspect(tokensAt('/states')[0]!)).sub, 'bob');
   });
 
+  test('a callback from a client without the browser cookie is refused without using up the state: the rightful browser still completes', async () => {
+    const { token, id } = await setup('/not-burnt');
+    const browser = new Browser();
+    const start = await browser.request(`${stack.url}/v1/connections/${id}/oauth2/start`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(start.status, 302);
+    const callbackUrl = await browser.authorize(start.headers.get('location')!, 'erin', `${stack.url}/v1/oauth2/callback`);
+
+    // Someone who saw the callback URL (a log, a shared screen) gets there first, without the cookie.
+    const other = await fetch(callbackUrl);
+    assert.equal(other.status, 400);
+    assert.equal(((await other.json()) as { code: string }).code, 'oauth2_browser_mismatch');
+    assert.equal((await connection(token, id)).status, 'needs_reauth', 'the refused callback connected nothing');
+
+    const res = await browser.request(callbackUrl);
+    const body = (await res.json()) as { status: string; connection_id: string };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.deepEqual([body.connection_id, body.status], [id, 'connected']);
+    const [d] = await postEvent(stack, token, 'not-burnt-1');
+    assert.equal((await settled(stack, token, d!)).status, 'delivered');
+    assert.equal((await oauth.introspect(tokensAt('/not-burnt')[0]!)).sub, 'erin');
+  });
+
+  test('X-Forwarded-Host and -Proto choose the redirect_uri only when the client is a trusted proxy (VOICEOI_TRUSTED_PROXIES)', async () => {
+    const forwarded = { 'x-forwarded-host': 'hooks.example.com', 'x-forwarded-proto': 'https' };
+    const redirectUriOf = async (s: Stack) => {
+      const token = (await s.createAccount()).api_key;
+      const c = await s.call('POST', '/v1/connections', { token, body: { kind: 'oauth2_authorization_code', name: 'CRM', provider: 'crm' } });
+      const r = await s.call('GET', `/v1/connections/${c.body.id}/oauth2/start`, { token, headers: { accept: 'application/json', ...forwarded } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return new URL(r.body.authorize_url).searchParams.get('redirect_uri');
+    };
+    // By default no proxy is trusted: the headers of a direct client are ignored.
+    assert.equal(await redirectUriOf(stack), `${stack.url}/v1/oauth2/callback`);
+    const behindProxy = await startStack({ VOICEOI_OAUTH2_PROVIDERS: providersEnv(oauth), VOICEOI_TRUSTED_PROXIES: '127.0.0.1' }, { worker: false });
+    try {
+      assert.equal(await redirectUriOf(behindProxy), 'https://hooks.example.com/v1/oauth2/callback');
+    } finally {
+      await behindProxy.stop();
+    }
+  });
+
   test('a 401 from the destination refreshes the user’s token and retries once', async () => {
     let rejected: string | undefined;
     const picky = await startReceiver((req) => {

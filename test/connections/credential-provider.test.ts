@@ -5,11 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oidc from 'openid-client';
-import type { Dispatcher } from 'undici';
 import { createConnectionCredentials } from '../../src/connections/credential-provider.ts';
 import { createTokenClient } from '../../src/connections/token-client.ts';
 import { loadKeyRing } from '../../src/crypto/keyring.ts';
-import { createDeliveryAgent } from '../../src/delivery/http-client.ts';
+import { createDeliveryAgent, type DeliveryAgent } from '../../src/delivery/http-client.ts';
 import { createNetworkPolicy } from '../../src/delivery/network-policy.ts';
 import { createStore, type Store } from '../../src/store/index.ts';
 import { Browser } from './support/browser.ts';
@@ -22,9 +21,9 @@ describe('connection credentials in the worker', () => {
   let dir: string;
   let store: Store;
   let oauth: OAuthServer;
-  let agent: Dispatcher;
+  let agent: DeliveryAgent;
   let accountId: string;
-  const policy = createNetworkPolicy({ blockPrivateNetworks: false, allowedNetworks: [] });
+  const policy = createNetworkPolicy({ allowedNetworks: ['127.0.0.0/8'] }); // the OAuth2 server is on loopback
   // Two providers on one database stand for two worker processes.
   const worker = () =>
     createConnectionCredentials({

@@ -2,12 +2,18 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import pino from 'pino';
 import { after, before, describe, test } from 'node:test';
 import proto from '@temporalio/proto';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { callCompleted } from '../support/events.ts';
 import { ensureTemporalCli } from '../../src/temporal/cli.ts';
+import { codecUiEndpoint, resolveCodecUiSecret } from '../../src/admin-token.ts';
+import { buildApi, createCore } from '../../src/runtime.ts';
 
 const UI = 'http://temporal-ui.test:8233';
 const b64 = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('base64');
@@ -120,18 +126,31 @@ describe('codec endpoint and encrypted history', () => {
     assert.ok(!raw.data.includes(secret));
   });
 
-  test('only the admin token or an allow-listed UI origin may use the codec', async () => {
+  test('the codec authenticates callers: the admin token, never an account key, never an Origin', async () => {
     const body = { payloads: [] };
     const anonymous = await stack.call('POST', '/codec/decode', { body });
     assert.equal(anonymous.status, 401);
+    assert.equal(anonymous.body.code, 'unauthorized');
     const account = await stack.call('POST', '/codec/decode', { token: apiKey, body });
     assert.equal(account.status, 403);
-    const otherOrigin = await stack.call('POST', '/codec/decode', { body, headers: { origin: 'http://evil.test' } });
-    assert.equal(otherOrigin.status, 401);
-    assert.equal(otherOrigin.headers.get('access-control-allow-origin'), null);
+    // issue 10: a forged Origin (curl, or a header connection) is a claim, not an identity.
+    for (const origin of [UI, 'http://127.0.0.1:8233', 'http://evil.test']) {
+      const forged = await stack.call('POST', '/codec/decode', { body, headers: { origin } });
+      assert.equal(forged.status, 401, origin);
+      assert.equal(forged.headers.get('access-control-allow-origin'), null);
+    }
+    const admin = await stack.call('POST', '/codec/decode', { token: stack.adminToken, body });
+    assert.equal(admin.status, 200);
+  });
+
+  test('the Temporal UI decodes through its secret codec URL; a wrong secret is refused whatever the Origin', async () => {
+    const endpoint = codecUiEndpoint(stack.url, resolveCodecUiSecret(stack.config.VOICEOI_DATA_DIR));
+    const uiPath = endpoint.slice(stack.url.length);
+    const history = await rawHistory();
+    const input = payloadJSON(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!);
 
     // What the Temporal UI does from the browser: a preflight, then the POST with its namespace header.
-    const preflight = await fetch(`${stack.url}/codec/decode`, {
+    const preflight = await fetch(`${endpoint}/decode`, {
       method: 'OPTIONS',
       headers: { origin: UI, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
     });
@@ -139,17 +158,88 @@ describe('codec endpoint and encrypted history', () => {
     assert.equal(preflight.headers.get('access-control-allow-origin'), UI);
     assert.equal(preflight.headers.get('access-control-allow-credentials'), 'true');
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /x-namespace/);
-    const refused = await fetch(`${stack.url}/codec/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'POST' } });
-    assert.equal(refused.status, 403);
-    assert.equal(refused.headers.get('access-control-allow-origin'), null);
-
-    const fromUi = await stack.call('POST', '/codec/decode', { body, headers: { origin: UI, 'x-namespace': 'default' } });
-    assert.equal(fromUi.status, 200);
+    const fromUi = await stack.call('POST', `${uiPath}/decode`, { body: { payloads: [input] }, headers: { origin: UI, 'x-namespace': 'default' } });
+    assert.equal(fromUi.status, 200, JSON.stringify(fromUi.body));
     assert.equal(fromUi.headers.get('access-control-allow-origin'), UI);
-    assert.deepEqual(fromUi.body, { payloads: [] });
+    assert.equal(JSON.parse(Buffer.from(fromUi.body.payloads[0].data, 'base64').toString()).event.data.summary, secret);
+    // CORS only decides which browser may read the answer: an origin not listed gets no CORS headers.
+    const otherOrigin = await stack.call('POST', `${uiPath}/decode`, { body: { payloads: [] }, headers: { origin: 'http://evil.test' } });
+    assert.equal(otherOrigin.status, 200);
+    assert.equal(otherOrigin.headers.get('access-control-allow-origin'), null);
+    const refusedPreflight = await fetch(`${endpoint}/decode`, { method: 'OPTIONS', headers: { origin: 'http://evil.test', 'access-control-request-method': 'POST' } });
+    assert.equal(refusedPreflight.status, 403);
     // Errors reach the UI too (readable cross-origin), so it can show them.
-    const badFromUi = await stack.call('POST', '/codec/decode', { raw: '{"payloads": 3}', headers: { origin: UI } });
+    const badFromUi = await stack.call('POST', `${uiPath}/decode`, { raw: '{"payloads": 3}', headers: { origin: UI } });
     assert.equal(badFromUi.status, 400);
     assert.equal(badFromUi.headers.get('access-control-allow-origin'), UI);
+
+    const wrong = `/codec/${randomBytes(32).toString('base64url')}`;
+    for (const path of [`${wrong}/decode`, `${wrong}/encode`, `${uiPath.slice(0, -1)}/decode`]) {
+      const res = await stack.call('POST', path, { body: { payloads: [input] }, headers: { origin: UI } });
+      assert.equal(res.status, 401, path);
+      assert.equal(res.body.code, 'unauthorized');
+    }
+    const wrongPreflight = await fetch(`${stack.url}${wrong}/decode`, { method: 'OPTIONS', headers: { origin: UI, 'access-control-request-method': 'POST' } });
+    assert.equal(wrongPreflight.status, 401);
+  });
+
+  test('the codec UI secret is generated once per install, kept under the data dir', async () => {
+    const a = resolveCodecUiSecret(stack.config.VOICEOI_DATA_DIR);
+    assert.match(a, /^[A-Za-z0-9_-]{43}$/, '256 random bits');
+    assert.equal(resolveCodecUiSecret(stack.config.VOICEOI_DATA_DIR), a);
+    assert.equal(statSync(join(stack.config.VOICEOI_DATA_DIR, 'codec-ui-secret')).mode & 0o777, 0o600);
+    assert.notEqual(a, stack.adminToken);
+  });
+
+  test('an unauthenticated caller is refused before its body is read (the body never finishes)', async () => {
+    const { port } = new URL(stack.url);
+    for (const [path, headers, status] of [
+      ['/codec/decode', '', 401],
+      ['/codec/decode', `authorization: Bearer ${apiKey}\r\n`, 403],
+      [`/codec/${'x'.repeat(43)}/decode`, `origin: ${UI}\r\n`, 401],
+    ] as const) {
+      // Announces 8 MiB, sends 1 KiB and then nothing: an answer can only come from a check that
+      // runs before the body is read.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let got = '';
+        const timer = setTimeout(() => {
+          socket.destroy();
+          reject(new Error(`no answer to ${path} while its body was still coming`));
+        }, 5000);
+        socket.on('data', (c) => {
+          got += c.toString();
+          if (got.includes('\r\n\r\n')) {
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(got);
+          }
+        });
+        socket.on('error', reject);
+        socket.write(`POST ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${8 * 1024 * 1024}\r\n${headers}\r\n{"payloads": [${' '.repeat(1024)}`);
+      });
+      assert.match(answer, new RegExp(`^HTTP/1.1 ${status} `), path);
+    }
+  });
+
+  test('the secret codec URL never reaches the logs', async () => {
+    const lines: string[] = [];
+    const core = await createCore(stack.config);
+    core.logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(l) });
+    const api = await buildApi(core, stack.client);
+    try {
+      const codecSecret = resolveCodecUiSecret(stack.config.VOICEOI_DATA_DIR);
+      const ok = await api.inject({ method: 'POST', url: `/codec/${codecSecret}/decode`, payload: { payloads: [] }, headers: { origin: UI } });
+      assert.equal(ok.statusCode, 200);
+      const bad = await api.inject({ method: 'POST', url: `/codec/${codecSecret}/encode`, payload: '{"payloads": 3}', headers: { 'content-type': 'application/json' } });
+      assert.equal(bad.statusCode, 400);
+      await eventually(async () => lines.filter((l) => l.includes('request completed')).length >= 2, 'two access-log lines');
+      assert.ok(lines.some((l) => l.includes('/codec/[redacted]/decode')), lines.join(''));
+      assert.equal(lines.join('').indexOf(codecSecret), -1, 'the secret is in a log line');
+    } finally {
+      await api.close();
+      await core.store.close();
+      await core.engine.close();
+    }
   });
 });

@@ -135,6 +135,51 @@ describe('POST /v1/events', () => {
       const wrong = await stack.call('POST', '/v1/events', { token: 'vk_not_a_key', body: callCompleted('e5') });
       assert.equal(wrong.status, 401);
     });
+    test('an event id outside 1–200 of A-Z a-z 0-9 . _ : ~ - (it becomes the webhook-id header): 400 naming the id', async () => {
+      for (const bad of ['evt 1', 'evt\r\nx-injected: 1', 'évènement', 'evt/1', 'evt"1', '', 'e'.repeat(201)]) {
+        const r = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(bad, { call_id: 'call_1' }) });
+        assert.equal(r.status, 400, JSON.stringify(bad));
+        assert.equal(r.body.code, 'validation_error');
+        assert.deepEqual(r.body.issues.map((i: { path: string }) => i.path), ['id'], JSON.stringify(r.body));
+        assert.match(r.body.message, bad.length === 0 || bad.length > 200 ? /^id: must be 1 to 200 characters/ : /^id: may contain only letters A-Z and a-z, digits and \. _ : ~ -/);
+      }
+      const ok = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('crm.lead-884:call_7~2') });
+      assert.equal(ok.status, 202, JSON.stringify(ok.body));
+      assert.equal((await settled(stack, key, ok.body.deliveries[0].id)).status, 'delivered');
+      assert.ok(receiver.requests.some((r) => r.headers['webhook-id'] === 'crm.lead-884:call_7~2'));
+    });
+    test('the OpenAPI document states the event id pattern', async () => {
+      const doc = (await stack.call('GET', '/openapi.json')).body;
+      assert.ok(JSON.stringify(doc).includes(JSON.stringify('^[A-Za-z0-9._:~-]{1,200}$')), 'pattern in /openapi.json');
+    });
+    test('JSON nested deeper than 64 levels: 400 json_too_deep, and nothing of it was recorded', async () => {
+      const nested = (levels: number) => JSON.parse('['.repeat(levels) + ']'.repeat(levels)) as unknown;
+      // The envelope and `data` are two levels: 62 more is the deepest accepted body.
+      const deepest = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_depth_64', { extra: nested(62) }) });
+      assert.equal(deepest.status, 202, JSON.stringify(deepest.body));
+      const tooDeep = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_depth_65', { extra: nested(63) }) });
+      assert.equal(tooDeep.status, 400);
+      assert.equal(tooDeep.body.code, 'json_too_deep');
+      assert.match(tooDeep.body.message, /64 levels/);
+
+      const levels = 100_000;
+      const body = JSON.stringify(callCompleted('evt_deep')).replace('"disposition":"qualified"', `"disposition":"qualified","extra":${'['.repeat(levels)}${']'.repeat(levels)}`);
+      const deep = await stack.call('POST', '/v1/events', { token: key, raw: body });
+      assert.equal(deep.status, 400, JSON.stringify(deep.body));
+      assert.equal(deep.body.code, 'json_too_deep');
+      // Brackets inside strings are text, not nesting.
+      const text = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_brackets', { summary: '['.repeat(1000) + '{'.repeat(1000) }) });
+      assert.equal(text.status, 202, JSON.stringify(text.body));
+
+      // The refused id was never claimed: the same id sent correctly is a new event, delivered.
+      const before = receiver.requests.length;
+      const fixed = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_deep') });
+      assert.equal(fixed.status, 202);
+      assert.equal(fixed.body.deliveries.length, 1);
+      assert.equal((await settled(stack, key, fixed.body.deliveries[0].id)).status, 'delivered');
+      await receiver.waitFor(before + 1);
+      assert.ok(receiver.requests.slice(before).some((r) => r.headers['webhook-id'] === 'evt_deep'));
+    });
     test('an account_id that is not the key’s account: 400', async () => {
       const r = await stack.call('POST', '/v1/events', { token: key, body: { ...callCompleted('e6'), account_id: 'acc_someone_else' } });
       assert.equal(r.status, 400);

@@ -1,6 +1,7 @@
 // Shared by the sandbox tests: one engine per test file (a sandbox process costs ~0.5 s to start).
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { callCompleted, sampleContext } from '../../sandboxes/examples/sample-events.ts';
 import {
   createTransformEngine,
@@ -50,4 +51,34 @@ export const HEALTHY = `export default () => ({ body: 'healthy' })`;
 /** Proves the engine still serves after a bad script: the next run succeeds. */
 export async function assertStillServes(engine: TransformEngine): Promise<void> {
   assert.equal(expectBody(await runTs(engine, HEALTHY)), 'healthy');
+}
+
+/** Resident memory of the real sandbox process, MB, from /proc/<pid>/status (Linux). */
+export function sandboxRssMb(engine: TransformEngine): number {
+  const pid = engine.stats().sandboxPid;
+  assert.ok(pid, 'the sandbox process is running');
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  assert.ok(kb, `VmRSS of ${pid}`);
+  return Number(kb) / 1024;
+}
+
+/** `work`'s outcome and the sandbox process's highest resident memory while it ran, sampled. */
+export async function withPeakSandboxRss<T>(engine: TransformEngine, work: () => Promise<T>): Promise<{ value: T; beforeMb: number; peakMb: number }> {
+  const beforeMb = sandboxRssMb(engine);
+  let peakMb = beforeMb;
+  const sample = () => {
+    try {
+      peakMb = Math.max(peakMb, sandboxRssMb(engine));
+    } catch {
+      // Between a crash and its restart there is no process to measure.
+    }
+  };
+  const timer = setInterval(sample, 5);
+  try {
+    const value = await work();
+    sample();
+    return { value, beforeMb, peakMb };
+  } finally {
+    clearInterval(timer);
+  }
 }

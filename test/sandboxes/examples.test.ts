@@ -14,7 +14,7 @@ function example(name: string): string {
 
 async function run(language: MappingLanguage, name: string, event: unknown) {
   const source = example(name);
-  const validation = ctx.engine.validate(language, source);
+  const validation = await ctx.engine.validate(language, source);
   assert.equal(validation.ok, true, `${name} must validate: ${JSON.stringify(validation)}`);
   const outcome = await ctx.engine.run({ key: `example:${name}@1`, language, source, event, ctx: sampleContext });
   assert.equal(outcome.ok, true, JSON.stringify(outcome));

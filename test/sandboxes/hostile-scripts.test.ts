@@ -1,7 +1,7 @@
 // Every bad script fails its own run with a clear error, and the engine serves the next run.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertStillServes, expectBody, expectError, runTs, useEngine } from './engine-fixture.ts';
+import { assertStillServes, expectBody, expectError, runTs, useEngine, withPeakSandboxRss } from './engine-fixture.ts';
 
 const ctx = useEngine();
 
@@ -197,6 +197,68 @@ describe('nothing of the host is reachable', () => {
 }`;
     // toJSON on every object rewrites its own result; the host still checks what came out.
     expectError(await runTs(ctx.engine, tamper), 'invalid_result');
+    await assertStillServes(ctx.engine);
+  });
+});
+
+describe('memory outside the heap is refused or counted', () => {
+  // The limit is 32 MB; a commit that escaped it would show as ~1024 MB more resident memory.
+  const GIB = 2 ** 30;
+  const GROWTH_BOUND_MB = 128;
+
+  async function commitOneGib(body: string): Promise<{ error: ReturnType<typeof expectError>; grewMb: number }> {
+    const source = `export default function transform() {\n  const G = ${GIB};\n  ${body}\n  return { body: 'committed' };\n}`;
+    const { value, beforeMb, peakMb } = await withPeakSandboxRss(ctx.engine, () => runTs(ctx.engine, source, { timeoutMs: 5_000, memoryMb: 32 }));
+    return { error: expectError(value, 'script_error'), grewMb: peakMb - beforeMb };
+  }
+
+  test('1 GiB of WebAssembly.Memory: the run fails, the sandbox process does not grow', async () => {
+    const { error, grewMb } = await commitOneGib(`const memory = new WebAssembly.Memory({ initial: G / 65536, maximum: G / 65536 });\n  new Uint8Array(memory.buffer).fill(1);`);
+    assert.match(error.message, /WebAssembly/);
+    assert.equal(error.line, 3);
+    assert.ok(grewMb < GROWTH_BOUND_MB, `the sandbox process grew by ${grewMb.toFixed(0)} MB`);
+    await assertStillServes(ctx.engine);
+  });
+
+  test('no path leads back to a WebAssembly constructor', async () => {
+    const probe = `export default function transform() {
+  const g = globalThis as any;
+  return { body: { global: typeof g.WebAssembly, own: Object.getOwnPropertyNames(globalThis).includes('WebAssembly'), viaFunction: Function('return typeof WebAssembly')() } };
+}`;
+    assert.deepEqual(expectBody(await runTs(ctx.engine, probe)), { global: 'undefined', own: false, viaFunction: 'undefined' });
+  });
+
+  test('a resizable ArrayBuffer resized to 1 GiB: the run fails, the process does not grow', async () => {
+    const { error, grewMb } = await commitOneGib(`const buffer = new (ArrayBuffer as any)(0, { maxByteLength: G });\n  buffer.resize(G);\n  new Uint8Array(buffer).fill(1);`);
+    assert.match(error.message, /resize is not a function/);
+    assert.ok(grewMb < GROWTH_BOUND_MB, `the sandbox process grew by ${grewMb.toFixed(0)} MB`);
+    await assertStillServes(ctx.engine);
+  });
+
+  test('a growable SharedArrayBuffer grown to 1 GiB: the run fails, the process does not grow', async () => {
+    const { error, grewMb } = await commitOneGib(`const buffer = new (SharedArrayBuffer as any)(0, { maxByteLength: G });\n  buffer.grow(G);\n  new Uint8Array(buffer).fill(1);`);
+    assert.match(error.message, /grow is not a function/);
+    assert.ok(grewMb < GROWTH_BOUND_MB, `the sandbox process grew by ${grewMb.toFixed(0)} MB`);
+    await assertStillServes(ctx.engine);
+  });
+
+  for (const [what, body] of [
+    ['an ArrayBuffer', `new Uint8Array(new ArrayBuffer(G)).fill(1);`],
+    ['a SharedArrayBuffer', `new Uint8Array(new SharedArrayBuffer(G)).fill(1);`],
+    ['a typed array', `new Float64Array(G / 8).fill(1);`],
+    ['64 ArrayBuffers of 16 MiB', `const kept = [];\n  for (let i = 0; i < 64; i++) kept.push(new Uint8Array(G / 64).fill(1));`],
+  ] as const) {
+    test(`1 GiB in ${what}: counted against the limit, refused`, async () => {
+      const { error, grewMb } = await commitOneGib(body);
+      assert.match(error.message, /Array buffer allocation failed/);
+      assert.ok(grewMb < GROWTH_BOUND_MB, `the sandbox process grew by ${grewMb.toFixed(0)} MB`);
+      await assertStillServes(ctx.engine);
+    });
+  }
+
+  test('Atomics.wait forever is ended by the CPU limit', async () => {
+    const error = expectError(await runTs(ctx.engine, `export default () => ({ body: Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0) })`, { timeoutMs: 50 }), 'timeout');
+    assert.match(error.message, /50 ms/);
     await assertStillServes(ctx.engine);
   });
 });

@@ -41,6 +41,8 @@ export async function startStack(env: Record<string, string> = {}, opts: { worke
     LOG_LEVEL: 'silent',
     TEMPORAL_ADDRESS: address,
     VOICEOI_TASK_QUEUE: taskQueue,
+    // Every test receiver listens on loopback, which the secure default refuses: the operator opens it.
+    VOICEOI_ALLOWED_NETWORKS: '127.0.0.0/8',
     ...env,
   });
   const core = await createCore(config);

@@ -9,6 +9,7 @@ import {
   decodePayloadsJSON,
   encodePayloadsJSON,
   PayloadsJSONError,
+  UnencryptedPayloadError,
   type PayloadsJSON,
 } from '../../src/temporal/codec.js';
 
@@ -87,8 +88,19 @@ test('tampered, truncated, relabelled or unmarked-key payloads fail', async () =
   }
 });
 
-test('payloads not marked encrypted pass through untouched', async () => {
+test('payloads not marked encrypted are refused with a clear error: the product encrypts everything it writes', async () => {
   const codec = createEncryptionCodec(ring(`k1:${k1}`));
+  const [encrypted] = await codec.encode([converter.toPayload(event)]);
+  const forged: Payload[] = [converter.toPayload(event), { data: Buffer.from('x') }, { metadata: { encoding: Buffer.from('binary/plain') }, data: Buffer.from('x') }];
+  for (const p of forged) {
+    await assert.rejects(codec.decode([encrypted!, p]), (e: unknown) =>
+      e instanceof UnencryptedPayloadError && e.code === 'unencrypted_payload' && /not encrypted.*without the VoiceOI codec/.test(e.message));
+  }
+  await assert.rejects(codec.decode([converter.toPayload(event)]), /encoding "json\/plain"/);
+});
+
+test('the codec endpoint\'s codec (passPlaintext) hands plaintext payloads back untouched', async () => {
+  const codec = createEncryptionCodec(ring(`k1:${k1}`), { passPlaintext: true });
   const plain = converter.toPayload(event);
   const [out] = await codec.decode([plain]);
   assert.equal(out, plain);
@@ -97,7 +109,7 @@ test('payloads not marked encrypted pass through untouched', async () => {
 });
 
 test('codec server JSON helpers: encode/decode in the Temporal UI shape', async () => {
-  const codec = createEncryptionCodec(ring(`k1:${k1}`));
+  const codec = createEncryptionCodec(ring(`k1:${k1}`), { passPlaintext: true });
   const p = converter.toPayload(event);
   const body = {
     payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(p.data!).toString('base64') }],

@@ -12,8 +12,11 @@ import { FIXTURE_MASTER_KEYS } from '../fixtures/record-delivery-history.ts';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 // v1: recorded before the transform became a local activity (replays through the patch's old branch);
-// current: recorded with today's code. Record a new one with test/fixtures/record-delivery-history.ts.
-for (const name of ['v1-activity-transform', 'current']) test(`the recorded delivery history '${name}' replays against the current workflow code without non-determinism`, async () => {
+// current: recorded before the bounded-attempts patch (fixed 90 s attempt timeout, no continue-as-new);
+// v2-*: recorded with that patch (test/fixtures/record-bounded-histories.ts): an attempt lost with its
+// worker, and the first and last runs of a delivery that continued as new. Record a new one with
+// test/fixtures/record-delivery-history.ts.
+for (const name of ['v1-activity-transform', 'current', 'v2-lost-attempt', 'v2-continued', 'v2-continued-last']) test(`the recorded delivery history '${name}' replays against the current workflow code without non-determinism`, async () => {
   const history = historyFromJSON(JSON.parse(readFileSync(new URL(`../fixtures/delivery-history-${name}.json`, import.meta.url), 'utf8')));
   assert.ok((history.events?.length ?? 0) > 10, 'the fixture holds a full delivery');
   const keyRing = loadKeyRing({ masterKeys: FIXTURE_MASTER_KEYS, dataDir: '/nonexistent' });

@@ -1,0 +1,370 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { ApiError, api, enc, get, post, put } from '../api.ts';
+import { useDestinations, useEventTypes, useMappings } from '../queries.ts';
+import { Link, navigate } from '../router.tsx';
+import { sampleEvent } from '../samples.ts';
+import type { CheckError, Mapping, MappingLanguage, MappingVersion, TestResult } from '../types.ts';
+import { Empty, ErrorBox, Field, Json, Loading, time } from '../ui.tsx';
+import { CodeEditor, DiffView } from './CodeEditor.tsx';
+import { problemsOf } from './problems.ts';
+import { TEMPLATES } from './templates.ts';
+
+/** At most one preview per this many ms while typing; an isolated keystroke runs at once. */
+const PREVIEW_INTERVAL_MS = 250;
+const NONE: CheckError[] = [];
+
+type Preview =
+  | { state: 'idle' }
+  | { state: 'running' }
+  | { state: 'ok'; result: TestResult; at: number }
+  | { state: 'error'; error: unknown; logs: string[]; duration_ms?: number; at: number };
+
+/**
+ * Runs the draft through POST /v1/mappings/test as it changes: leading edge when idle, then at most
+ * once per PREVIEW_INTERVAL_MS with the latest text, so fast typing never queues stale runs.
+ */
+function useLivePreview(language: MappingLanguage, source: string, sampleText: string) {
+  const [preview, setPreview] = useState<Preview>({ state: 'idle' });
+  const [sampleError, setSampleError] = useState<string | null>(null);
+  const latest = useRef({ language, source, sampleText });
+  latest.current = { language, source, sampleText };
+  const timer = useRef<number | undefined>(undefined);
+  const lastRun = useRef(0);
+  const inFlight = useRef<AbortController | null>(null);
+  const seq = useRef(0);
+
+  useEffect(() => {
+    const run = async () => {
+      timer.current = undefined;
+      const { language: lang, source: src, sampleText: text } = latest.current;
+      let event: unknown;
+      try {
+        event = JSON.parse(text);
+        setSampleError(null);
+      } catch (err) {
+        setSampleError(`The sample event is not valid JSON: ${(err as Error).message}`);
+        return;
+      }
+      if (!src.trim()) return;
+      inFlight.current?.abort();
+      const ctrl = new AbortController();
+      inFlight.current = ctrl;
+      const mine = ++seq.current;
+      lastRun.current = performance.now();
+      setPreview((p) => (p.state === 'idle' ? { state: 'running' } : p));
+      try {
+        const result = await api<TestResult>('POST', '/v1/mappings/test', { language: lang, source: src, event }, { signal: ctrl.signal });
+        if (mine === seq.current) setPreview({ state: 'ok', result, at: performance.now() });
+      } catch (error) {
+        if ((error as Error).name === 'AbortError' || mine !== seq.current) return;
+        const body = error instanceof ApiError ? (error.body as { logs?: string[]; duration_ms?: number }) : {};
+        setPreview({ state: 'error', error, logs: body.logs ?? [], duration_ms: body.duration_ms, at: performance.now() });
+      }
+    };
+    const since = performance.now() - lastRun.current;
+    window.clearTimeout(timer.current);
+    timer.current = window.setTimeout(() => void run(), Math.max(0, PREVIEW_INTERVAL_MS - since));
+    return () => window.clearTimeout(timer.current);
+  }, [language, source, sampleText]);
+
+  useEffect(() => () => inFlight.current?.abort(), []);
+  return { preview, sampleError };
+}
+
+function useSample() {
+  const types = useEventTypes();
+  const [type, setType] = useState('call_completed');
+  const catalogSample = types.data?.find((t) => t.type === type)?.sample;
+  const [sampleText, setSampleText] = useState(() => JSON.stringify(sampleEvent('call_completed'), null, 2));
+  useEffect(() => {
+    if (catalogSample) setSampleText(JSON.stringify(catalogSample, null, 2));
+  }, [catalogSample]);
+  const pickType = (t: string) => {
+    setType(t);
+    setSampleText(JSON.stringify(sampleEvent(t, types.data?.find((x) => x.type === t)?.sample), null, 2));
+  };
+  return { types: types.data?.map((t) => t.type) ?? [type], type, pickType, sampleText, setSampleText };
+}
+
+function TestPanel({ sample, preview, sampleError, problems }: { sample: ReturnType<typeof useSample>; preview: Preview; sampleError: string | null; problems: CheckError[] }) {
+  const { type, pickType, sampleText, setSampleText } = sample;
+  const types = sample.types;
+
+  return (
+    <section className="card test-panel" aria-labelledby="test-title">
+      <h2 id="test-title">Test</h2>
+      <Field label="Sample event type">
+        {(id) => (
+          <select id={id} value={type} onChange={(e) => pickType(e.target.value)}>
+            {types.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field label="Sample event (JSON)">
+        {(id) => <textarea id={id} className="mono" rows={10} spellCheck={false} value={sampleText} onChange={(e) => setSampleText(e.target.value)} />}
+      </Field>
+      {sampleError && (
+        <div className="error" role="alert">
+          {sampleError}
+        </div>
+      )}
+      <div className="preview" aria-live="polite" aria-busy={preview.state === 'running'} data-testid="preview">
+        <h3>
+          Preview{' '}
+          {preview.state === 'ok' && <span className="muted small" data-testid="preview-duration">{preview.result.duration_ms} ms in the sandbox</span>}
+          {preview.state === 'error' && preview.duration_ms !== undefined && <span className="muted small">{preview.duration_ms} ms in the sandbox</span>}
+        </h3>
+        {preview.state === 'idle' || preview.state === 'running' ? (
+          <p className="muted">Running…</p>
+        ) : preview.state === 'ok' ? (
+          <>
+            {preview.result.result === null || preview.result.result === undefined ? (
+              <p className="notice">This event is skipped (the mapping returned nothing).</p>
+            ) : (
+              <Json value={preview.result.result} label="Preview result" />
+            )}
+          </>
+        ) : (
+          <>
+            <ErrorBox error={preview.error} />
+            {problems.length > 0 && (
+              <ul className="problems" aria-label="Problems">
+                {problems.map((p, i) => (
+                  <li key={i}>
+                    line {p.line}, column {p.column}: {p.message}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </>
+        )}
+        {(preview.state === 'ok' ? preview.result.logs : preview.state === 'error' ? preview.logs : []).length > 0 && (
+          <>
+            <h3>Console</h3>
+            <Json value={(preview.state === 'ok' ? preview.result.logs : preview.state === 'error' ? preview.logs : []).join('\n')} label="Console logs" />
+          </>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function Versions({ mapping }: { mapping: Mapping }) {
+  const versions = useQuery({
+    queryKey: ['mapping-versions', mapping.id, mapping.version],
+    queryFn: ({ signal }) => get<{ items: MappingVersion[] }>(`/v1/mappings/${enc(mapping.id)}/versions`, signal).then((r) => r.items),
+  });
+  const [a, setA] = useState<number | null>(null);
+  const [b, setB] = useState<number | null>(null);
+  const items = versions.data ?? [];
+  const left = a ?? (items.length > 1 ? mapping.version - 1 : mapping.version);
+  const right = b ?? mapping.version;
+  const source = (v: number) => items.find((x) => x.version === v)?.source ?? '';
+  return (
+    <section className="card" aria-labelledby="versions-title">
+      <h2 id="versions-title">Versions</h2>
+      {versions.isPending ? (
+        <Loading />
+      ) : versions.error ? (
+        <ErrorBox error={versions.error} />
+      ) : (
+        <>
+          <ol className="versions">
+            {[...items].reverse().map((v) => (
+              <li key={v.version}>
+                <strong>v{v.version}</strong> <span className="muted small">{time(v.created_at)}</span>
+                {v.version === mapping.version && <span className="pill">current</span>}
+              </li>
+            ))}
+          </ol>
+          {items.length > 1 && (
+            <>
+              <div className="row">
+                <Field label="Compare version">
+                  {(id) => (
+                    <select id={id} value={left} onChange={(e) => setA(Number(e.target.value))}>
+                      {items.map((v) => (
+                        <option key={v.version} value={v.version}>
+                          v{v.version}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+                <Field label="with version">
+                  {(id) => (
+                    <select id={id} value={right} onChange={(e) => setB(Number(e.target.value))}>
+                      {items.map((v) => (
+                        <option key={v.version} value={v.version}>
+                          v{v.version}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
+              </div>
+              <DiffView original={source(left)} modified={source(right)} language={mapping.language} />
+            </>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function UsedBy({ mapping }: { mapping: Mapping }) {
+  const destinations = useDestinations();
+  const users = destinations.data?.filter((d) => d.mapping_id === mapping.id) ?? [];
+  return (
+    <section className="card" aria-labelledby="usedby-title">
+      <h2 id="usedby-title">Used by</h2>
+      {destinations.error && <ErrorBox error={destinations.error} />}
+      {users.length === 0 ? (
+        <p className="muted">No destination uses this mapping.</p>
+      ) : (
+        <ul>
+          {users.map((d) => (
+            <li key={d.id}>
+              <Link to={`/destinations/${enc(d.id)}`}>{d.url}</Link> <span className="muted small">v{d.mapping_version ?? mapping.version} (new deliveries pin the current version)</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function MappingEditor({ id }: { id: string | null }) {
+  const qc = useQueryClient();
+  const existing = useQuery({
+    queryKey: ['mapping', id],
+    queryFn: ({ signal }) => get<Mapping>(`/v1/mappings/${enc(id!)}`, signal),
+    enabled: id !== null,
+  });
+  const [name, setName] = useState('');
+  const [language, setLanguage] = useState<MappingLanguage>('typescript');
+  const [source, setSource] = useState(TEMPLATES.typescript);
+  const [saveProblems, setSaveProblems] = useState<CheckError[]>([]);
+  const sample = useSample();
+  const { preview, sampleError } = useLivePreview(language, source, sample.sampleText);
+  const previewProblems = useMemo(() => (preview.state === 'error' ? problemsOf(preview.error) : NONE), [preview]);
+  // The live check is newer than the last save attempt once it has run on the current text.
+  const problems = preview.state === 'ok' ? NONE : previewProblems.length ? previewProblems : saveProblems;
+  useEffect(() => {
+    if (existing.data) {
+      setName(existing.data.name);
+      setLanguage(existing.data.language);
+      setSource(existing.data.source ?? '');
+    }
+  }, [existing.data]);
+
+  const save = useMutation({
+    mutationFn: () => (id === null ? post<Mapping>('/v1/mappings', { name: name.trim(), language, source }) : put<Mapping>(`/v1/mappings/${enc(id)}`, { source })),
+    onSuccess: async (m) => {
+      setSaveProblems([]);
+      qc.setQueryData(['mapping', m.id], { ...m, source });
+      await qc.invalidateQueries({ queryKey: ['mappings'] });
+      if (id === null) navigate(`/mappings/${enc(m.id)}`, { replace: true });
+    },
+    onError: (err) => setSaveProblems(problemsOf(err)),
+  });
+
+  if (id !== null && existing.isPending) return <Loading />;
+  if (id !== null && existing.error) return <ErrorBox error={existing.error} />;
+  const m = existing.data;
+  const dirty = m ? source !== (m.source ?? '') : true;
+  return (
+    <div className="mapping">
+      <div className="mapping-main">
+        <div className="card form">
+          <div className="row">
+            <Field label="Mapping name">{(fid) => <input id={fid} value={name} onChange={(e) => setName(e.target.value)} disabled={Boolean(m)} required />}</Field>
+            <Field label="Language">
+              {(fid) => (
+                <select
+                  id={fid}
+                  value={language}
+                  disabled={Boolean(m)}
+                  onChange={(e) => {
+                    const l = e.target.value as MappingLanguage;
+                    setLanguage(l);
+                    setSource(TEMPLATES[l]);
+                  }}
+                >
+                  <option value="typescript">TypeScript</option>
+                  <option value="jsonata">JSONata</option>
+                </select>
+              )}
+            </Field>
+            {m && (
+              <div className="field">
+                <span className="label">Version</span>
+                <span>
+                  v{m.version} <span className="muted small">saved {time(m.updated_at)}</span>
+                </span>
+              </div>
+            )}
+          </div>
+          <CodeEditor value={source} language={language} onChange={setSource} problems={problems} label={`${language} mapping source`} />
+          <ErrorBox error={save.error} title="Not saved" />
+          <div className="actions">
+            <button type="button" className="primary" onClick={() => save.mutate()} disabled={save.isPending || !name.trim() || (Boolean(m) && !dirty)}>
+              {m ? `Save as v${m.version + 1}` : 'Save mapping'}
+            </button>
+            {m && !dirty && <span className="muted small">No unsaved changes</span>}
+            {language === 'typescript' && <span className="muted small">Types: the published voiceoi.d.ts (Ctrl+Space for suggestions)</span>}
+          </div>
+        </div>
+        {m && <Versions mapping={m} />}
+        {m && <UsedBy mapping={m} />}
+      </div>
+      <TestPanel sample={sample} preview={preview} sampleError={sampleError} problems={previewProblems} />
+    </div>
+  );
+}
+
+export default function MappingsPage({ id }: { id: string | null | 'new' }) {
+  const mappings = useMappings();
+  const current = id === 'new' ? null : id;
+  const editing = id !== null;
+  const list = useMemo(() => mappings.data ?? [], [mappings.data]);
+  return (
+    <section aria-labelledby="mappings-title">
+      <div className="page-head">
+        <h1 id="mappings-title">Mappings</h1>
+        <Link to="/mappings/new" className="button primary">
+          New mapping
+        </Link>
+      </div>
+      <div className="with-list">
+        <nav className="card sublist" aria-label="Mappings">
+          {mappings.isPending ? (
+            <Loading />
+          ) : mappings.error ? (
+            <ErrorBox error={mappings.error} />
+          ) : list.length === 0 ? (
+            <Empty>No mappings yet.</Empty>
+          ) : (
+            <ul>
+              {list.map((m) => (
+                <li key={m.id}>
+                  <Link to={`/mappings/${enc(m.id)}`} aria-current={m.id === current ? 'page' : undefined}>
+                    {m.name}
+                  </Link>
+                  <span className="muted small">
+                    {' '}
+                    {m.language} · v{m.version}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </nav>
+        {editing ? <MappingEditor key={id} id={current} /> : <Empty>Pick a mapping, or create a new one: TypeScript with the published types, or JSONata.</Empty>}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,279 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState, type FormEvent } from 'react';
+import { del, enc, get, patch, post } from '../api.ts';
+import { useConnections, useEventTypes, useMappings } from '../queries.ts';
+import { Link, navigate } from '../router.tsx';
+import type { Destination } from '../types.ts';
+import { CopyButton, ErrorBox, Field, Loading, StatusBadge, time, toIso, toLocalInput } from '../ui.tsx';
+import { destinationState } from './Destinations.tsx';
+
+interface FormState {
+  url: string;
+  description: string;
+  event_types: string[];
+  mapping_id: string;
+  connection_id: string;
+  timeout_ms: string;
+  retry: string;
+}
+
+const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', connection_id: '', timeout_ms: '15000', retry: '' };
+
+const fromDestination = (d: Destination): FormState => ({
+  url: d.url,
+  description: d.description ?? '',
+  event_types: d.event_types,
+  mapping_id: d.mapping_id ?? '',
+  connection_id: d.connection_id ?? '',
+  timeout_ms: String(d.timeout_ms),
+  retry: d.retry_schedule_s.join(', '),
+});
+
+/** "0, 5, 30" → [0, 5, 30]; empty → null (the default schedule). */
+function parseSchedule(text: string): number[] | null {
+  if (!text.trim()) return null;
+  return text.split(/[\s,]+/).filter(Boolean).map(Number);
+}
+
+function SecretOnce({ secret, note }: { secret: string; note: string }) {
+  return (
+    <div className="notice" role="status">
+      <strong>Signing secret</strong> ({note}): <code className="secret">{secret}</code> <CopyButton text={secret} label="Copy secret" />
+    </div>
+  );
+}
+
+export function DestinationDetail({ id }: { id: string | null }) {
+  const qc = useQueryClient();
+  const destination = useQuery({
+    queryKey: ['destination', id],
+    queryFn: ({ signal }) => get<Destination>(`/v1/destinations/${enc(id!)}`, signal),
+    enabled: id !== null,
+  });
+  const eventTypes = useEventTypes();
+  const mappings = useMappings();
+  const connections = useConnections();
+  const [form, setForm] = useState<FormState>(empty);
+  const [createdSecret, setCreatedSecret] = useState<string | null>(null);
+  useEffect(() => {
+    if (destination.data) setForm(fromDestination(destination.data));
+  }, [destination.data]);
+
+  const refresh = async (d?: Destination) => {
+    if (d) qc.setQueryData(['destination', d.id], d);
+    await qc.invalidateQueries({ queryKey: ['destinations'] });
+  };
+
+  const save = useMutation({
+    mutationFn: async (f: FormState) => {
+      const body = {
+        url: f.url.trim(),
+        description: f.description.trim() || null,
+        event_types: f.event_types,
+        mapping_id: f.mapping_id || null,
+        connection_id: f.connection_id || null,
+        timeout_ms: Number(f.timeout_ms),
+        retry_schedule_s: parseSchedule(f.retry),
+      };
+      if (id === null) return post<Destination & { signing_secret: string }>('/v1/destinations', body);
+      return patch<Destination>(`/v1/destinations/${enc(id)}`, body);
+    },
+    onSuccess: async (d) => {
+      await refresh(d);
+      if ('signing_secret' in d && typeof d.signing_secret === 'string') {
+        setCreatedSecret(d.signing_secret);
+        navigate(`/destinations/${enc(d.id)}`, { replace: true });
+      }
+    },
+  });
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    save.mutate(form);
+  };
+  const set = <K extends keyof FormState>(k: K, v: FormState[K]) => setForm((f) => ({ ...f, [k]: v }));
+  const toggleType = (t: string) => set('event_types', form.event_types.includes(t) ? form.event_types.filter((x) => x !== t) : [...form.event_types, t]);
+
+  if (id !== null && destination.isPending) return <Loading />;
+  if (id !== null && destination.error) return <ErrorBox error={destination.error} />;
+  const d = destination.data;
+  const selectedMapping = mappings.data?.find((m) => m.id === form.mapping_id);
+
+  return (
+    <section aria-labelledby="dest-title">
+      <div className="page-head">
+        <h1 id="dest-title">{d ? 'Destination' : 'New destination'}</h1>
+        {d && <code>{d.id}</code>}
+        {d && <StatusBadge status={destinationState(d)} />}
+        <Link to="/destinations">All destinations</Link>
+      </div>
+      {createdSecret && <SecretOnce secret={createdSecret} note="shown once: keep it to verify signatures" />}
+      {d && !d.enabled && <ReEnable d={d} onDone={refresh} />}
+      <div className="columns">
+        <form onSubmit={submit} className="card form" aria-label={d ? 'Edit destination' : 'Create destination'}>
+          <Field label="URL">
+            {(fid) => <input id={fid} type="url" required value={form.url} onChange={(e) => set('url', e.target.value)} placeholder="https://crm.example.com/hooks/voiceoi" />}
+          </Field>
+          <Field label="Description">{(fid) => <input id={fid} value={form.description} onChange={(e) => set('description', e.target.value)} />}</Field>
+          <fieldset className="checks">
+            <legend>Event types</legend>
+            {eventTypes.error && <ErrorBox error={eventTypes.error} />}
+            <label>
+              <input type="checkbox" checked={form.event_types.includes('*')} onChange={() => toggleType('*')} /> all (<code>*</code>)
+            </label>
+            {eventTypes.data?.map((t) => (
+              <label key={t.type} title={t.description}>
+                <input type="checkbox" checked={form.event_types.includes(t.type)} onChange={() => toggleType(t.type)} /> {t.type}
+              </label>
+            ))}
+          </fieldset>
+          <div className="row">
+            <Field label="Mapping" hint={selectedMapping ? `Deliveries use its current version, v${selectedMapping.version}, pinned when each delivery starts.` : 'Without a mapping the event envelope is sent as is.'}>
+              {(fid) => (
+                <select id={fid} value={form.mapping_id} onChange={(e) => set('mapping_id', e.target.value)}>
+                  <option value="">none (send the event envelope)</option>
+                  {mappings.data?.map((m) => (
+                    <option key={m.id} value={m.id}>
+                      {m.name} · {m.language} · v{m.version}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label="Connection">
+              {(fid) => (
+                <select id={fid} value={form.connection_id} onChange={(e) => set('connection_id', e.target.value)}>
+                  <option value="">none</option>
+                  {connections.data?.map((c) => (
+                    <option key={c.id} value={c.id}>
+                      {c.name} · {c.kind}
+                      {c.status !== 'connected' ? ` · ${c.status}` : ''}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          </div>
+          <div className="row">
+            <Field label="Timeout (ms)" hint="100 to 60 000 per attempt">
+              {(fid) => <input id={fid} type="number" min={100} max={60000} value={form.timeout_ms} onChange={(e) => set('timeout_ms', e.target.value)} />}
+            </Field>
+            <Field label="Retry schedule (s)" hint="Seconds before each attempt, e.g. 0, 5, 30, 120. Empty: the default schedule.">
+              {(fid) => <input id={fid} value={form.retry} onChange={(e) => set('retry', e.target.value)} placeholder="default" />}
+            </Field>
+          </div>
+          <ErrorBox error={save.error} />
+          <div className="actions">
+            <button type="submit" className="primary" disabled={save.isPending}>
+              {d ? 'Save changes' : 'Create destination'}
+            </button>
+            {save.isSuccess && !save.isPending && d && <span className="ok" role="status">Saved</span>}
+          </div>
+        </form>
+        {d && <DestinationActions d={d} onDone={refresh} />}
+      </div>
+    </section>
+  );
+}
+
+function ReEnable({ d, onDone }: { d: Destination; onDone: (d: Destination) => Promise<void> }) {
+  const m = useMutation({ mutationFn: () => patch<Destination>(`/v1/destinations/${enc(d.id)}`, { enabled: true }), onSuccess: onDone });
+  return (
+    <div className="banner warn" role="alert">
+      <div>
+        <strong>Disabled.</strong> {d.disabled_reason ?? 'No deliveries are made to this destination.'}
+      </div>
+      <button type="button" onClick={() => m.mutate()} disabled={m.isPending}>
+        Re-enable
+      </button>
+      <ErrorBox error={m.error} />
+    </div>
+  );
+}
+
+function DestinationActions({ d, onDone }: { d: Destination; onDone: (d: Destination) => Promise<void> }) {
+  const qc = useQueryClient();
+  const [grace, setGrace] = useState('24');
+  const [since, setSince] = useState(() => toLocalInput(new Date(Date.now() - 86_400_000)));
+  const [confirming, setConfirming] = useState(false);
+  const pause = useMutation({
+    mutationFn: () => post<Destination>(`/v1/destinations/${enc(d.id)}/${d.paused ? 'resume' : 'pause'}`),
+    onSuccess: onDone,
+  });
+  const rotate = useMutation({
+    mutationFn: () => post<{ signing_secret: string; previous_valid_until: string | null }>(`/v1/destinations/${enc(d.id)}/rotate-secret`, { grace_s: Math.round(Number(grace) * 3600) }),
+  });
+  const recover = useMutation({
+    mutationFn: () => post<{ recovered: number; deliveries: string[]; more: boolean }>(`/v1/destinations/${enc(d.id)}/recover`, { since: toIso(since) }),
+  });
+  const remove = useMutation({
+    mutationFn: () => del(`/v1/destinations/${enc(d.id)}`),
+    onSuccess: async () => {
+      qc.removeQueries({ queryKey: ['destination', d.id] });
+      await qc.invalidateQueries({ queryKey: ['destinations'] });
+      navigate('/destinations');
+    },
+  });
+  return (
+    <aside className="card side" aria-label="Destination actions">
+      <h2>Delivery</h2>
+      <p className="muted small">
+        {d.paused ? 'Paused: new deliveries are held until you resume, then sent in order.' : 'Active: events are delivered as they arrive.'}
+      </p>
+      <button type="button" onClick={() => pause.mutate()} disabled={pause.isPending}>
+        {d.paused ? 'Resume' : 'Pause'}
+      </button>
+      <ErrorBox error={pause.error} />
+
+      <h2>Signing secret</h2>
+      <Field label="Grace period (hours)" hint="The old secret keeps signing alongside the new one for this long.">
+        {(fid) => <input id={fid} type="number" min={0} max={168} step="any" value={grace} onChange={(e) => setGrace(e.target.value)} />}
+      </Field>
+      <button type="button" onClick={() => rotate.mutate()} disabled={rotate.isPending}>
+        Rotate secret
+      </button>
+      <ErrorBox error={rotate.error} />
+      {rotate.data && (
+        <SecretOnce
+          secret={rotate.data.signing_secret}
+          note={`shown once; the previous one is valid ${rotate.data.previous_valid_until ? `until ${time(rotate.data.previous_valid_until)}` : 'no longer'}`}
+        />
+      )}
+
+      <h2>Recover</h2>
+      <Field label="Recover failed deliveries since">{(fid) => <input id={fid} type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />}</Field>
+      <button type="button" onClick={() => recover.mutate()} disabled={recover.isPending || !since}>
+        Recover
+      </button>
+      <ErrorBox error={recover.error} />
+      {recover.data && (
+        <p role="status">
+          Replaying {recover.data.recovered} failed deliver{recover.data.recovered === 1 ? 'y' : 'ies'}
+          {recover.data.more ? ' (more remain: recover again)' : ''}.{' '}
+          <Link to={`/deliveries?destination_id=${enc(d.id)}`}>See deliveries</Link>
+        </p>
+      )}
+
+      <h2>Danger zone</h2>
+      {!confirming ? (
+        <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          Delete destination
+        </button>
+      ) : (
+        <div className="confirm" role="group" aria-label="Confirm deletion">
+          <p>
+            Delete <code>{d.id}</code>? Pending deliveries to it are cancelled.
+          </p>
+          <button type="button" className="danger" onClick={() => remove.mutate()} disabled={remove.isPending}>
+            Yes, delete
+          </button>
+          <button type="button" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      <ErrorBox error={remove.error} />
+      <p className="muted small">Created {time(d.created_at)} · updated {time(d.updated_at)}</p>
+    </aside>
+  );
+}

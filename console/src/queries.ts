@@ -1,0 +1,20 @@
+import { useQuery } from '@tanstack/react-query';
+import { get } from './api.ts';
+import type { Connection, Destination, EventType, Mapping } from './types.ts';
+
+// Server state shared by several pages; mutations invalidate these keys.
+export const useDestinations = () =>
+  useQuery({ queryKey: ['destinations'], queryFn: ({ signal }) => get<{ items: Destination[] }>('/v1/destinations', signal).then((r) => r.items) });
+
+export const useMappings = () =>
+  useQuery({ queryKey: ['mappings'], queryFn: ({ signal }) => get<{ items: Mapping[] }>('/v1/mappings', signal).then((r) => r.items) });
+
+export const useConnections = () =>
+  useQuery({ queryKey: ['connections'], queryFn: ({ signal }) => get<{ items: Connection[] }>('/v1/connections', signal).then((r) => r.items) });
+
+export const useEventTypes = () =>
+  useQuery({
+    queryKey: ['event-types'],
+    queryFn: ({ signal }) => get<{ items: EventType[] }>('/v1/event-types', signal).then((r) => r.items),
+    staleTime: Infinity,
+  });

@@ -1,0 +1,141 @@
+// What the API answers, as the console reads it (src/routes/*.schema.ts is the source of truth).
+
+export interface Session {
+  account: { id: string; name: string };
+  csrf_token: string;
+  expires_at: string;
+  /** Optional: where operators open workflows (the console falls back to this host on :8233). */
+  temporal_ui_url?: string;
+}
+
+export interface Destination {
+  id: string;
+  url: string;
+  description: string | null;
+  event_types: string[];
+  mapping_id: string | null;
+  connection_id: string | null;
+  enabled: boolean;
+  paused: boolean;
+  disabled_reason: string | null;
+  timeout_ms: number;
+  retry_schedule_s: number[];
+  created_at: string;
+  updated_at: string;
+  /** Only present in some API versions: the pinned mapping version. */
+  mapping_version?: number | null;
+}
+
+export type MappingLanguage = 'typescript' | 'jsonata';
+
+export interface Mapping {
+  id: string;
+  name: string;
+  language: MappingLanguage;
+  version: number;
+  timeout_ms: number | null;
+  memory_mb: number | null;
+  created_at: string;
+  updated_at: string;
+  source?: string;
+}
+
+export interface MappingVersion {
+  version: number;
+  source: string;
+  created_at: string;
+}
+
+export interface CheckError {
+  code?: string;
+  message: string;
+  line?: number;
+  column?: number;
+}
+
+export interface TestResult {
+  result: unknown;
+  logs: string[];
+  duration_ms: number;
+}
+
+export type ConnectionKind = 'headers' | 'basic' | 'oauth2_client_credentials' | 'oauth2_authorization_code';
+
+export interface Connection {
+  id: string;
+  name: string;
+  kind: ConnectionKind;
+  status: 'connected' | 'needs_reauth' | 'error';
+  last_error: { code: string; message: string; at: string } | null;
+  created_at: string;
+  updated_at: string;
+  header_names?: string[];
+  username?: string;
+  token_url?: string;
+  client_id?: string;
+  scope?: string | null;
+  audience?: string | null;
+  auth_method?: 'client_secret_basic' | 'client_secret_post';
+  provider?: string;
+  authorized_at?: string | null;
+  token_expires_at?: string | null;
+  authorize_path?: string;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'retrying' | 'failed' | 'skipped' | 'cancelled';
+export const DELIVERY_STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'retrying', 'failed', 'skipped', 'cancelled'];
+
+export interface DeliverySummary {
+  id: string;
+  run_id: string;
+  status: DeliveryStatus;
+  workflow_status: string;
+  event_id: string;
+  event_type: string;
+  destination_id: string;
+  call_id: string | null;
+  lead_id: string | null;
+  started_at: string;
+  closed_at: string | null;
+}
+
+export interface Attempt {
+  n: number;
+  started_at: string;
+  duration_ms: number;
+  request?: { method: string; url: string; headers: Record<string, string>; body: string; body_bytes: number; body_truncated: boolean };
+  response?: { status: number; headers: Record<string, string>; body: string; body_truncated: boolean };
+  error?: { code: string; message: string };
+  verdict: string;
+  retry_after_ms?: number;
+}
+
+export interface Delivery {
+  id: string;
+  status: DeliveryStatus;
+  reason?: string;
+  event_id: string;
+  event_type: string;
+  destination_id: string;
+  mapping_id?: string;
+  mapping_version?: number;
+  transform?: {
+    mapping: { id: string; version: number } | null;
+    request: unknown;
+    duration_ms: number;
+    logs?: string[];
+    error?: CheckError;
+  };
+  attempts: Attempt[];
+  next_attempt_at?: string;
+  accepted_at?: string;
+  delivered_at?: string;
+  workflow: { id: string; run_id: string; status: string };
+}
+
+export interface EventType {
+  type: string;
+  description: string;
+  schema: unknown;
+  sample?: unknown;
+}

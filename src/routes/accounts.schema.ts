@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { cidrProblem } from '../delivery/network-policy.ts';
+
+export const createAccountBody = z.object({ name: z.string().trim().min(1).max(200) });
+
+export const accountView = z.object({ id: z.string(), name: z.string(), created_at: z.string(), allowed_networks: z.array(z.string()) });
+
+const MAX_NETWORKS = 50;
+
+const cidr = z
+  .string()
+  .trim()
+  .max(64)
+  .superRefine((c, ctx) => {
+    const problem = cidrProblem(c);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+// Strict: a typo such as `allowed_network` is an error, not a silent no-op.
+export const patchAccountBody = z.strictObject({
+  allowed_networks: z.array(cidr).max(MAX_NETWORKS, `give at most ${MAX_NETWORKS} networks`),
+});

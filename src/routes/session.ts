@@ -1,0 +1,63 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { AppDeps } from '../app.ts';
+import { requireAdmin } from '../auth.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { SessionService } from '../sessions.ts';
+import { idParams } from './destinations.schema.ts';
+import { revokedSessions, sessionInfo, signInBody } from './session.schema.ts';
+
+const tags = ['console sessions'];
+const expired = () => new AppError(401, 'unauthorized', 'No console session: sign in with POST /v1/session {api_key}');
+
+/** Console sign-in and sign-out (src/sessions.ts); these routes read the session cookie themselves. */
+export const sessionRoutes = (deps: AppDeps, sessions: SessionService): FastifyPluginAsyncZod => async (app) => {
+  app.post('/v1/session', {
+    config: { public: true },
+    schema: { tags, security: [], body: signInBody, description: 'Exchanges an account API key for a console session cookie (HttpOnly, SameSite=Lax).' },
+  }, async (req, reply) => {
+    // Another site must not sign this browser in to an account of its choosing (login CSRF).
+    sessions.checkOrigin(req);
+    // A wrong key here counts towards the same failed-key limit as a wrong bearer header.
+    const account = await app.keyFailures.guard(req, async () => {
+      const found = await deps.store.accounts.findByApiKey(req.body.api_key);
+      if (!found) throw new AppError(401, 'unauthorized', 'Invalid API key');
+      return found;
+    }, true);
+    const previous = await sessions.resolve(req);
+    if (previous) await sessions.end(previous);
+    await sessions.start(account, req, reply);
+    return reply.status(204).send();
+  });
+
+  app.get('/v1/session', {
+    config: { public: true },
+    schema: { tags, security: [], response: { 200: sessionInfo } },
+  }, async (req, reply) => {
+    const session = await sessions.resolve(req);
+    if (!session) throw expired();
+    // It carries the CSRF token: never from a cache.
+    reply.header('cache-control', 'no-store');
+    return { account: { id: session.account.id, name: session.account.name }, csrf_token: session.csrfToken, expires_at: session.expiresAt };
+  });
+
+  app.delete('/v1/session', {
+    config: { public: true },
+    schema: { tags, security: [], description: 'Signs out: ends the session server-side and clears the cookie. Needs the x-csrf-token header while the session is alive.' },
+  }, async (req, reply) => {
+    const session = await sessions.resolve(req);
+    if (session) {
+      sessions.checkCsrf(req, session);
+      await sessions.end(session);
+    }
+    sessions.clearCookie(req, reply);
+    return reply.status(204).send();
+  });
+
+  app.delete('/v1/accounts/:id/sessions', {
+    schema: { tags, params: idParams, response: { 200: revokedSessions }, description: 'Admin: ends every console session of the account.' },
+  }, async (req) => {
+    requireAdmin(req);
+    if (!(await deps.store.accounts.get(req.params.id))) throw notFound('account', req.params.id);
+    return { revoked: await sessions.revokeAccount(req.params.id) };
+  });
+};

@@ -1,0 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from 'kysely';
+import { AppError } from '../errors.ts';
+
+/**
+ * How long one database call may wait for a lock held by another process (the worker, a backup, an
+ * operator's sqlite3 shell) before it gives up with `503 database_busy`, counted from the moment the
+ * call asked for the connection. better-sqlite3 is synchronous: SQLite's own busy handler would
+ * sleep on the event loop, so it gets only a few milliseconds and the waiting happens here, between
+ * tries, with the event loop free.
+ */
+export const BUSY_BUDGET_MS = 1000;
+/** SQLite's own busy handler: the longest one try may block the event loop. */
+export const BUSY_TIMEOUT_MS = 5;
+export const BUSY_RETRY_AFTER_S = 1;
+/** What a call gets after it holds the connection, however long it queued for it. */
+const MIN_TRIES_MS = 20;
+
+const RETRYABLE = new Set(['SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_TIMEOUT']);
+
+export const databaseBusy = (): AppError =>
+  new AppError(503, 'database_busy', `The database is locked by another process; nothing was changed. Try again in ${BUSY_RETRY_AFTER_S} s`, {
+    retry_after_s: BUSY_RETRY_AFTER_S,
+  });
+
+const codeOf = (err: unknown): string | undefined => (err as { code?: unknown } | null)?.code as string | undefined;
+
+/** Runs `fn` until it does not fail with SQLITE_BUSY, sleeping 2, 4, 8 … 100 ms between tries, until `deadline`. */
+export async function retryBusy<T>(fn: () => T | Promise<T>, deadline: number): Promise<T> {
+  for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = codeOf(err);
+      // A stale snapshot (another process wrote since this transaction read) never clears by waiting.
+      if (code === 'SQLITE_BUSY_SNAPSHOT') throw databaseBusy();
+      if (!code || !RETRYABLE.has(code)) throw err;
+      const left = deadline - Date.now();
+      if (left <= 0) throw databaseBusy();
+      await sleep(Math.min(wait, left));
+    }
+  }
+}
+
+/** The one connection of Kysely's SQLite driver, each query retried on SQLITE_BUSY until the holder's deadline. */
+class RetryingConnection implements DatabaseConnection {
+  deadline = 0;
+  constructor(readonly inner: DatabaseConnection) {}
+  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    return retryBusy(() => this.inner.executeQuery<R>(query), this.deadline);
+  }
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+class RetryingDriver implements Driver {
+  #conn?: RetryingConnection;
+  constructor(private readonly inner: Driver) {}
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    // The budget starts before the wait for Kysely's connection mutex: callers queued behind a
+    // caller that is waiting out a lock do not each wait a full budget after it. Each still gets a
+    // few tries, so a long queue under load does not turn a brief lock into a refusal.
+    const deadline = Date.now() + BUSY_BUDGET_MS;
+    const inner = await this.inner.acquireConnection();
+    if (this.#conn?.inner !== inner) this.#conn = new RetryingConnection(inner);
+    this.#conn.deadline = Math.max(deadline, Date.now() + MIN_TRIES_MS);
+    return this.#conn;
+  }
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    // Every transaction here reads then writes: taking the write lock at BEGIN makes the wait for
+    // another process's lock a retry of BEGIN alone, instead of a failed upgrade half-way through.
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.commitTransaction(connection);
+  }
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return this.inner.rollbackTransaction(connection);
+  }
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection((connection as RetryingConnection).inner);
+  }
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+/** Kysely's SQLite dialect whose queries wait out another process's lock without blocking the event loop. */
+export class BusyRetryingSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    return new RetryingDriver(super.createDriver());
+  }
+}
