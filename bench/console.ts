@@ -80,7 +80,7 @@ function bundleSizes() {
 async function timedLoad(page: Page, url: string, ready: string) {
   let bytes = 0;
   const onResponse = (r: import('playwright-core').Response) => {
-    void r.request().sizes().then((s) => (bytes += s.responseBodySize), () => undefined);
+    void r.request().sizes().then((s) => (bytes += Math.max(0, s.responseBodySize)), () => undefined);
   };
   page.on('response', onResponse);
   const t0 = performance.now();
@@ -151,30 +151,22 @@ async function keystrokeLatency(cs: ConsoleStack, keys: number) {
     await page.keyboard.press('End');
     for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowLeft');
 
-    // Both ends are timed in the page: the keydown, and the mutation that shows the new text.
-    await page.evaluate(() => {
-      const w = globalThis as any;
-      w.__keyAt = 0;
-      w.document.addEventListener('keydown', () => (w.__keyAt = w.performance.now()), true);
-    });
-    const waitForText = (needle: string) =>
-      page.evaluate(
-        (n) =>
-          new Promise<number>((res) => {
-            const w = globalThis as any;
-            const el = w.document.querySelector('[data-testid=preview]');
-            const check = () => {
-              if ((el.textContent as string).includes(n)) {
-                obs.disconnect();
-                res(w.performance.now() - w.__keyAt);
-              }
-            };
-            const obs = new w.MutationObserver(check);
-            obs.observe(el, { subtree: true, childList: true, characterData: true });
-            check();
-          }),
-        needle,
-      );
+    // Both ends are timed in the page: the keydown, and the mutation that shows the new text. A
+    // script string, because tsx would wrap named functions in a helper the page does not have.
+    await page.evaluate(`(() => {
+      window.__keyAt = 0;
+      document.addEventListener('keydown', () => { window.__keyAt = performance.now(); }, true);
+      window.__waitForText = (needle) => new Promise((resolve) => {
+        const el = document.querySelector('[data-testid=preview]');
+        const check = () => {
+          if (el.textContent.includes(needle)) { obs.disconnect(); resolve(performance.now() - window.__keyAt); }
+        };
+        const obs = new MutationObserver(check);
+        obs.observe(el, { subtree: true, childList: true, characterData: true });
+        check();
+      });
+    })()`);
+    const waitForText = (needle: string) => page.evaluate((n) => (globalThis as any).__waitForText(n) as Promise<number>, needle);
 
     let tag = 'k';
     const isolated: number[] = [];

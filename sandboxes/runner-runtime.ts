@@ -17,6 +17,8 @@
 //   __voiceoi.logs()     → the captured lines as a JSON array (after a timeout).
 
 export const PENDING = 'P';
+/** Intl objects one run may create (their ICU memory is not counted by the heap limit). */
+export const MAX_INTL_OBJECTS_PER_RUN = 500;
 export const RUNTIME_FILENAME = 'voiceoi-runtime.js';
 
 export const RUNNER_RUNTIME = String.raw`(function () {
@@ -276,6 +278,48 @@ export const RUNNER_RUNTIME = String.raw`(function () {
   }
 
   function logs() { return logsJson(); }
+
+  // Intl objects keep their ICU data outside the V8 heap, where the memory limit does not see it:
+  // 100 000 DateTimeFormats kept in an array grew the sandbox process by 2 GB under a 32 MB limit,
+  // and even unkept ones are collected too late. So a run may create only so many; every path to
+  // a constructor (Intl.X, prototype.constructor, subclasses) goes through the count.
+  const MAX_INTL_OBJECTS = ${MAX_INTL_OBJECTS_PER_RUN};
+  const construct = Reflect.construct;
+  const RangeErrorCtor = RangeError;
+  let intlObjects = 0;
+  function countIntl(what) {
+    if (++intlObjects > MAX_INTL_OBJECTS) {
+      throw new RangeErrorCtor('A transform may create at most ' + MAX_INTL_OBJECTS + ' Intl objects per run (this was ' + what + '): their memory is outside its memory limit. Create each formatter once and reuse it.');
+    }
+  }
+  function guardMethod(holder, key, what) {
+    const original = holder[key];
+    if (typeof original !== 'function') return;
+    const guarded = { [what]: function () { countIntl(what); return apply(original, this, arguments); } }[what];
+    defineProperty(holder, key, { value: guarded, writable: true, configurable: true, enumerable: false });
+  }
+  const intl = global.Intl;
+  const intlNames = ['Collator', 'DateTimeFormat', 'DisplayNames', 'DurationFormat', 'ListFormat', 'Locale', 'NumberFormat', 'PluralRules', 'RelativeTimeFormat', 'Segmenter'];
+  for (let i = 0; i < intlNames.length; i++) {
+    const name = intlNames[i];
+    const Ctor = intl[name];
+    if (typeof Ctor !== 'function') continue;
+    const what = 'Intl.' + name;
+    const guarded = new Proxy(Ctor, {
+      construct: function (target, args, newTarget) { countIntl(what); return construct(target, args, newTarget); },
+      apply: function (target, thisArg, args) { countIntl(what); return apply(target, thisArg, args); },
+    });
+    defineProperty(intl, name, { value: guarded, writable: true, configurable: true, enumerable: false });
+    defineProperty(Ctor.prototype, 'constructor', { value: guarded, writable: true, configurable: true, enumerable: false });
+  }
+  if (typeof intl.Segmenter === 'function') {
+    // Each segment() and each iteration over its result clones an ICU break iterator.
+    const segments = getPrototypeOf(new intl.Segmenter().segment(''));
+    intlObjects = 0;
+    guardMethod(intl.Segmenter.prototype, 'segment', 'Intl.Segmenter.prototype.segment');
+    guardMethod(segments, Symbol.iterator, 'an iterator over Intl segments');
+    guardMethod(segments, 'containing', 'Intl segments containing()');
+  }
 
   const consoleObject = {
     log: log, info: log, debug: log,

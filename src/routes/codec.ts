@@ -96,7 +96,7 @@ export const codecRoutes = (deps: CodecRouteDeps): FastifyPluginAsyncZod => asyn
       ...base,
       onRequest: uiSecret,
       // The URL is the credential: the access log shows the route, never the secret.
-      logSerializers: { req: (req: FastifyRequest) => ({ method: req.method, url: `/codec/[redacted]/${req.url.split('/').pop()?.split('?')[0] ?? ''}` }) },
+      logSerializers: { req: (req: FastifyRequest) => ({ method: req.method, url: req.url.split('?')[0]!.replace(/^\/codec\/[^/]*/, '/codec/[redacted]') }) },
     } satisfies RouteShorthandOptions;
     ui.post('/codec/:secret/decode', secretUrl, (req, reply) => run(req, reply, decodePayloadsJSON));
     ui.post('/codec/:secret/encode', secretUrl, (req, reply) => run(req, reply, encodePayloadsJSON));

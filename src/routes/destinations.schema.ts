@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { eventTypes } from '../events/catalog.ts';
 
+/** A filter is one expression, not a mapping: a few lines at most (characters). */
+export const MAX_FILTER_CHARS = 4096;
+
 const eventTypeOrAll = z.enum([...eventTypes, '*']);
 
 const url = z
@@ -20,6 +23,22 @@ const fields = {
   timeout_ms: z.number().int().min(100).max(60_000),
   // Seconds before each attempt; up to 50 attempts spread over at most 7 days per wait.
   retry_schedule_s: z.array(z.number().min(0).max(7 * 86_400)).min(1).max(50).nullable(),
+  rate_limit_per_s: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .nullable()
+    .describe('At most this many attempts start per second to this destination, across all workers; null = unlimited.'),
+  ordering: z
+    .enum(['none', 'per_call'])
+    .describe('per_call: deliveries of events with the same data.call_id reach this destination one at a time, in acceptance order.'),
+  filter: z
+    .string()
+    .min(1)
+    .max(MAX_FILTER_CHARS)
+    .nullable()
+    .describe('A JSONata expression evaluated against the event at ingest; an event for which it is not truthy starts no delivery here. null = every subscribed event.'),
 };
 
 export const createDestinationBody = z.object({
@@ -31,6 +50,9 @@ export const createDestinationBody = z.object({
   enabled: fields.enabled.optional(),
   timeout_ms: fields.timeout_ms.optional(),
   retry_schedule_s: fields.retry_schedule_s.optional(),
+  rate_limit_per_s: fields.rate_limit_per_s.optional(),
+  ordering: fields.ordering.optional(),
+  filter: fields.filter.optional(),
 });
 
 export const patchDestinationBody = createDestinationBody.partial().refine((b) => Object.keys(b).length > 0, {
@@ -49,6 +71,9 @@ export const destinationView = z.object({
   disabled_reason: z.string().nullable(),
   timeout_ms: z.number(),
   retry_schedule_s: z.array(z.number()),
+  rate_limit_per_s: z.number().nullable(),
+  ordering: z.enum(['none', 'per_call']),
+  filter: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -26,6 +26,20 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
       throw new AppError(400, 'mapping_not_found', `mapping_id: no mapping '${mappingId}' in this account`);
   };
 
+  // Same check as a JSONata mapping upload, so the answer has the same shape (line, column, errors).
+  const checkFilter = async (filter: string | null | undefined) => {
+    if (!filter) return;
+    const result = await deps.engine.validate('jsonata', filter);
+    if (result.ok) return;
+    const [first] = result.errors;
+    throw new AppError(400, 'invalid_filter', first ? `filter: line ${first.line}, column ${first.column}: ${first.message}` : 'filter: the expression is invalid', {
+      field: 'filter',
+      line: first?.line,
+      column: first?.column,
+      errors: result.errors,
+    });
+  };
+
   const mustGet = async (accountId: string, id: string) => {
     const d = await store.destinations.get(accountId, id);
     if (!d) throw notFound('destination', id);
@@ -39,6 +53,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     await checkReachable(account.id, req.body.url);
     await checkMapping(account.id, req.body.mapping_id);
     await checkConnectionReference(deps, account.id, req.body.connection_id);
+    await checkFilter(req.body.filter);
     const created = await store.destinations.create(account.id, req.body);
     return reply.status(201).send(view(created) as Destination & { signing_secret: string });
   });
@@ -60,6 +75,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     if (req.body.url) await checkReachable(account.id, req.body.url);
     await checkMapping(account.id, req.body.mapping_id);
     await checkConnectionReference(deps, account.id, req.body.connection_id);
+    await checkFilter(req.body.filter);
     const updated = await store.destinations.update(account.id, req.params.id, req.body);
     if (!updated) throw notFound('destination', req.params.id);
     return view(updated);

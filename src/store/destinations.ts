@@ -21,9 +21,17 @@ export interface Destination {
   disabled_reason: string | null;
   timeout_ms: number;
   retry_schedule_s: number[];
+  /** At most this many attempts start per second to this destination; null = unlimited. */
+  rate_limit_per_s: number | null;
+  /** per_call: deliveries of one data.call_id reach it one at a time, in acceptance order. */
+  ordering: DestinationOrdering;
+  /** A JSONata expression; an event for which it is not truthy starts no delivery here. */
+  filter: string | null;
   created_at: string;
   updated_at: string;
 }
+
+export type DestinationOrdering = 'none' | 'per_call';
 
 export interface DestinationInput {
   url: string;
@@ -34,6 +42,9 @@ export interface DestinationInput {
   enabled?: boolean;
   timeout_ms?: number;
   retry_schedule_s?: number[] | null;
+  rate_limit_per_s?: number | null;
+  ordering?: DestinationOrdering;
+  filter?: string | null;
 }
 
 interface StoredSecret {
@@ -78,6 +89,9 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     disabled_reason: row.disabled_reason,
     timeout_ms: row.timeout_ms,
     retry_schedule_s: row.retry_schedule_s ? (JSON.parse(row.retry_schedule_s) as number[]) : DEFAULT_RETRY_SCHEDULE_S,
+    rate_limit_per_s: row.rate_limit_per_s,
+    ordering: row.ordering === 'per_call' ? 'per_call' : 'none',
+    filter: row.filter,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -115,6 +129,9 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         disabled_reason: null,
         timeout_ms: input.timeout_ms ?? DEFAULT_TIMEOUT_MS,
         retry_schedule_s: input.retry_schedule_s ? JSON.stringify(input.retry_schedule_s) : null,
+        rate_limit_per_s: input.rate_limit_per_s ?? null,
+        ordering: input.ordering ?? 'none',
+        filter: input.filter ?? null,
         signing_secrets: JSON.stringify(secrets),
         created_at: now,
         updated_at: now,
@@ -168,6 +185,9 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (patch.timeout_ms !== undefined) values.timeout_ms = patch.timeout_ms;
       if (patch.retry_schedule_s !== undefined)
         values.retry_schedule_s = patch.retry_schedule_s ? JSON.stringify(patch.retry_schedule_s) : null;
+      if (patch.rate_limit_per_s !== undefined) values.rate_limit_per_s = patch.rate_limit_per_s;
+      if (patch.ordering !== undefined) values.ordering = patch.ordering;
+      if (patch.filter !== undefined) values.filter = patch.filter;
       const res = await db
         .updateTable('destinations')
         .set(values)

@@ -141,6 +141,14 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('accounts').addColumn('allowed_networks', 'text').execute();
     },
   },
+  '0090_destination_delivery_controls': {
+    async up(db: Kysely<unknown>) {
+      // Issue 13: a per-destination attempt rate, per-call ordering and an ingest filter.
+      await db.schema.alterTable('destinations').addColumn('rate_limit_per_s', 'integer').execute();
+      await db.schema.alterTable('destinations').addColumn('ordering', 'text', (c) => c.notNull().defaultTo('none')).execute();
+      await db.schema.alterTable('destinations').addColumn('filter', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

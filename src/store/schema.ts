@@ -25,6 +25,9 @@ export interface DestinationsTable {
   timeout_ms: number;
   retry_schedule_s: string | null; // JSON number[]; null = the default schedule
   signing_secrets: string; // JSON EncryptedSecret[]
+  rate_limit_per_s: number | null; // null = unlimited
+  ordering: string; // 'none' | 'per_call'
+  filter: string | null; // JSONata source; null = every subscribed event
   created_at: string;
   updated_at: string;
 }

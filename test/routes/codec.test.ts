@@ -233,7 +233,13 @@ describe('codec endpoint and encrypted history', () => {
       assert.equal(ok.statusCode, 200);
       const bad = await api.inject({ method: 'POST', url: `/codec/${codecSecret}/encode`, payload: '{"payloads": 3}', headers: { 'content-type': 'application/json' } });
       assert.equal(bad.statusCode, 400);
-      await eventually(async () => lines.filter((l) => l.includes('request completed')).length >= 2, 'two access-log lines');
+      for (const url of [`/codec/${codecSecret}`, `/codec/${codecSecret}/decode/`, `/codec/${codecSecret}/x/y?z=1`]) {
+        const missing = await api.inject({ method: 'GET', url });
+        assert.equal(missing.statusCode, 404, url);
+        assert.equal(missing.json().code, 'route_not_found');
+        assert.ok(!missing.body.includes(codecSecret), 'the 404 does not echo the secret');
+      }
+      await eventually(async () => lines.filter((l) => l.includes('request completed')).length >= 5, 'five access-log lines');
       assert.ok(lines.some((l) => l.includes('/codec/[redacted]/decode')), lines.join(''));
       assert.equal(lines.join('').indexOf(codecSecret), -1, 'the secret is in a log line');
     } finally {

@@ -256,6 +256,46 @@ describe('memory outside the heap is refused or counted', () => {
     });
   }
 
+  test('Intl objects (ICU memory, outside the heap): 100 000 DateTimeFormats are stopped after 500, the process does not grow', async () => {
+    const source = `export default function transform() {\n  const kept = [];\n  for (let i = 0; i < 100_000; i++) kept.push(new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', dateStyle: 'full' }));\n  return { body: kept.length };\n}`;
+    const { value, beforeMb, peakMb } = await withPeakSandboxRss(ctx.engine, () => runTs(ctx.engine, source, { timeoutMs: 5_000 }));
+    const error = expectError(value, 'script_error');
+    assert.match(error.message, /^RangeError: A transform may create at most 500 Intl objects per run \(this was Intl\.DateTimeFormat\)/);
+    assert.equal(error.line, 3);
+    assert.ok(peakMb - beforeMb < GROWTH_BOUND_MB, `the sandbox process grew by ${(peakMb - beforeMb).toFixed(0)} MB`);
+  });
+
+  const intlPaths: [string, string][] = [
+    ['new Intl.X', `new Intl.Collator('de')`],
+    ['Intl.X() without new', `Intl.NumberFormat('de-DE')`],
+    ['prototype.constructor', `new (Intl.DateTimeFormat.prototype.constructor as any)('en')`],
+    ['an instance\'s constructor', `new ((new Intl.PluralRules('en')) as any).constructor('en')`],
+    ['Reflect.construct', `Reflect.construct(Intl.ListFormat, ['en'])`],
+    ['a subclass', `new (class extends Intl.RelativeTimeFormat {})('en')`],
+    ['Segmenter.segment()', `segmenter.segment('hello world')`],
+    ['iterating segments', `segments[Symbol.iterator]()`],
+  ];
+  for (const [path, make] of intlPaths) {
+    test(`Intl objects are counted through ${path}`, async () => {
+      const source = `const segmenter = new Intl.Segmenter('en');\nconst segments = segmenter.segment('a b');\nexport default function transform() {\n  const kept: unknown[] = [];\n  for (let i = 0; i < 600; i++) kept.push(${make});\n  return { body: kept.length };\n}`;
+      const error = expectError(await runTs(ctx.engine, source), 'script_error');
+      assert.match(error.message, /at most 500 Intl objects per run/);
+    });
+  }
+
+  test('ordinary Intl use works, and the count starts again with every run', async () => {
+    const source = `export default function transform() {
+  const date = new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', dateStyle: 'long' });
+  const money = new Intl.NumberFormat('de-DE', { style: 'currency', currency: 'EUR' });
+  const words = [...new Intl.Segmenter('en', { granularity: 'word' }).segment('booked a site survey')].filter((s) => s.isWordLike).length;
+  for (let i = 0; i < 400; i++) new Intl.Collator('de').compare('a', 'b');
+  return { body: [date.format(Date.UTC(2026, 10, 27)), money.format(0.42), words, date instanceof Intl.DateTimeFormat, (0.42).toLocaleString('en-US', { style: 'percent' })] };
+}`;
+    for (let run = 0; run < 3; run++) {
+      assert.deepEqual(expectBody(await runTs(ctx.engine, source, { timeoutMs: 2_000 })), ['November 27, 2026', '0,42\u00a0€', 4, true, '42%']);
+    }
+  });
+
   test('Atomics.wait forever is ended by the CPU limit', async () => {
     const error = expectError(await runTs(ctx.engine, `export default () => ({ body: Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0) })`, { timeoutMs: 50 }), 'timeout');
     assert.match(error.message, /50 ms/);

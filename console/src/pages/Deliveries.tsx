@@ -125,7 +125,8 @@ export function DeliveriesPage() {
                     <StatusBadge status={d.status} />
                   </td>
                   <td>
-                    <Link to={`/deliveries/${encodeURIComponent(d.id)}`} aria-label={`Delivery of ${d.event_id} to ${d.destination_id}`}>
+                    {/* The trailing slash: an event id may end in ".json", which the server would read as a file. */}
+                    <Link to={`/deliveries/${encodeURIComponent(d.id)}/`} aria-label={`Delivery of ${d.event_id} to ${d.destination_id}`}>
                       {d.event_id}
                     </Link>
                   </td>
