@@ -1,5 +1,6 @@
-// The TypeScript compiler is 9 MB of JavaScript that only validation needs (and compile errors,
-// rarely): loaded on first use so a delivery worker that only runs mappings never pays for it.
+// The TypeScript compiler is 9 MB of JavaScript: loaded on first use, i.e. the first TypeScript
+// compile (its parser bounds nesting before swc, syntax-depth.ts) or engine.warmup, so a process
+// that only runs JSONata never pays for it.
 import { createRequire } from 'node:module';
 import type TypeScript from 'typescript';
 

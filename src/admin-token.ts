@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -43,3 +43,14 @@ export function resolveCodecUiSecret(dataDir: string): string {
 
 /** The codec endpoint a Temporal UI is configured with: the API's base URL plus the secret path. */
 export const codecUiEndpoint = (apiBase: string, secret: string): string => `${apiBase.replace(/\/$/, '')}/codec/${secret}`;
+
+/**
+ * The codec UI secret this process uses. With DATABASE_URL (replicas) it is derived from the admin
+ * token every API replica is given, so all of them accept the same UI URL and nothing is generated
+ * per host; rotating the admin token changes it too. Without, the install's own file (above).
+ */
+export function codecUiSecretFor(config: { DATABASE_URL?: string; VOICEOI_ADMIN_TOKEN?: string; VOICEOI_DATA_DIR: string }): string {
+  if (!config.DATABASE_URL) return resolveCodecUiSecret(config.VOICEOI_DATA_DIR);
+  if (!config.VOICEOI_ADMIN_TOKEN) throw new Error('VOICEOI_ADMIN_TOKEN is required with DATABASE_URL (the codec UI secret is derived from it)');
+  return createHmac('sha256', config.VOICEOI_ADMIN_TOKEN).update('voiceoi-hooks codec-ui-secret').digest('base64url');
+}

@@ -9,7 +9,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { createAuthenticator } from './auth.ts';
 import { registerKeyFailureLimit } from './auth-rate-limit.ts';
 import type { Config } from './config.ts';
-import type { DeliveryService } from './deliveries.ts';
+import type { DeliveryService, RecoverResult } from './deliveries/index.ts';
 import type { NetworkPolicy } from './delivery/network-policy.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import type { IngestService } from './ingest.ts';
@@ -17,7 +17,6 @@ import { registerJsonParser } from './json-depth.ts';
 import type { TransformEngine } from '../sandboxes/index.ts';
 import { mappingRoutes } from './routes/mappings.ts';
 import type { Metrics } from './metrics.ts';
-import type { RecoverResult } from './recover.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { connectionRoutes } from './routes/connections.ts';

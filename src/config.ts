@@ -66,6 +66,16 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   VOICEOI_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
   VOICEOI_DATA_DIR: z.string().default('.data'),
+  /** Unset: SQLite under the data directory. Set: the shared PostgreSQL control plane of every replica. */
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((v) => v || undefined)
+    .refine((v) => v === undefined || (/^postgres(ql)?:\/\//i.test(v) && URL.canParse(v)), {
+      message: 'must be a postgres:// or postgresql:// URL (e.g. postgres://voiceoi:password@db.internal:5432/voiceoi)',
+    }),
+  /** Connections to PostgreSQL each process keeps open at most. */
+  VOICEOI_DATABASE_POOL: z.coerce.number().int().min(1).max(1000).default(10),
   VOICEOI_ADMIN_TOKEN: z.string().min(16, 'VOICEOI_ADMIN_TOKEN must be at least 16 characters').optional(),
   VOICEOI_MASTER_KEYS: z.string().optional(),
   VOICEOI_BLOCK_PRIVATE_NETWORKS: retiredBlockPrivate,
@@ -98,11 +108,32 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/**
+ * With DATABASE_URL every replica must share what a single install would generate into its data
+ * directory (src/crypto/keyring.ts, src/admin-token.ts): a replica that made its own could not read
+ * the others' secrets, nor accept their admin. It refuses to start instead.
+ */
+const sharedAcrossReplicas = envSchema.superRefine((c, ctx) => {
+  if (!c.DATABASE_URL) return;
+  if (!c.VOICEOI_MASTER_KEYS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['VOICEOI_MASTER_KEYS'],
+      message: 'is required with DATABASE_URL: every replica encrypts and decrypts with the same keys (generate one with: echo "k1:$(openssl rand -base64 32)")',
+    });
+  if (!c.VOICEOI_ADMIN_TOKEN && c.VOICEOI_ROLE !== 'worker')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['VOICEOI_ADMIN_TOKEN'],
+      message: 'is required with DATABASE_URL: every API replica accepts the same admin token (at least 16 characters, e.g. openssl rand -base64 24)',
+    });
+});
+
 export type Config = z.infer<typeof envSchema> & { version: string };
 
 export const VERSION = '0.1.0';
 
 /** Validated once at start-up: a wrong variable stops the process with every problem listed. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return { ...parseEnv(envSchema, env, 'configuration'), version: VERSION };
+  return { ...parseEnv(sharedAcrossReplicas, env, 'configuration'), version: VERSION };
 }

@@ -1,11 +1,20 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError } from './errors.ts';
+import { AppError, DomainError, formatIssues, type DomainCode, type Issue } from './errors.ts';
 
-interface Issue {
-  path: string;
-  message: string;
-}
+/** The HTTP status of every code services refuse with (src/errors.ts, DomainError). */
+const DOMAIN_STATUS: Record<DomainCode, number> = {
+  account_mismatch: 400,
+  invalid_cursor: 400,
+  invalid_filter: 400,
+  delivery_not_found: 404,
+  destination_not_found: 404,
+  delivery_finished: 409,
+  delivery_running: 409,
+  destination_deleted: 409,
+  destination_disabled: 409,
+  temporal_unavailable: 503,
+};
 
 function issuesOf(validation: { instancePath?: string; message?: string; params?: unknown }[], context: string | undefined): Issue[] {
   return validation.map((v) => {
@@ -17,16 +26,16 @@ function issuesOf(validation: { instancePath?: string; message?: string; params?
 /** The one place errors become `{ code, message }`; anything unexpected is logged and hidden. */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof AppError) {
+    if (err instanceof AppError || err instanceof DomainError) {
       // A temporary refusal (a locked database, too many failed keys) says when to come back.
       const retryAfter = err.details?.retry_after_s;
       if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
-      return reply.status(err.statusCode).send({ code: err.code, message: err.message, ...err.details });
+      const status = err instanceof AppError ? err.statusCode : DOMAIN_STATUS[err.code];
+      return reply.status(status).send({ code: err.code, message: err.message, ...err.details });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
       const issues = issuesOf(err.validation, err.validationContext);
-      const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-      return reply.status(400).send({ code: 'validation_error', message, issues });
+      return reply.status(400).send({ code: 'validation_error', message: formatIssues(issues), issues });
     }
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':

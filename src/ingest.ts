@@ -2,13 +2,17 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { attemptTimeoutMs } from '../workflows/attempt-limits.ts';
 import type { DeliveryEvent, DeliveryInput } from '../workflows/types.ts';
-import { AppError } from './errors.ts';
-import type { EventEnvelope } from './events/catalog.ts';
+import { deliveryWorkflow } from '../workflows/delivery.ts';
+import { AppError, DomainError } from './errors.ts';
+import { isOperationalEventType, type EventEnvelope } from './events/catalog.ts';
+import { applyFilter } from './events/filter.ts';
+import type { TransformEngine, TransformError } from '../sandboxes/index.ts';
 import { nowIso } from './ids.ts';
 import type { Destination } from './store/destinations.ts';
 import type { DeliveryRef } from './store/events.ts';
 import type { Store } from './store/index.ts';
 import { deliveryId } from './temporal/delivery-ids.ts';
+import { enqueueAtGates, gatesFor } from './temporal/gates.ts';
 import { SA } from './temporal/search-attributes.ts';
 
 export interface IngestResult {
@@ -23,6 +27,10 @@ export interface IngestDeps {
   onIngested?: (eventType: string) => void;
   /** The client shares a NativeConnection with a worker of this process (see createSharedClient). */
   eagerStart?: boolean;
+  /** Runs destination filters (src/events/filter.ts). */
+  engine: TransformEngine;
+  /** A filter failed at run time; the event was delivered anyway. */
+  onFilterError?: (destinationId: string, error: TransformError) => void;
 }
 
 export interface ReplayOptions {
@@ -31,13 +39,14 @@ export interface ReplayOptions {
 }
 
 export interface IngestService {
-  ingest(accountId: string, envelope: EventEnvelope): Promise<IngestResult>;
+  /** `operational`: the worker emitting a `hook.*` event (src/events/operational.ts); producers may not. */
+  ingest(accountId: string, envelope: EventEnvelope, opts?: { operational?: boolean }): Promise<IngestResult>;
   /**
    * Starts (idempotently) the delivery of one event to one destination; used by ingest and replays.
    * A replay passes `replay` with the original's attempt count and pinned mapping version; without a
    * pinned version the destination's current one is pinned.
    */
-  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replay?: ReplayOptions): Promise<void>;
+  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replay?: ReplayOptions, opts?: { test?: boolean }): Promise<void>;
 }
 
 export function createIngestService(deps: IngestDeps): IngestService {
@@ -55,6 +64,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
     event: DeliveryEvent,
     acceptedAt: string,
     replay?: ReplayOptions,
+    opts?: { test?: boolean },
   ): Promise<void> {
     const id = deliveryId(destination.id, event.id);
     const replayOf = replay?.replayOf;
@@ -68,9 +78,13 @@ export function createIngestService(deps: IngestDeps): IngestService {
       attemptTimeoutMs: attemptTimeoutMs(destination),
       mapping: replay?.mapping !== undefined ? replay.mapping : await pinMapping(destination),
       replayOf,
+      ...(opts?.test ? { test: true } : {}),
     };
+    const gates = gatesFor(destination, event);
+    if (gates) input.gates = gates;
+    let run: string;
     try {
-      await client.workflow.start('deliveryWorkflow', {
+      ({ firstExecutionRunId: run } = await client.workflow.start(deliveryWorkflow, {
         workflowId: id,
         taskQueue,
         args: [input],
@@ -86,32 +100,51 @@ export function createIngestService(deps: IngestDeps): IngestService {
           { key: SA.account, value: destination.account_id },
           { key: SA.eventType, value: event.type },
           { key: SA.destination, value: destination.id },
-          { key: SA.callId, value: event.data.call_id },
+          ...(event.data.call_id ? [{ key: SA.callId, value: event.data.call_id }] : []),
           ...(event.data.lead_id ? [{ key: SA.leadId, value: event.data.lead_id }] : []),
           { key: SA.status, value: 'pending' },
         ],
-      });
+      }));
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;
       throw err;
     }
+    // Here, not in the delivery's first workflow task (two workers may run those in either order):
+    // the places at the gates follow acceptance. A failure is a 503: the producer's retry finds the
+    // running delivery (same run) and takes the same place again.
+    if (gates) await enqueueAtGates(client, taskQueue, gates, id, run);
+  }
+
+  /** The destinations whose filter lets the event through (evaluated in parallel: each is bounded in time). */
+  async function passingFilters(destinations: Destination[], event: DeliveryEvent): Promise<Destination[]> {
+    const verdicts = await Promise.all(
+      destinations.map(async (d) => {
+        const verdict = await applyFilter(deps.engine, d, event, deliveryId(d.id, event.id));
+        if (verdict.error) deps.onFilterError?.(d.id, verdict.error);
+        return verdict.pass;
+      }),
+    );
+    return destinations.filter((_, i) => verdicts[i]);
   }
 
   return {
     startDelivery,
-    async ingest(accountId, envelope) {
+    async ingest(accountId, envelope, opts) {
       if (envelope.account_id !== undefined && envelope.account_id !== accountId) {
-        throw new AppError(400, 'account_mismatch', `account_id '${envelope.account_id}' is not the account of this API key`);
+        throw new DomainError('account_mismatch', `account_id '${envelope.account_id}' is not the account of this API key`);
+      }
+      if (isOperationalEventType(envelope.type) && !opts?.operational) {
+        throw new AppError(400, 'reserved_event_type', `type: '${envelope.type}' is an operational event that VoiceOI Hooks emits itself; it cannot be posted`);
       }
       const acceptedAt = nowIso();
-      const subscribed = await store.destinations.listSubscribed(accountId, envelope.type);
+      const event: DeliveryEvent = { ...envelope, account_id: accountId } as DeliveryEvent;
+      const subscribed = await passingFilters(await store.destinations.listSubscribed(accountId, envelope.type), event);
       const record = await store.events.claim(accountId, {
         event_id: envelope.id,
         type: envelope.type,
         received_at: acceptedAt,
         deliveries: subscribed.map((d) => ({ id: deliveryId(d.id, envelope.id), destination_id: d.id })),
       });
-      const event: DeliveryEvent = { ...envelope, account_id: accountId } as DeliveryEvent;
       const byId = new Map(subscribed.map((d) => [d.id, d]));
       // A duplicate re-issues the starts of the first request: if that one died between recording
       // the event and Temporal accepting every start, the producer's retry completes the fan-out.
@@ -124,8 +157,8 @@ export function createIngestService(deps: IngestDeps): IngestService {
         );
       } catch (err) {
         // A refusal with its own code (a locked database: database_busy) keeps it.
-        if (err instanceof AppError) throw err;
-        throw new AppError(503, 'temporal_unavailable', `The event was not accepted: starting its deliveries failed (${(err as Error).message}). Send it again with the same id.`);
+        if (err instanceof AppError || err instanceof DomainError) throw err;
+        throw new DomainError('temporal_unavailable', `The event was not accepted: starting its deliveries failed (${(err as Error).message}). Send it again with the same id.`);
       }
       if (record.received_at === acceptedAt) deps.onIngested?.(envelope.type);
       return { event_id: record.event_id, deliveries: record.deliveries };

@@ -7,28 +7,30 @@ import pino from 'pino';
 import { createDeliveryActivities } from './activities/index.ts';
 import { createConnectionCredentials } from './connections/credential-provider.ts';
 import { createTokenClient } from './connections/token-client.ts';
-import { resolveAdminToken, resolveCodecUiSecret } from './admin-token.ts';
+import { codecUiSecretFor, resolveAdminToken } from './admin-token.ts';
 import app, { type AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing, type KeyRing } from './crypto/keyring.ts';
-import { createDeliveryService } from './deliveries.ts';
+import { createDeliveryService } from './deliveries/index.ts';
 import { createFailingStreak, withFailingStreak } from './delivery/failing-streak.ts';
 import { createDeliveryAgent } from './delivery/http-client.ts';
 import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-policy.ts';
 import { ownListenersOf } from './delivery/own-listeners.ts';
-import { createIngestService } from './ingest.ts';
+import { startEventPrune } from './events/prune-job.ts';
+import { createOperationalEvents } from './events/operational.ts';
+import { createIngestService, type IngestDeps, type IngestService } from './ingest.ts';
 import { loggerOptions } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { recoverDestination } from './recover.ts';
 import { codecOriginsFor } from './routes/codec.ts';
-import { createStore, type Store } from './store/index.ts';
+import { databaseTargetOf } from './store/db.ts';
+import { createStore, type SqliteStore } from './store/index.ts';
 import { createTransformEngine, type TransformEngine } from '../sandboxes/index.ts';
 import { createTransformStep } from './transform/transform-step.ts';
 import { createEncryptionCodec } from './temporal/codec.ts';
 import { WatchdogFreeWorker } from './temporal/watchdog-free-worker.ts';
 import { connectClient, connectWorker, type TemporalTarget } from './temporal/connection.ts';
 import { loadTuning, type Tuning } from './temporal/tuning.ts';
-import { join } from 'node:path';
+import { createGateActivities } from './temporal/gates.ts';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -36,7 +38,7 @@ export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', impo
 export interface Core {
   config: Config;
   keyRing: KeyRing;
-  store: Store;
+  store: SqliteStore;
   policy: NetworkPolicy;
   dataConverter: DataConverter;
   logger: pino.Logger;
@@ -62,7 +64,8 @@ export async function createCore(config: Config): Promise<Core> {
     }
   }
   const keyRing = loadKeyRing({ masterKeys: config.VOICEOI_MASTER_KEYS, dataDir: config.VOICEOI_DATA_DIR });
-  const store = await createStore({ file: join(config.VOICEOI_DATA_DIR, 'voiceoi.db'), keyRing });
+  // DATABASE_URL: PostgreSQL, shared by every replica; unset: SQLite under the data directory.
+  const store = await createStore({ ...databaseTargetOf(config), keyRing });
   const policy = createNetworkPolicy({
     allowedNetworks: config.VOICEOI_ALLOWED_NETWORKS,
     // Never a destination, even inside an allowed network (src/delivery/own-listeners.ts).
@@ -100,7 +103,13 @@ export async function startWorker(
   const connection = opts.sharedConnection ?? (await connectWorker(target));
   const agent = createDeliveryAgent(core.policy, { connections: tuning.httpConnections });
   const workflowBundle = opts.workflowBundle ?? (tuning.workflowBundle ? { codePath: tuning.workflowBundle } : undefined);
+  const taskQueue = opts.taskQueue ?? core.config.VOICEOI_TASK_QUEUE;
+  // The worker emits operational events (hook.*) through the same ingest path as the API.
+  const operational = createOperationalEvents({
+    ingest: ingestFor(core, new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter }), taskQueue),
+  });
   const activities = createDeliveryActivities({
+    operational,
     destinations: core.store.destinations,
     agent,
     policy: core.policy,
@@ -118,19 +127,22 @@ export async function startWorker(
       providers: core.config.VOICEOI_OAUTH2_PROVIDERS,
       tokens: createTokenClient({ agent, policy: core.policy }),
       logger: core.logger,
+      onNeedsReauth: (accountId, connectionId, rev, reason) => operational.connectionNeedsReauth(accountId, connectionId, rev, reason),
     }),
   });
   const streak = createFailingStreak({
-    db: core.store.db,
+    streaks: core.store.failingStreaks,
     destinations: core.store.destinations,
     onError: (err) => core.logger.warn({ err }, 'could not record the failing streak of a destination'),
+    onDisabled: (accountId, destinationId, reason) => operational.destinationDisabled(accountId, destinationId, reason),
   });
   const worker = await (tuning.workflowVmWatchdog ? Worker : WatchdogFreeWorker).create({
     connection,
     namespace: target.namespace,
-    taskQueue: opts.taskQueue ?? core.config.VOICEOI_TASK_QUEUE,
+    taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: withFailingStreak(activities, streak),
+    // A delivery asks its destination's rate limiter for permits through the worker's own connection.
+    activities: { ...withFailingStreak(activities, streak), ...createGateActivities(new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter })) },
     sinks: core.metrics.sinks(),
     dataConverter: core.dataConverter,
     maxConcurrentActivityTaskExecutions: tuning.activitySlots,
@@ -141,17 +153,31 @@ export async function startWorker(
     shutdownGraceTime: '10 seconds',
   });
   const run = worker.run();
+  const prune = startEventPrune({ events: core.store.events, retentionDays: core.config.VOICEOI_RETENTION_DAYS, log: core.logger });
   return {
     worker,
     connection,
     run,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await run;
+      await Promise.all([run, prune.stop()]);
       if (!opts.sharedConnection) await connection.close();
       await agent.close();
     },
   };
+}
+
+/** The ingest service of a role: the API's for the platform's events, the worker's for operational ones. */
+function ingestFor(core: Core, client: Client, taskQueue: string, extra: Pick<IngestDeps, 'eagerStart' | 'onIngested'> = {}): IngestService {
+  return createIngestService({
+    store: core.store,
+    client,
+    taskQueue,
+    engine: core.engine,
+    onFilterError: (destinationId, error) =>
+      core.logger.warn({ destination_id: destinationId, code: error.code, message: error.message }, 'destination filter failed; the event is delivered'),
+    ...extra,
+  });
 }
 
 export async function buildApi(core: Core, client: Client, opts: { taskQueue?: string; eagerStart?: boolean } = {}): Promise<FastifyInstance> {
@@ -160,10 +186,7 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
   if (admin.generated) {
     core.logger.warn(`generated an admin token (stored in ${admin.file}); read it there to create accounts`);
   }
-  const ingest = createIngestService({
-    store,
-    client,
-    taskQueue: opts.taskQueue ?? config.VOICEOI_TASK_QUEUE,
+  const ingest = ingestFor(core, client, opts.taskQueue ?? config.VOICEOI_TASK_QUEUE, {
     eagerStart: opts.eagerStart,
     onIngested: (eventType) => core.metrics.eventIngested(eventType),
   });
@@ -180,10 +203,10 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     async resumeDeliveries(accountId, destinationId) {
       await deliveries.resumeHeld(accountId, destinationId);
     },
-    recoverDeliveries: (accountId, destinationId, since) => recoverDestination({ client, store, deliveries }, accountId, destinationId, since),
+    recoverDeliveries: (accountId, destinationId, since) => deliveries.recover(accountId, destinationId, since),
     // The codec endpoint shows history to people, so it hands back the server's own plaintext payloads.
     codec: createEncryptionCodec(core.keyRing, { passPlaintext: true }),
-    codecUiSecret: resolveCodecUiSecret(config.VOICEOI_DATA_DIR),
+    codecUiSecret: codecUiSecretFor(config),
     codecOrigins: codecOriginsFor(config),
     metrics: core.metrics,
   };
@@ -207,25 +230,5 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
   server.addHook('onListen', async () => {
     for (const a of server.addresses()) if (typeof a === 'object') policy.addOwnListener({ name: 'API', port: a.port });
   });
-  scheduleEventPrune(core, server);
   return server;
-}
-
-const PRUNE_EVERY_MS = 60 * 60 * 1000;
-
-/** Hourly, the API forgets event ids older than the retention (src/store/events.ts, pruneBefore). */
-function scheduleEventPrune(core: Core, server: FastifyInstance): void {
-  const prune = async () => {
-    const cutoff = new Date(Date.now() - core.config.VOICEOI_RETENTION_DAYS * 86_400_000).toISOString();
-    try {
-      const removed = await core.store.events.pruneBefore(cutoff);
-      if (removed > 0) core.logger.info({ removed, cutoff }, 'pruned event ids past the retention');
-    } catch (err) {
-      core.logger.warn({ err }, 'pruning old event ids failed; will try again');
-    }
-  };
-  const timer = setInterval(() => void prune(), PRUNE_EVERY_MS);
-  timer.unref();
-  server.addHook('onReady', prune);
-  server.addHook('onClose', async () => clearInterval(timer));
 }

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { codecUiEndpoint, resolveCodecUiSecret } from './admin-token.ts';
+import { codecUiEndpoint, codecUiSecretFor } from './admin-token.ts';
 import { loadConfig } from './config.ts';
 import { ensureConsoleBuilt } from './console-build.ts';
 import { listeningPorts, TEMPORAL_HTTP_PORT } from './delivery/own-listeners.ts';
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
       dbFile: resolve(join(config.VOICEOI_DATA_DIR, 'temporal.db')),
       namespace: config.TEMPORAL_NAMESPACE,
       // The UI's codec URL holds the install's secret (src/routes/codec.ts): never log it.
-      codecEndpoint: codecUiEndpoint(apiBase, resolveCodecUiSecret(config.VOICEOI_DATA_DIR)),
+      codecEndpoint: codecUiEndpoint(apiBase, codecUiSecretFor(config)),
       log: (l) => log.info(l),
     });
     address = devServer.address;

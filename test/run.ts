@@ -2,10 +2,11 @@
 // script starts (in memory, on a free port) and stops. TEMPORAL_ADDRESS set: that cluster is used.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startDevServer } from '../src/temporal/dev-server.ts';
 import { workflowsPath } from '../src/runtime.ts';
+import { startPostgres } from './support/postgres.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const filter = process.argv.slice(2);
@@ -40,6 +41,33 @@ const files = testFiles(join(root, 'test'))
 
 const dataDir = join(root, '.test-data');
 mkdirSync(dataDir, { recursive: true });
+
+// The store and the routes that read and write it run on both dialects: once as they are (SQLite),
+// once through a generated twin under .test-data/postgres/ that selects PostgreSQL first
+// (test/support/postgres.ts, testDialect). Suites that are about one dialect (SQLite's lock, its
+// statement cache) or that loop over both themselves are not listed.
+const ON_BOTH = [
+  'test/connections/store.test.ts',
+  'test/routes/accounts.test.ts',
+  'test/routes/connections.test.ts',
+  'test/routes/destinations.test.ts',
+  'test/routes/events.test.ts',
+  'test/routes/mappings.test.ts',
+  'test/routes/session.test.ts',
+];
+const twins = files.filter((f) => ON_BOTH.includes(f)).map((f) => {
+  const twin = join(dataDir, 'postgres', f.replace(/\.test\.ts$/, '.postgres.test.mts'));
+  mkdirSync(dirname(twin), { recursive: true });
+  writeFileSync(twin, `process.env.VOICEOI_TEST_DATABASE = 'postgres';\nawait import(${JSON.stringify(join(root, f))});\n`);
+  return relative(root, twin);
+});
+
+// One PostgreSQL server for the run; each test file creates its own databases on it.
+const postgres = process.env.VOICEOI_TEST_DATABASE_URL ? undefined : await startPostgres();
+const stopPostgres = () => postgres?.stop();
+process.once('exit', stopPostgres);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+const databaseUrl = process.env.VOICEOI_TEST_DATABASE_URL ?? postgres!.url;
 // One prebuilt workflow bundle for every test worker: bundling per worker costs seconds each.
 const bundle = await bundleWorkflowCode({ workflowsPath, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never });
 const bundlePath = join(dataDir, 'workflow-bundle.js');
@@ -48,12 +76,12 @@ writeFileSync(bundlePath, bundle.code);
 let address = process.env.TEMPORAL_ADDRESS;
 const server = address ? undefined : await startDevServer({ namespace: 'default', headless: true });
 address ??= server!.address;
-process.stdout.write(`# Temporal at ${address}; ${files.length} test files\n`);
+process.stdout.write(`# Temporal at ${address}; PostgreSQL at ${databaseUrl}; ${files.length} test files, ${twins.length} of them also on PostgreSQL\n`);
 
 const child = spawn(
   process.execPath,
-  ['--no-node-snapshot', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, TEMPORAL_ADDRESS: address, VOICEOI_TEST_BUNDLE: bundlePath } },
+  ['--no-node-snapshot', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files, ...twins],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, TEMPORAL_ADDRESS: address, VOICEOI_TEST_BUNDLE: bundlePath, VOICEOI_TEST_DATABASE_URL: databaseUrl } },
 );
 const code: number = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
 await server?.stop();

@@ -22,6 +22,7 @@ import {
 import type { DeliveryActivities } from '../src/activities/index.ts';
 import { SA_STATUS } from './search-attribute-keys.ts';
 import { delayBeforeAttempt } from './retry-schedule.ts';
+import { deliveryGates } from './delivery-gates.ts';
 import { LEGACY_ATTEMPT_TIMEOUT_MS, MAX_ATTEMPTS_PER_RUN, MAX_RECORDED_PER_RUN, outline } from './attempt-limits.ts';
 import { propagationMs, TERMINAL, type DeliverySinks } from './sinks.ts';
 import type { AttemptRecord, DeliveryInput, DeliveryState, DeliveryStatus } from './types.ts';
@@ -65,8 +66,38 @@ const { transformEvent: transformEventLocally } = proxyLocalActivities<DeliveryA
 /** Histories written before the transform became local replay with the normal activity. */
 export const LOCAL_TRANSFORM_PATCH = 'voiceoi-local-transform';
 
+// Emitting hook.delivery_failed reads and writes the store and starts workflows: an ordinary
+// activity, retried for about a day (a failure is worth reporting after an outage too).
+const { deliveryFailed } = proxyActivities<DeliveryActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 100, initialInterval: '1 second', maximumInterval: '15 minutes' },
+});
+/** Runs with this patch emit hook.delivery_failed when they fail; histories without it end as they did. */
+export const OPERATIONAL_EVENTS_PATCH = 'voiceoi-operational-events';
+
 /** The durable delivery of one event to one destination. Its history is the audit log. */
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
+  const state = await deliver(input);
+  // No alert loops: the failure of an operational event's delivery, or of a test send, emits nothing.
+  if (state.status === 'failed' && !input.event.type.startsWith('hook.') && !input.test && patched(OPERATIONAL_EVENTS_PATCH)) {
+    await deliveryFailed({
+      accountId: input.accountId,
+      deliveryId: input.deliveryId,
+      destinationId: input.destinationId,
+      eventId: input.event.id,
+      eventType: input.event.type,
+      reason: state.reason ?? 'failed',
+      attempts: state.attempts.length,
+      gone: state.attempts.at(-1)?.verdict === 'gone',
+    }).catch((err: unknown) => {
+      // Spent its retries: the delivery still ends failed, with its own reason; the alert is lost.
+      if (!(err instanceof ActivityFailure)) throw err;
+    });
+  }
+  return state;
+}
+
+async function deliver(input: DeliveryInput): Promise<DeliveryState> {
   const state: DeliveryState = {
     id: input.deliveryId,
     status: 'pending',
@@ -104,6 +135,8 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   // it one workflow task earlier than the original did (when the transform outlived a task) and
   // decide without the marker: a nondeterminism error (seen recording test/fixtures).
   const bounded = patched(BOUNDED_ATTEMPTS_PATCH);
+  // rate_limit_per_s and per_call ordering: the turn and the permits an attempt waits for.
+  const gates = deliveryGates(input, state);
   try {
     let transform;
     try {
@@ -149,6 +182,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       // runs the pinned mapping version again rather than carrying its output (up to 1 MiB) along.
       // Search attributes carry over to the new run (Temporal copies them when none are given).
       if (bounded && (runAttempts >= MAX_ATTEMPTS_PER_RUN || runRecorded >= MAX_RECORDED_PER_RUN || workflowInfo().continueAsNewSuggested)) {
+        gates.keepTurn();
         await condition(allHandlersFinished);
         const runId = workflowInfo().runId;
         return await continueAsNew<typeof deliveryWorkflow>({
@@ -167,6 +201,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
         await sleep(wait);
         state.next_attempt_at = undefined;
       }
+      await gates.beforeAttempt();
       // Cleared before the attempt, not after: a resume that lands while the attempt is still
       // reading the paused flag must not be forgotten (it would cost a 5-minute re-check).
       resumed = false;
@@ -178,6 +213,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
         event: input.event,
         attempt: offset + n,
         request: transform.request,
+        test: input.test,
       }).catch((err: unknown) => {
         if (!bounded || isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
         return lostAttempt(offset + n, startedAt, err);
@@ -230,6 +266,9 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
       return state;
     }
     throw err;
+  } finally {
+    // Every ending but continue-as-new passes the call's turn on, cancellation included.
+    await gates.release();
   }
 }
 

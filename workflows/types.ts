@@ -8,7 +8,8 @@ export interface DeliveryEvent {
   type: string;
   occurred_at: string;
   account_id: string;
-  data: { call_id: string; lead_id?: string; [key: string]: unknown };
+  /** call_id is set on every call event; operational events (`hook.*`) have none. */
+  data: { call_id?: string; lead_id?: string; [key: string]: unknown };
 }
 
 export interface DeliveryInput {
@@ -32,6 +33,10 @@ export interface DeliveryInput {
   attemptTimeoutMs?: number;
   /** Set when an earlier run of this delivery continued as new (history bound, workflows/attempt-limits.ts). */
   continued?: ContinuedDelivery;
+  /** The destination's delivery controls, pinned at start (absent: none, and on older inputs). */
+  gates?: DeliveryGates;
+  /** A test send (POST /v1/destinations/:id/test): attempts carry X-VoiceOI-Test and its failure alerts no one. */
+  test?: boolean;
 }
 
 /** What a run hands to the next one when it continues as new. */
@@ -111,6 +116,21 @@ export interface AttemptInput {
   event: DeliveryEvent;
   attempt: number;
   request: OutgoingRequest | null;
+  /** Sends X-VoiceOI-Test: true (DeliveryInput.test). */
+  test?: boolean;
+}
+
+/** What the end-of-delivery activity reports as hook.delivery_failed (src/events/operational.ts). */
+export interface DeliveryEndedInput {
+  accountId: string;
+  deliveryId: string;
+  destinationId: string;
+  eventId: string;
+  eventType: string;
+  reason: string;
+  attempts: number;
+  /** The last attempt was answered 410 Gone, which disabled the destination. */
+  gone: boolean;
 }
 
 export interface DeliveryState {
@@ -127,4 +147,39 @@ export interface DeliveryState {
   reason?: string;
   accepted_at: string;
   delivered_at?: string;
+}
+
+/**
+ * The gate workflows a delivery waits on before its attempts (workflows/delivery-gates.ts). Their ids
+ * are made by the API (src/temporal/gates.ts): a call id is tenant input and never shapes an id raw.
+ */
+export interface DeliveryGates {
+  /** `ordering: "per_call"`: the call's sequencer (workflows/call-sequencer.ts); it gives one turn at a time. */
+  sequencer?: string;
+  /** `rate_limit_per_s`: the destination's limiter (workflows/rate-limiter.ts), which grants a permit per attempt. */
+  rateLimit?: { limiter: string; perS: number };
+}
+
+/** What a gate signals to a delivery waiting on it. */
+export type GateMessage =
+  /** A permit for one attempt, named by the key the delivery asked with. */
+  | { kind: 'permit'; key: string }
+  /** The delivery's turn in its call (`run`: the first run id of the delivery it is meant for). */
+  | { kind: 'turn'; run: string }
+  /** The delivery is queued behind the delivery `ahead` in its call. */
+  | { kind: 'behind'; run: string; ahead: string };
+
+/** A request for a rate-limit permit. */
+export interface PermitRequest {
+  /** Unique per permit asked: `<run id>/<n>`; a repeat of a known key is ignored. */
+  key: string;
+  deliveryId: string;
+  /** The delivery's pinned rate; the limiter follows the latest rate it was asked with. */
+  perS: number;
+}
+
+/** A place in a call's sequence: a delivery, by id and by the first run id of its workflow. */
+export interface TurnRequest {
+  deliveryId: string;
+  run: string;
 }

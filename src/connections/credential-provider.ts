@@ -33,6 +33,11 @@ export interface ConnectionCredentialDeps {
   providers: OAuth2Providers;
   tokens: TokenClient;
   logger?: Pick<Logger, 'warn' | 'info'>;
+  /**
+   * The provider refused a refresh: the connection now needs re-authorization
+   * (hook.connection_needs_reauth, src/events/operational.ts). Its failure fails no attempt.
+   */
+  onNeedsReauth?: (accountId: string, connectionId: string, rev: number, reason: string) => Promise<unknown>;
 }
 
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` }, oauth2: true });
@@ -108,6 +113,14 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
     return { token_url: p.token_url, client_id: p.client_id, client_secret: p.client_secret, auth_method: p.auth_method };
   }
 
+  /** Marks the connection needs_reauth and tells the account (best effort: the attempt's own error says it too). */
+  async function requireReauth(rec: ConnectionRecord, error: { code: string; message: string }): Promise<void> {
+    await connections.requireReauth(rec.id, rec.rev, error);
+    await deps.onNeedsReauth?.(rec.account_id, rec.id, rec.rev, error.message).catch((err: unknown) => {
+      logger?.warn({ connection_id: rec.id, err }, 'could not emit hook.connection_needs_reauth');
+    });
+  }
+
   /** Refreshes under the store's lease, or adopts the token another process just stored. */
   async function refresh(rec: ConnectionRecord, force: boolean): Promise<string> {
     const ep = providerEndpoint(rec);
@@ -133,7 +146,7 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
       const refreshToken = cur.tokens.refresh_token;
       if (!refreshToken) {
         const why = `the access token ${force ? 'was rejected by the destination' : 'expired'} and the provider gave no refresh token`;
-        await connections.requireReauth(cur.id, cur.rev, { code: 'oauth2_no_refresh_token', message: why });
+        await requireReauth(cur, { code: 'oauth2_no_refresh_token', message: why });
         throw needsReauth(cur, why);
       }
       let t: OAuth2Tokens;
@@ -143,7 +156,7 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
         const e = err as CredentialError;
         if (e.code === 'oauth2_invalid_grant') {
           logger?.warn({ connection_id: cur.id }, 'refresh token refused: the connection needs re-authorization');
-          await connections.requireReauth(cur.id, cur.rev, { code: e.code, message: e.message });
+          await requireReauth(cur, { code: e.code, message: e.message });
           throw needsReauth(cur, e.message);
         }
         return await failed(cur, e);

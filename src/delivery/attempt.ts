@@ -104,6 +104,8 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
     'x-voiceoi-event': input.event.type,
     'x-voiceoi-delivery': input.deliveryId,
     'x-voiceoi-attempt': String(input.attempt),
+    // A test send (POST /v1/destinations/:id/test): the receiver can tell it from a real event.
+    ...(input.test ? { 'x-voiceoi-test': 'true' } : {}),
   });
 
   const bodyExcerpt = excerpt(body);

@@ -1,7 +1,6 @@
-import type { Kysely } from 'kysely';
 import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
 import type { DestinationStore } from '../store/destinations.ts';
-import type { Database } from '../store/schema.ts';
+import type { FailingStreakStore } from '../store/failing-streaks.ts';
 
 /** A destination whose every attempt failed for this long is disabled (DESIGN: "fails every delivery for 5 days"). */
 export const DISABLE_AFTER_FAILING_MS = 5 * 86_400_000;
@@ -27,13 +26,15 @@ function failed(a: AttemptRecord): boolean | undefined {
 const describe = (a: AttemptRecord): string => (a.response ? `HTTP ${a.response.status}` : (a.error?.code ?? 'error'));
 
 export function createFailingStreak(deps: {
-  db: Kysely<Database>;
+  streaks: FailingStreakStore;
   destinations: DestinationStore;
   now?: () => Date;
   disableAfterMs?: number;
   onError?: (err: unknown) => void;
+  /** The streak disabled the destination (hook.destination_disabled, src/events/operational.ts). */
+  onDisabled?: (accountId: string, destinationId: string, reason: string) => Promise<unknown>;
 }): FailingStreak {
-  const { db } = deps;
+  const { streaks } = deps;
   const now = deps.now ?? (() => new Date());
   const limit = deps.disableAfterMs ?? DISABLE_AFTER_FAILING_MS;
 
@@ -41,27 +42,22 @@ export function createFailingStreak(deps: {
     const verdict = failed(attempt);
     if (verdict === undefined) return;
     if (!verdict) {
-      await db.deleteFrom('failing_streaks').where('destination_id', '=', destinationId).execute();
+      await streaks.clear(destinationId);
       return;
     }
     const at = now().toISOString();
-    await db
-      .insertInto('failing_streaks')
-      .values({ destination_id: destinationId, failing_since: at, last_failure: at })
-      .onConflict((oc) => oc.column('destination_id').doUpdateSet({ last_failure: at }))
-      .execute();
-    const row = await db.selectFrom('failing_streaks').select('failing_since').where('destination_id', '=', destinationId).executeTakeFirst();
-    if (!row || Date.parse(at) - Date.parse(row.failing_since) < limit) return;
+    const failingSince = await streaks.extend(destinationId, at);
+    if (Date.parse(at) - Date.parse(failingSince) < limit) return;
     const dest = await deps.destinations.getById(destinationId);
+    let disabledReason: string | undefined;
     if (dest?.enabled) {
-      const days = Math.floor((Date.parse(at) - Date.parse(row.failing_since)) / 86_400_000);
-      await deps.destinations.update(dest.account_id, dest.id, {
-        enabled: false,
-        disabled_reason: `every delivery failed for ${days} days (since ${row.failing_since}; last: ${describe(attempt)} at ${at}); fix the endpoint, then re-enable it and recover the failed deliveries`,
-      });
+      const days = Math.floor((Date.parse(at) - Date.parse(failingSince)) / 86_400_000);
+      disabledReason = `every delivery failed for ${days} days (since ${failingSince}; last: ${describe(attempt)} at ${at}); fix the endpoint, then re-enable it and recover the failed deliveries`;
+      await deps.destinations.update(dest.account_id, dest.id, { enabled: false, disabled_reason: disabledReason });
     }
     // Re-enabling starts a fresh streak.
-    await db.deleteFrom('failing_streaks').where('destination_id', '=', destinationId).execute();
+    await streaks.clear(destinationId);
+    if (dest && disabledReason) await deps.onDisabled?.(dest.account_id, dest.id, disabledReason);
   }
 
   return {
@@ -72,10 +68,7 @@ export function createFailingStreak(deps: {
         deps.onError?.(err);
       }
     },
-    async since(destinationId) {
-      const row = await db.selectFrom('failing_streaks').select('failing_since').where('destination_id', '=', destinationId).executeTakeFirst();
-      return row?.failing_since;
-    },
+    since: (destinationId) => streaks.since(destinationId),
   };
 }
 

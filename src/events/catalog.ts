@@ -24,7 +24,7 @@ const transferTarget = z.looseObject({
   value: z.string().min(1).max(200),
 });
 
-export const eventDataSchemas = {
+const callEventDataSchemas = {
   call_started: z.looseObject({
     ...callRef,
     direction: z.enum(['inbound', 'outbound']),
@@ -93,7 +93,34 @@ export const eventDataSchemas = {
   }),
 } as const;
 
+// Operational events (issue 13): emitted by the service itself about its own deliveries, never
+// accepted from a producer (src/ingest.ts). They carry no call_id: they are about no call.
+const operationalEventDataSchemas = {
+  'hook.delivery_failed': z.looseObject({
+    delivery_id: id,
+    destination_id: id,
+    event_id: id,
+    event_type: id,
+    reason: z.string().max(4000),
+    attempts: z.number().int().nonnegative(),
+  }),
+  'hook.destination_disabled': z.looseObject({
+    destination_id: id,
+    reason: z.string().max(4000),
+  }),
+  'hook.connection_needs_reauth': z.looseObject({
+    connection_id: id,
+    reason: z.string().max(4000),
+  }),
+} as const;
+
+export const eventDataSchemas = { ...callEventDataSchemas, ...operationalEventDataSchemas };
+
 export type EventType = keyof typeof eventDataSchemas;
+export type OperationalEventType = keyof typeof operationalEventDataSchemas;
+export const operationalEventTypes = Object.keys(operationalEventDataSchemas) as [OperationalEventType, ...OperationalEventType[]];
+/** Sent by the service about itself; a destination subscribes to each by name (`*` is the call events). */
+export const isOperationalEventType = (type: string): type is OperationalEventType => type.startsWith('hook.');
 export const eventTypes = Object.keys(eventDataSchemas) as [EventType, ...EventType[]];
 export const eventTypeSchema = z.enum(eventTypes);
 
@@ -107,6 +134,9 @@ export const eventDescriptions: Record<EventType, string> = {
   call_disposition_set: 'A disposition is set on the call.',
   call_completed: 'The call ends; carries the post-call payload.',
   transcript_completed: 'The full transcript of the call is ready.',
+  'hook.delivery_failed': 'A delivery failed for good (its retries are spent, or the destination refused it). Not emitted for the failure of an operational event.',
+  'hook.destination_disabled': 'A destination was disabled automatically (it answered 410 Gone, or failed every delivery for days).',
+  'hook.connection_needs_reauth': 'A connection needs re-authorization (the provider refused its refresh token); its deliveries fail until it is connected again.',
 };
 
 /**

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AppDeps } from '../app.ts';
 import { requireAccount } from '../auth.ts';
 import { initialStatus, mergeSpec, specFromBody, viewOf } from '../connections/spec.ts';
-import { AppError, notFound } from '../errors.ts';
+import { AppError, formatIssues, notFound } from '../errors.ts';
 import type { ConnectionView } from './connections.schema.ts';
 import { connectionView, createConnectionBody, patchConnectionBody, patchSchemas } from './connections.schema.ts';
 import { idParams } from './destinations.schema.ts';
@@ -67,7 +67,7 @@ export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async 
     const parsed = patchSchemas[rec.kind].safeParse(raw);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      throw new AppError(400, 'validation_error', issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '), { issues });
+      throw new AppError(400, 'validation_error', formatIssues(issues), { issues });
     }
     const body = parsed.data as Record<string, unknown>;
     if (rec.kind === 'oauth2_authorization_code' && typeof body.provider === 'string' && !providers[body.provider]) {

@@ -7,6 +7,7 @@ import type { Destination } from '../store/destinations.ts';
 import type { AppDeps } from '../app.ts';
 import { createDestinationBody, destinationView, idParams, patchDestinationBody, rotateSecretBody } from './destinations.schema.ts';
 import { recoverBody, recoverResult } from './deliveries.schema.ts';
+import { destinationTestRoutes } from './destination-test.ts';
 import { checkUrlAddress } from './url-check.ts';
 
 const view = (d: Destination) => {
@@ -17,6 +18,7 @@ const view = (d: Destination) => {
 export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
   const { store, policy } = deps;
   const tags = ['destinations'];
+  await app.register(destinationTestRoutes(deps));
 
   const checkReachable = async (accountId: string, url: string) =>
     checkUrlAddress(policy, url, await store.accounts.allowedNetworks(accountId), { field: 'url', code: 'destination_address_refused' });

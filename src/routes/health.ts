@@ -5,7 +5,7 @@ export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
   app.get('/healthz', { config: { public: true }, schema: { tags: ['operations'] } }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     try {
-      await deps.store.db.selectFrom('accounts').select('id').limit(1).execute();
+      await deps.store.ping();
       checks.database = 'ok';
     } catch (err) {
       checks.database = `error: ${(err as Error).message}`;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { TYPE_CHECK_TIMEOUT_MS } from '../../sandboxes/limits.ts';
 import type { SourceProblem, TransformEngine, ValidationResult } from '../../sandboxes/types.ts';
 import { requireAccount } from '../auth.ts';
 import { AppError, notFound } from '../errors.ts';
@@ -25,7 +26,11 @@ async function assertValid(engine: TransformEngine, language: MappingLanguage, s
   if (result.ok) return;
   const [first] = result.errors;
   const wholeSourceStatus = first && WHOLE_SOURCE_STATUS[first.code];
-  if (first && wholeSourceStatus) throw new AppError(wholeSourceStatus, first.code, first.message);
+  if (first && wholeSourceStatus) {
+    // Busy: one check ends within the time limit, so that is when to come back.
+    const retry = first.code === 'type_checker_unavailable' ? { retry_after_s: TYPE_CHECK_TIMEOUT_MS / 1000 } : undefined;
+    throw new AppError(wholeSourceStatus, first.code, first.message, retry);
+  }
   throw new AppError(400, first?.code ?? 'invalid_mapping', first ? `line ${first.line}, column ${first.column}: ${first.message}` : 'the mapping is invalid', {
     line: first?.line,
     column: first?.column,

@@ -18,25 +18,48 @@ const MIN_TRIES_MS = 20;
 
 const RETRYABLE = new Set(['SQLITE_BUSY', 'SQLITE_BUSY_RECOVERY', 'SQLITE_BUSY_TIMEOUT']);
 
-export const databaseBusy = (): AppError =>
-  new AppError(503, 'database_busy', `The database is locked by another process; nothing was changed. Try again in ${BUSY_RETRY_AFTER_S} s`, {
+export const databaseBusy = (why = 'is locked by another process'): AppError =>
+  new AppError(503, 'database_busy', `The database ${why}; nothing was changed. Try again in ${BUSY_RETRY_AFTER_S} s`, {
     retry_after_s: BUSY_RETRY_AFTER_S,
   });
 
-const codeOf = (err: unknown): string | undefined => (err as { code?: unknown } | null)?.code as string | undefined;
+export const codeOf = (err: unknown): string | undefined => (err as { code?: unknown } | null)?.code as string | undefined;
 
-/** Runs `fn` until it does not fail with SQLITE_BUSY, sleeping 2, 4, 8 … 100 ms between tries, until `deadline`. */
-export async function retryBusy<T>(fn: () => T | Promise<T>, deadline: number): Promise<T> {
+/**
+ * What a failed database call means: `wait` (it may succeed if tried again soon), `refuse` (temporary,
+ * but trying the same statement again cannot help: answer 503 now), or undefined (a real error).
+ */
+export type Transience = 'wait' | 'refuse' | undefined;
+export type TransienceOf = (err: unknown) => Transience;
+
+function sqliteTransience(err: unknown): Transience {
+  const code = codeOf(err);
+  // A stale snapshot (another process wrote since this transaction read) never clears by waiting.
+  if (code === 'SQLITE_BUSY_SNAPSHOT') return 'refuse';
+  return code && RETRYABLE.has(code) ? 'wait' : undefined;
+}
+
+/**
+ * Runs `fn` until it does not fail with a `wait` error (SQLITE_BUSY by default), sleeping 2, 4, 8 …
+ * 100 ms between tries, until `deadline`; a temporary failure left at the end is `503 database_busy`.
+ * The one place a dialect's transient errors become that answer (src/store/postgres.ts classifies
+ * PostgreSQL's).
+ */
+export async function retryBusy<T>(
+  fn: () => T | Promise<T>,
+  deadline: number,
+  transience: TransienceOf = sqliteTransience,
+  why?: string,
+): Promise<T> {
   for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
     try {
       return await fn();
     } catch (err) {
-      const code = codeOf(err);
-      // A stale snapshot (another process wrote since this transaction read) never clears by waiting.
-      if (code === 'SQLITE_BUSY_SNAPSHOT') throw databaseBusy();
-      if (!code || !RETRYABLE.has(code)) throw err;
+      const kind = transience(err);
+      if (kind === 'refuse') throw databaseBusy(why);
+      if (kind !== 'wait') throw err;
       const left = deadline - Date.now();
-      if (left <= 0) throw databaseBusy();
+      if (left <= 0) throw databaseBusy(why);
       await sleep(Math.min(wait, left));
     }
   }

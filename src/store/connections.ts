@@ -146,7 +146,10 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
     db.selectFrom('connections').selectAll().where('account_id', '=', accountId).where('id', '=', id);
   const byId = (id: string) => db.selectFrom('connections').selectAll().where('id', '=', id);
 
-  /** Read-modify-write of one row in a transaction, re-sealing its ciphertexts. */
+  /**
+   * Read-modify-write of one row in a transaction, re-sealing its ciphertexts. `select` locks the row
+   * (`forUpdate`): on PostgreSQL two replicas would otherwise both read and the later write win.
+   */
   async function write(
     select: (trx: Kysely<Database>) => Promise<Selectable<ConnectionsTable> | undefined>,
     change: (row: Selectable<ConnectionsTable>) => Updateable<ConnectionsTable> | undefined,
@@ -201,7 +204,7 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
     },
     async update(accountId, id, patch) {
       const row = await write(
-        (trx) => trx.selectFrom('connections').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst(),
+        (trx) => trx.selectFrom('connections').selectAll().where('account_id', '=', accountId).where('id', '=', id).forUpdate().executeTakeFirst(),
         (row) => {
           const values: Updateable<ConnectionsTable> = {};
           if (patch.name !== undefined) values.name = patch.name;
@@ -239,7 +242,7 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
     },
     async setStatus(id, status, error) {
       await write(
-        (trx) => trx.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst(),
+        (trx) => trx.selectFrom('connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirst(),
         (row) => {
           const same = row.status === status && (error === null ? row.last_error === null : row.last_error !== null && JSON.parse(row.last_error).message === error.message);
           if (same) return undefined;
@@ -250,7 +253,7 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
     async saveTokens(id, rev, tokens) {
       let saved = false;
       await write(
-        (trx) => trx.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst(),
+        (trx) => trx.selectFrom('connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirst(),
         (row) => {
           if (row.rev !== rev) return undefined;
           saved = true;
@@ -261,7 +264,7 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
     },
     async requireReauth(id, rev, error) {
       await write(
-        (trx) => trx.selectFrom('connections').selectAll().where('id', '=', id).executeTakeFirst(),
+        (trx) => trx.selectFrom('connections').selectAll().where('id', '=', id).forUpdate().executeTakeFirst(),
         (row) =>
           row.rev !== rev ? undefined : { tokens: null, token_expires_at: null, status: 'needs_reauth', last_error: errorJson(error), rev: row.rev + 1 },
       );
@@ -298,7 +301,7 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
     },
     async completeAuthorization(accountId, id, tokens) {
       const row = await write(
-        (trx) => trx.selectFrom('connections').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst(),
+        (trx) => trx.selectFrom('connections').selectAll().where('account_id', '=', accountId).where('id', '=', id).forUpdate().executeTakeFirst(),
         (row) => ({
           tokens: seal(row, 'tokens', tokens),
           token_expires_at: tokens.expires_at ?? null,

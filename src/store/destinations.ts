@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
+import { isOperationalEventType } from '../events/catalog.ts';
 import { newId, nowIso } from '../ids.ts';
 import { parseNetworks } from './accounts.ts';
 import type { Database, DestinationsTable } from './schema.ts';
@@ -166,7 +167,10 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         .orderBy('created_at')
         .orderBy('id')
         .execute();
-      return rows.map(toDestination).filter((d) => d.event_types.includes('*') || d.event_types.includes(eventType));
+      // `*` is every call event: an operational event (hook.*) reaches only destinations that name it,
+      // so a CRM subscribed to everything is not sent alerts about itself.
+      const all = !isOperationalEventType(eventType);
+      return rows.map(toDestination).filter((d) => (all && d.event_types.includes('*')) || d.event_types.includes(eventType));
     },
     async update(accountId, id, patch) {
       const values: Partial<DestinationsTable> = { updated_at: nowIso() };
@@ -209,6 +213,8 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
           .select(['signing_secrets'])
           .where('account_id', '=', accountId)
           .where('id', '=', id)
+          // Locked until commit: a concurrent rotation must not drop this one's secret.
+          .forUpdate()
           .executeTakeFirst();
         if (!row) return undefined;
         const now = new Date();

@@ -2,9 +2,10 @@ import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
 import { createAccountStore, type AccountStore } from './accounts.ts';
 import { createConnectionStore, type ConnectionStore } from './connections.ts';
-import { openDatabase } from './db.ts';
+import { dialectOf, openDatabase, type DatabaseTarget, type DialectName } from './db.ts';
 import { createDestinationStore, type DestinationStore } from './destinations.ts';
 import { createEventStore, type EventStore } from './events.ts';
+import { createFailingStreakStore, type FailingStreakStore } from './failing-streaks.ts';
 import { createMappingStore, type MappingStore } from './mappings.ts';
 import type { Database } from './schema.ts';
 import { createSessionStore, type SessionStore } from './sessions.ts';
@@ -17,20 +18,37 @@ export interface Store {
   events: EventStore;
   mappings: MappingStore;
   sessions: SessionStore;
-  db: Kysely<Database>;
+  failingStreaks: FailingStreakStore;
+  /** Answers once the database does (the health check); rejects with its error otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function createStore(deps: { file: string; keyRing: KeyRing }): Promise<Store> {
-  const db = await openDatabase(deps.file);
+/**
+ * The store as the process that opened it holds it (SQLite or PostgreSQL: `dialect`). Services and
+ * routes get `Store`; the handle is for the composition root and for tests that forge rows.
+ */
+export interface SqliteStore extends Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: DialectName;
+}
+
+/** `{ file }`: SQLite; `{ url }`: PostgreSQL (src/store/db.ts, databaseTargetOf). */
+export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): Promise<SqliteStore> {
+  const db = await openDatabase(deps);
   return {
     db,
+    dialect: dialectOf(deps),
     accounts: createAccountStore({ db }),
     destinations: createDestinationStore({ db, keyRing: deps.keyRing }),
     connections: createConnectionStore({ db, keyRing: deps.keyRing }),
     events: createEventStore({ db }),
     mappings: createMappingStore({ db }),
     sessions: createSessionStore({ db }),
+    failingStreaks: createFailingStreakStore({ db }),
+    async ping() {
+      await db.selectFrom('accounts').select('id').limit(1).execute();
+    },
     close: () => db.destroy(),
   };
 }

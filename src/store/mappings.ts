@@ -73,7 +73,8 @@ export function createMappingStore(deps: { db: Kysely<Database> }): MappingStore
     },
     async addVersion(accountId, id, input) {
       return db.transaction().execute(async (trx) => {
-        const row = await trx.selectFrom('mappings').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+        // Locked until commit: two concurrent uploads must not both take the next version number.
+        const row = await trx.selectFrom('mappings').selectAll().where('account_id', '=', accountId).where('id', '=', id).forUpdate().executeTakeFirst();
         if (!row) return undefined;
         const now = nowIso();
         const version = row.current_version + 1;

@@ -97,7 +97,9 @@ const migrations: Record<string, Migration> = {
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('last_error', 'text')
         .addColumn('authorized_at', 'text')
-        .addColumn('refresh_lease_until', 'integer')
+        // Epoch ms: past PostgreSQL's 32-bit integer. On SQLite both names are the same 64-bit INTEGER,
+        // so a database that already ran this migration holds the same column.
+        .addColumn('refresh_lease_until', 'bigint')
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { DomainError } from '../errors.ts';
 
 // Visibility queries are strings, and Temporal's handling of escapes in string literals is not
 // reliable across its visibility stores (measured on the dev server's SQLite: values holding `"`, `\`,
@@ -9,14 +9,10 @@ const UNSAFE = /['"\\\p{Cc}]/u;
 
 export const isQuerySafe = (value: string): boolean => value.length > 0 && value.length <= 200 && !UNSAFE.test(value);
 
-/** A single-quoted query literal; throws (400) for a value that could escape its quotes. */
+/** A single-quoted query literal; refuses (invalid_filter) a value that could escape its quotes. */
 export function literal(value: string, field: string): string {
   if (!isQuerySafe(value)) {
-    throw new AppError(
-      400,
-      'invalid_filter',
-      `${field}: must be 1-200 characters without quotes, backslashes or control characters to be searchable`,
-    );
+    throw new DomainError('invalid_filter', `${field}: must be 1-200 characters without quotes, backslashes or control characters to be searchable`);
   }
   return `'${value}'`;
 }
@@ -24,6 +20,6 @@ export function literal(value: string, field: string): string {
 /** `StartTime >= '<iso>'`, normalised through Date so only a canonical timestamp reaches the query. */
 export function startedSince(iso: string): string {
   const t = new Date(iso);
-  if (Number.isNaN(t.getTime())) throw new AppError(400, 'invalid_filter', 'since: must be an RFC 3339 timestamp');
+  if (Number.isNaN(t.getTime())) throw new DomainError('invalid_filter', 'since: must be an RFC 3339 timestamp');
   return `StartTime >= '${t.toISOString()}'`;
 }

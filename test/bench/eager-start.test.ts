@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
 import { buildApi, createCore, createSharedClient, startWorker, type Core, type WorkerHandle } from '../../src/runtime.ts';
 import { targetFromConfig } from '../../src/temporal/connection.ts';
+import { deliveryWorkflow } from '../../workflows/delivery.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 
@@ -66,7 +67,7 @@ test('an event ingested over the shared connection starts its delivery eagerly a
 
   // The first workflow task came back with the start response: no WorkflowTaskScheduled → poll gap
   // is observable, so check the SDK's own answer on a start with the same options.
-  const handle = await shared.client.workflow.start('deliveryWorkflow', {
+  const handle = await shared.client.workflow.start(deliveryWorkflow, {
     workflowId: `eager-probe-${randomBytes(4).toString('hex')}`,
     taskQueue,
     args: [{ deliveryId: 'probe', accountId: account.body.id, destinationId: 'dst_missing', event: { ...callCompleted('evt_eager_probe'), account_id: account.body.id }, acceptedAt: new Date().toISOString(), retryScheduleS: [0] }],

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadKeyRing } from '../../src/crypto/keyring.ts';
-import { createStore, type Store } from '../../src/store/index.ts';
+import { createStore, type SqliteStore } from '../../src/store/index.ts';
 
 // Secrets at rest: encrypted with the key ring, bound to their record, re-encrypted on write.
 
@@ -17,7 +17,7 @@ const CLIENT_SECRET = `cs_${randomBytes(12).toString('hex')}`;
 describe('connection store: secrets at rest', () => {
   let dir: string;
   let file: string;
-  let store: Store;
+  let store: SqliteStore;
   let accountA: string;
   let accountB: string;
   before(async () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@temporalio/client';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { decodeFirst } from '../../src/temporal/raw-decode.ts';
+import { deliveryWorkflow } from '../../workflows/delivery.ts';
 import type { DeliveryInput, DeliveryState } from '../../workflows/types.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
@@ -42,7 +43,7 @@ describe('the worker acts only on inputs the product made', () => {
     assert.equal((await settled(stack, attacker.api_key, id)).status, 'delivered');
     const first = await stack.client.workflowService.getWorkflowExecutionHistory({ namespace: stack.target.namespace, execution: { workflowId: id }, maximumPageSize: 1 });
     const payloads = first.history!.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads;
-    genuine = await decodeFromPayloadsAtIndex<DeliveryInput>(stack.client.options.loadedDataConverter, 0, payloads);
+    genuine = await decodeFirst<DeliveryInput>(stack.client.options.loadedDataConverter, payloads);
     assert.equal(genuine.accountId, attacker.id);
   });
   after(async () => {
@@ -67,7 +68,7 @@ describe('the worker acts only on inputs the product made', () => {
       event: { ...genuine.event, id: 'evt_forged', account_id: victim.id, data: { call_id: 'c', summary: 'forged' } },
       mapping: null,
     };
-    const handle = await raw.workflow.start('deliveryWorkflow', { workflowId: deliveryId, taskQueue: stack.taskQueue, args: [input] });
+    const handle = await raw.workflow.start(deliveryWorkflow, { workflowId: deliveryId, taskQueue: stack.taskQueue, args: [input] });
     try {
       const failure = await eventually(async () => {
         const failed = (await historyOf(deliveryId)).find((e) => e.workflowTaskFailedEventAttributes);
@@ -85,7 +86,7 @@ describe('the worker acts only on inputs the product made', () => {
   });
 
   const runEncrypted = async (input: DeliveryInput): Promise<DeliveryState> =>
-    (await stack.client.workflow.execute('deliveryWorkflow', { workflowId: input.deliveryId, taskQueue: stack.taskQueue, args: [input] })) as DeliveryState;
+    stack.client.workflow.execute(deliveryWorkflow, { workflowId: input.deliveryId, taskQueue: stack.taskQueue, args: [input] });
 
   test('an encrypted input whose account does not own the destination is a failed attempt (destination_not_in_account); nothing is sent', async () => {
     const state = await runEncrypted({ ...genuine, deliveryId: forgedId(), destinationId: victim.destination, mapping: null });

@@ -56,6 +56,20 @@ describe('type-checking uploads', () => {
     assert.deepEqual(list.body.items.map((m: { name: string }) => m.name), ['good']);
   });
 
+  test('uploads beyond what the checker queue holds: 503 type_checker_unavailable with Retry-After, the rest are checked', async () => {
+    const bomb = stack.call('POST', '/v1/mappings', { token: key, body: { name: 'bomb', language: 'typescript', source: TYPE_BOMB } });
+    await eventually(async () => stack.core.engine.stats().typeChecksRunning === 1 || undefined, 'the bomb to reach the type checker');
+    const uploads = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => stack.call('POST', '/v1/mappings', { token: key, body: { name: `queued-${i}`, language: 'typescript', source: GOOD } })),
+    );
+    const busy = uploads.filter((r) => r.status === 503);
+    assert.equal(busy.length, 1, JSON.stringify(uploads.map((r) => r.status)));
+    assert.equal(busy[0]!.body.code, 'type_checker_unavailable');
+    assert.equal(busy[0]!.headers.get('retry-after'), '5');
+    assert.equal(uploads.filter((r) => r.status === 201).length, 8);
+    assert.equal((await bomb).body.code, 'type_check_timeout');
+  });
+
   test(`a source over ${MAX_SOURCE_BYTES / 1024} KiB: 413 source_too_large, before any parser`, async () => {
     const source = `${GOOD}\n// ${'x'.repeat(MAX_SOURCE_BYTES)}`;
     for (const [method, path, body] of [

@@ -8,7 +8,7 @@ import { createEventStore } from '../../src/store/events.ts';
 
 test('event ids are deduplicated until the retention prune forgets them, and only those', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'voiceoi-events-'));
-  const db = await openDatabase(join(dir, 'test.db'));
+  const db = await openDatabase({ file: join(dir, 'test.db') });
   try {
     const events = createEventStore({ db });
     const old = { event_id: 'evt_old', type: 'call_completed', received_at: '2026-01-01T00:00:00.000Z', deliveries: [{ id: 'delivery:dst_a:evt_old', destination_id: 'dst_a' }] };

@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { buildApi, createClient, createCore, startWorker, type Core, type WorkerHandle } from '../../src/runtime.ts';
 import { targetFromConfig, type TemporalTarget } from '../../src/temporal/connection.ts';
+import type { DialectName } from '../../src/store/db.ts';
+import { createTestDatabase, testDialect } from './postgres.ts';
 
 /**
  * The real product wired for one test file: its own SQLite file, its own task queue on the shared dev
@@ -30,12 +32,20 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(env: Record<string, string> = {}, opts: { worker?: boolean } = {}): Promise<Stack> {
+/**
+ * `database`: where the control plane lives; by default SQLite, or PostgreSQL in the twins test/run.ts
+ * generates (testDialect). On PostgreSQL each stack gets a fresh database and its own master keys, as
+ * a replica needs them (an `env` DATABASE_URL is used as given: a test's own prepared database).
+ */
+export async function startStack(env: Record<string, string> = {}, opts: { worker?: boolean; database?: DialectName } = {}): Promise<Stack> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests with `npm test`');
   const dataDir = mkdtempSync(join(tmpdir(), 'voiceoi-test-'));
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+  const onPostgres = env.DATABASE_URL ? {} : (opts.database ?? testDialect()) === 'postgres' ? { DATABASE_URL: await createTestDatabase() } : {};
   const config = loadConfig({
+    ...onPostgres,
+    ...(onPostgres.DATABASE_URL || env.DATABASE_URL ? { VOICEOI_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}` } : {}),
     VOICEOI_DATA_DIR: dataDir,
     VOICEOI_ADMIN_TOKEN: `admin-${randomBytes(16).toString('hex')}`,
     LOG_LEVEL: 'silent',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { schedulesAttempt } from '../../src/activities/names.ts';
 import { startReceiver, type Receiver, type Reply } from '../support/receiver.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
@@ -42,7 +43,7 @@ describe('delivery workflow: retries, give-ups and durability', () => {
     assert.deepEqual(receiver.requests.map((r) => [r.headers['webhook-id'], r.headers['x-voiceoi-attempt']]), [['evt_500', '1'], ['evt_500', '2'], ['evt_500', '3']]);
     // Each attempt is its own activity in the history: the audit log shows all three.
     const history = await stack.client.workflow.getHandle(res.body.deliveries[0].id).fetchHistory();
-    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attemptDelivery');
+    const scheduled = history.events!.filter(schedulesAttempt);
     assert.equal(scheduled.length, 3);
   });
 

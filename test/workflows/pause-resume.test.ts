@@ -105,14 +105,14 @@ describe('pause, resume and automatic disabling of a destination', () => {
     const failing = await receiver(() => ({ status: 500 }));
     const dest = await createDestination(failing.url, [0]);
     // The worker's streak bookkeeping: a failed attempt opens a streak, a 2xx closes it.
-    const observer = createFailingStreak({ db: stack.core.store.db, destinations: stack.core.store.destinations });
+    const observer = createFailingStreak({ streaks: stack.core.store.failingStreaks, destinations: stack.core.store.destinations });
     const [d] = await send(`streak-${run}`);
     await eventually(async () => (await delivery(d!.id)).status === 'failed', 'failed');
     assert.ok(await observer.since(dest), 'the failed attempt opened a streak');
 
     // Five days pass on an injected clock (same database, same rules as the worker's).
     let clock = Date.now();
-    const streak = createFailingStreak({ db: stack.core.store.db, destinations: stack.core.store.destinations, now: () => new Date(clock) });
+    const streak = createFailingStreak({ streaks: stack.core.store.failingStreaks, destinations: stack.core.store.destinations, now: () => new Date(clock) });
     const attempt = (status: number) => ({ n: 1, started_at: new Date(clock).toISOString(), duration_ms: 3, verdict: status < 300 ? 'delivered' : 'retry', response: { status, headers: {}, body: '', body_truncated: false } }) as const;
     clock += DISABLE_AFTER_FAILING_MS - 3_600_000;
     await streak.record(dest, attempt(503));

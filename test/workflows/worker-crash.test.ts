@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { schedulesAttempt } from '../../src/activities/names.ts';
 import { attemptTimeoutMs } from '../../workflows/attempt-limits.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
@@ -55,7 +56,7 @@ describe('a worker that crashes mid-attempt costs one attempt, not the delivery'
 
     // The attempt was declared lost after the destination's timeout plus the margin, not after 90 s.
     const history = await stack.client.workflow.getHandle(id).fetchHistory();
-    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'attemptDelivery');
+    const scheduled = history.events!.filter(schedulesAttempt);
     const limit = attemptTimeoutMs({ timeout_ms, connection_id: null });
     for (const e of scheduled) {
       const t = e.activityTaskScheduledEventAttributes!.startToCloseTimeout!;

@@ -22,6 +22,8 @@ export function CodeEditor({
   const editor = useRef<monaco.editor.IStandaloneCodeEditor | null>(null);
   const onChangeRef = useRef(onChange);
   onChangeRef.current = onChange;
+  // Texts the editor itself produced: a render may still carry an older one while the user types on.
+  const emitted = useRef(new Set<string>());
 
   useEffect(() => {
     // A fresh .ts file name per editor: the TypeScript worker treats each model as its own module.
@@ -39,7 +41,11 @@ export function CodeEditor({
       quickSuggestions: { other: true, strings: false, comments: false },
     });
     editor.current = ed;
-    const sub = ed.onDidChangeModelContent(() => onChangeRef.current(model.getValue()));
+    const sub = ed.onDidChangeModelContent(() => {
+      const text = model.getValue();
+      emitted.current.add(text);
+      onChangeRef.current(text);
+    });
     return () => {
       sub.dispose();
       ed.dispose();
@@ -49,10 +55,16 @@ export function CodeEditor({
     // One model per language; later `value` changes flow through the effect below.
   }, [language]);
 
-  // A value set from outside (a loaded version) replaces the text; the editor's own edits are skipped.
+  // A value set from outside (a loaded version) replaces the text; the editor's own edits, even a
+  // stale one, never do: that would reset the cursor under the user's fingers.
   useEffect(() => {
     const model = editor.current?.getModel();
-    if (model && model.getValue() !== value) model.setValue(value);
+    if (!model) return;
+    if (model.getValue() === value) emitted.current.clear();
+    else if (!emitted.current.has(value)) {
+      emitted.current.clear();
+      model.setValue(value);
+    }
   }, [value]);
 
   useEffect(() => {

@@ -315,7 +315,7 @@ function MappingEditor({ id }: { id: string | null }) {
               {m ? `Save as v${m.version + 1}` : 'Save mapping'}
             </button>
             {m && !dirty && <span className="muted small">No unsaved changes</span>}
-            {language === 'typescript' && <span className="muted small">Types: the published voiceoi.d.ts (Ctrl+Space for suggestions)</span>}
+            {language === 'typescript' && <span className="muted small">Types: the published voiceoi.d.ts · Ctrl+Space suggests · Ctrl+M makes Tab move focus</span>}
           </div>
         </div>
         {m && <Versions mapping={m} />}

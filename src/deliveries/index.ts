@@ -1,0 +1,54 @@
+import type { Client } from '@temporalio/client';
+import { DomainError } from '../errors.ts';
+import type { IngestService } from '../ingest.ts';
+import type { Store } from '../store/index.ts';
+import { SA } from '../temporal/search-attributes.ts';
+import { createDeliveryQueries, type DeliveryFilters, type DeliverySummary, type DeliveryView } from './query.ts';
+import { createReplays, type RecoverResult, type ReplayStarted } from './replay.ts';
+import { createResumeDrain, type ResumeDrain } from './resume.ts';
+import { createRunReader } from './runs.ts';
+
+export type { DeliveryFilters, DeliverySummary, DeliveryView } from './query.ts';
+export type { RecoverResult, ReplayStarted } from './replay.ts';
+export { RECOVER_BATCH } from './replay.ts';
+export { RESUME_STEP_TIMEOUT_MS } from './resume.ts';
+
+/**
+ * Deliveries as the API sees them: read (query.ts, from visibility and histories), replayed
+ * (replay.ts: retry one, recover a destination's failed ones), cancelled, and released in order
+ * after a pause (resume.ts).
+ */
+export interface DeliveryService extends ResumeDrain {
+  get(accountId: string, id: string): Promise<DeliveryView>;
+  list(accountId: string, filters: DeliveryFilters): Promise<{ items: DeliverySummary[]; next_cursor: string | null }>;
+  /** A new run of the same workflow id: same event, same `webhook-id`, attempt numbers continuing. */
+  retry(accountId: string, id: string): Promise<ReplayStarted>;
+  /** Replays the destination's failed deliveries since `since` (see Replays.recover). */
+  recover(accountId: string, destinationId: string, since: string): Promise<RecoverResult>;
+  cancel(accountId: string, id: string): Promise<{ id: string; run_id: string }>;
+}
+
+export function createDeliveryService(deps: { client: Client; store: Store; ingest: IngestService; onError?: (err: unknown, what: string) => void }): DeliveryService {
+  const { client } = deps;
+  const runs = createRunReader(client);
+  const queries = createDeliveryQueries({ client, runs });
+  const replays = createReplays({ client, store: deps.store, ingest: deps.ingest, queries, runs });
+  const drain = createResumeDrain({ client, onError: deps.onError });
+
+  return {
+    get: queries.get,
+    list: queries.list,
+    retry: replays.retry,
+    recover: replays.recover,
+    resumeHeld: drain.resumeHeld,
+
+    async cancel(accountId, id) {
+      const description = await queries.describeOwned(accountId, id);
+      if (description.status.name !== 'RUNNING') {
+        throw new DomainError('delivery_finished', `Delivery '${id}' already finished (${description.typedSearchAttributes.get(SA.status) ?? description.status.name})`);
+      }
+      await client.workflow.getHandle(id, description.runId).cancel();
+      return { id, run_id: description.runId };
+    },
+  };
+}

@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import type { DeliveryState, DeliveryStatus } from '../../workflows/types.ts';
+import { statusQuery, type deliveryWorkflow } from '../../workflows/delivery.ts';
+import { DomainError, unknownId } from '../errors.ts';
+import { parseDeliveryId } from '../temporal/delivery-ids.ts';
+import { dateOf, keywordOf } from '../temporal/raw-decode.ts';
+import { SA } from '../temporal/search-attributes.ts';
+import { isQuerySafe, literal, startedSince } from '../temporal/visibility-query.ts';
+import type { RunReader } from './runs.ts';
+
+export interface DeliveryView extends Omit<DeliveryState, 'account_id' | 'transform' | 'mapping'> {
+  mapping_version?: number;
+  mapping_id?: string;
+  workflow: { id: string; run_id: string; status: string };
+}
+
+/** One row of `GET /v1/deliveries`, straight from Temporal visibility (no history read). */
+export interface DeliverySummary {
+  id: string;
+  run_id: string;
+  status: DeliveryStatus;
+  workflow_status: string;
+  event_id: string;
+  event_type: string;
+  destination_id: string;
+  call_id: string | null;
+  lead_id: string | null;
+  started_at: string;
+  closed_at: string | null;
+}
+
+export interface DeliveryFilters {
+  status?: DeliveryStatus;
+  destination_id?: string;
+  event_type?: string;
+  call_id?: string;
+  lead_id?: string;
+  since?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** Every visibility query starts here: the account is in each one, so nothing widens what a caller sees. */
+export const accountScope = (accountId: string): string => `${SA.account.name} = ${literal(accountId, 'account')}`;
+
+// A cursor is Temporal's page token bound to the query it continues: reusing it with other filters
+// would silently skip or repeat rows, so that is refused. The account is in every query, so a
+// cursor can never widen what a caller sees.
+const queryTag = (query: string) => createHash('sha256').update(query).digest('base64url').slice(0, 16);
+function sealCursor(token: Uint8Array, query: string): string {
+  return Buffer.from(JSON.stringify({ q: queryTag(query), t: Buffer.from(token).toString('base64') })).toString('base64url');
+}
+function openCursor(cursor: string, query: string): Uint8Array {
+  let parsed: { q?: unknown; t?: unknown };
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as typeof parsed;
+  } catch {
+    throw new DomainError('invalid_cursor', 'cursor: not a cursor returned by this API');
+  }
+  if (typeof parsed.t !== 'string' || typeof parsed.q !== 'string') throw new DomainError('invalid_cursor', 'cursor: not a cursor returned by this API');
+  if (parsed.q !== queryTag(query)) throw new DomainError('invalid_cursor', 'cursor: it belongs to a listing with other filters; send the same filters as the first page');
+  return Buffer.from(parsed.t, 'base64');
+}
+
+const STATUS_NAMES = ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'];
+const workflowStatusName = (code: number | null | undefined): string => STATUS_NAMES[code ?? 0] ?? 'UNKNOWN';
+/**
+ * Runs that closed without a result (the workflow failed, was terminated or timed out) never set their
+ * status attribute to a final value: the API reports them `failed`, and recover replays them.
+ */
+export const ENDED_WITHOUT_RESULT: ReadonlySet<string> = new Set(['FAILED', 'TERMINATED', 'TIMED_OUT']);
+const ENDED_WITHOUT_RESULT_LIST = `('Failed', 'Terminated', 'TimedOut')`;
+/** The same runs in a visibility query. */
+export const ENDED_WITHOUT_RESULT_QUERY = `ExecutionStatus IN ${ENDED_WITHOUT_RESULT_LIST}`;
+
+/** The status filter of a listing, true to what the API reports (see ENDED_WITHOUT_RESULT). */
+function statusClause(status: DeliveryStatus): string {
+  const attribute = `${SA.status.name} = ${literal(status, 'status')}`;
+  return status === 'failed' ? `(${attribute} OR ${ENDED_WITHOUT_RESULT_QUERY})` : `${attribute} AND ExecutionStatus NOT IN ${ENDED_WITHOUT_RESULT_LIST}`;
+}
+
+function summaryOf(raw: temporal.api.workflow.v1.IWorkflowExecutionInfo): DeliverySummary {
+  const sa = raw.searchAttributes?.indexedFields;
+  const id = raw.execution?.workflowId ?? '';
+  const started = dateOf(raw.startTime);
+  if (!started) throw new TypeError('Expected startTime to be a timestamp');
+  const workflowStatus = workflowStatusName(raw.status);
+  return {
+    id,
+    run_id: raw.execution?.runId ?? '',
+    status: ENDED_WITHOUT_RESULT.has(workflowStatus) ? 'failed' : ((keywordOf(sa, SA.status) ?? 'pending') as DeliveryStatus),
+    workflow_status: workflowStatus,
+    event_id: parseDeliveryId(id)?.eventId ?? '',
+    event_type: keywordOf(sa, SA.eventType) ?? '',
+    destination_id: keywordOf(sa, SA.destination) ?? '',
+    call_id: keywordOf(sa, SA.callId) ?? null,
+    lead_id: keywordOf(sa, SA.leadId) ?? null,
+    started_at: started.toISOString(),
+    closed_at: dateOf(raw.closeTime)?.toISOString() ?? null,
+  };
+}
+
+/** One page of a visibility listing; `next` is Temporal's page token, absent on the last page. */
+export interface SummaryPage {
+  items: DeliverySummary[];
+  next?: Uint8Array;
+}
+
+export interface DeliveryQueries {
+  /** The delivery's newest run, if it exists and belongs to the account; else delivery_not_found. */
+  describeOwned(accountId: string, id: string): Promise<WorkflowExecutionDescription>;
+  page(query: string, pageSize: number, token?: Uint8Array): Promise<SummaryPage>;
+  /**
+   * A retried delivery has several runs; only its newest describes it now. Running rows are newest
+   * by definition; closed ones are checked against every run of their ids in one visibility query.
+   */
+  latestOnly(accountId: string, items: DeliverySummary[]): Promise<DeliverySummary[]>;
+  get(accountId: string, id: string): Promise<DeliveryView>;
+  list(accountId: string, filters: DeliveryFilters): Promise<{ items: DeliverySummary[]; next_cursor: string | null }>;
+}
+
+export function createDeliveryQueries(deps: { client: Client; runs: RunReader }): DeliveryQueries {
+  const { client, runs } = deps;
+  const namespace = client.options.namespace;
+
+  async function describeOwned(accountId: string, id: string): Promise<WorkflowExecutionDescription> {
+    if (!parseDeliveryId(id)) throw unknownId('delivery', id);
+    let description: WorkflowExecutionDescription;
+    try {
+      description = await client.workflow.getHandle(id).describe();
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw unknownId('delivery', id);
+      throw err;
+    }
+    // Ownership is the account the delivery was started for, so it holds after its destination is deleted.
+    if (description.typedSearchAttributes.get(SA.account) !== accountId) throw unknownId('delivery', id);
+    return description;
+  }
+
+  async function page(query: string, pageSize: number, token?: Uint8Array): Promise<SummaryPage> {
+    const res = await client.workflowService.listWorkflowExecutions({ namespace, query, pageSize, nextPageToken: token });
+    return { items: res.executions.map(summaryOf), next: res.nextPageToken?.length ? res.nextPageToken : undefined };
+  }
+
+  async function latestOnly(accountId: string, items: DeliverySummary[]): Promise<DeliverySummary[]> {
+    const closedIds = [...new Set(items.filter((i) => i.closed_at !== null).map((i) => i.id))];
+    if (closedIds.length === 0) return items;
+    const newest = new Map<string, { run: string; started: string }>();
+    const note = (id: string, run: string, started: string) => {
+      const seen = newest.get(id);
+      if (!seen || started > seen.started) newest.set(id, { run, started });
+    };
+    const safe = closedIds.filter(isQuerySafe);
+    if (safe.length > 0) {
+      const query = `${accountScope(accountId)} AND WorkflowId IN (${safe.map((id) => `'${id}'`).join(', ')})`;
+      let token: Uint8Array | undefined;
+      do {
+        const p = await page(query, 1000, token);
+        for (const run of p.items) note(run.id, run.run_id, run.started_at);
+        token = p.next;
+      } while (token);
+    }
+    // An event id with quotes cannot go into a query; such ids are rare, so ask for their runs one by one.
+    await Promise.all(
+      closedIds.filter((id) => !isQuerySafe(id)).map(async (id) => {
+        const d = await client.workflow.getHandle(id).describe();
+        note(id, d.runId, d.startTime.toISOString());
+      }),
+    );
+    return items.filter((i) => i.closed_at === null || (newest.get(i.id)?.run ?? i.run_id) === i.run_id);
+  }
+
+  /** The delivery as its run knows it: its result, what it answers now, or what is left of a failed run. */
+  async function stateOf(description: WorkflowExecutionDescription): Promise<DeliveryState> {
+    const handle = client.workflow.getHandle<typeof deliveryWorkflow>(description.workflowId, description.runId, { followRuns: false });
+    const status = description.status.name;
+    if (status === 'COMPLETED') return handle.result();
+    if (!ENDED_WITHOUT_RESULT.has(status)) return handle.query(statusQuery);
+    // Its state as of the end when a worker can still replay it, else what its input says.
+    const state: DeliveryState = await handle.query(statusQuery).catch(async () => {
+      const { input } = await runs.previousRun(description);
+      return {
+        id: input.deliveryId,
+        status: 'pending' as const,
+        event_id: input.event.id,
+        event_type: input.event.type,
+        destination_id: input.destinationId,
+        account_id: input.accountId,
+        attempts: input.continued?.earlier ?? [],
+        accepted_at: input.acceptedAt,
+      };
+    });
+    return {
+      ...state,
+      status: 'failed',
+      next_attempt_at: undefined,
+      reason: `the delivery's workflow run ended ${status.toLowerCase().replace('_', ' ')} without finishing; replay it (POST /v1/deliveries/:id/retry)`,
+    };
+  }
+
+  return {
+    describeOwned,
+    page,
+    latestOnly,
+
+    async get(accountId, id) {
+      const description = await describeOwned(accountId, id);
+      const state = await stateOf(description);
+      const { account_id: _account, transform: _transform, mapping, ...rest } = state;
+      rest.attempts = await runs.withEarlierRuns(id, state.attempts);
+      return {
+        ...rest,
+        ...(mapping ? { mapping_id: mapping.id, mapping_version: mapping.version } : {}),
+        workflow: { id, run_id: description.runId, status: description.status.name },
+      };
+    },
+
+    async list(accountId, f) {
+      const clauses = [accountScope(accountId)];
+      if (f.status) clauses.push(statusClause(f.status));
+      if (f.destination_id) clauses.push(`${SA.destination.name} = ${literal(f.destination_id, 'destination_id')}`);
+      if (f.event_type) clauses.push(`${SA.eventType.name} = ${literal(f.event_type, 'event_type')}`);
+      if (f.call_id) clauses.push(`${SA.callId.name} = ${literal(f.call_id, 'call_id')}`);
+      if (f.lead_id) clauses.push(`${SA.leadId.name} = ${literal(f.lead_id, 'lead_id')}`);
+      if (f.since) clauses.push(startedSince(f.since));
+      const query = clauses.join(' AND ');
+      const p = await page(query, f.limit, f.cursor ? openCursor(f.cursor, query) : undefined);
+      return { items: await latestOnly(accountId, p.items), next_cursor: p.next ? sealCursor(p.next, query) : null };
+    },
+  };
+}

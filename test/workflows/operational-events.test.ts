@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { Browser } from '../connections/support/browser.ts';
+import { connectInBrowser, destinationFor, postEvent, providersEnv } from '../connections/support/flows.ts';
+import { startOAuthServer, type OAuthServer } from '../connections/support/oauth-server.ts';
+import { callCompleted } from '../support/events.ts';
+import { startReceiver, type ReceivedRequest, type Receiver } from '../support/receiver.ts';
+import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
+
+type Alert = { id: string; type: string; occurred_at: string; account_id: string; data: Record<string, unknown> };
+
+describe('operational events (hook.*)', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+  let oauth: OAuthServer;
+  before(async () => {
+    oauth = await startOAuthServer();
+    stack = await startStack({ VOICEOI_OAUTH2_PROVIDERS: providersEnv(oauth) });
+    // /fail… answers 400 (failed for good at once), /gone… 410, anything else 200.
+    receiver = await startReceiver((r) => ({ status: r.url.startsWith('/fail') ? 400 : r.url.startsWith('/gone') ? 410 : 200 }));
+  });
+  after(async () => {
+    await stack.stop();
+    await receiver.close();
+    await oauth.close();
+  });
+
+  const at = (path: string): ReceivedRequest[] => receiver.requests.filter((r) => r.url === path);
+  const alertsAt = (path: string): Alert[] => at(path).map((r) => JSON.parse(r.body) as Alert);
+  const destination = async (token: string, path: string, event_types: string[]) => {
+    const r = await stack.call('POST', '/v1/destinations', { token, body: { url: `${receiver.url}${path}`, event_types, retry_schedule_s: [0] } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body as { id: string; signing_secret: string };
+  };
+  const waitForAlerts = (path: string, n: number) => eventually(async () => (at(path).length >= n ? alertsAt(path) : undefined), `${n} alert(s) at ${path}`);
+
+  test('hook.delivery_failed reaches a subscribed destination, signed, with its fields; `*` does not subscribe to it', async () => {
+    const { id: accountId, api_key: token } = await stack.createAccount();
+    const failing = await destination(token, '/fail-1', ['call_completed']);
+    const observer = await destination(token, '/alerts-1', ['hook.delivery_failed']);
+    await destination(token, '/all-1', ['*']);
+
+    const [deliveryOfFailing] = (await stack.call('POST', '/v1/events', { token, body: callCompleted('evt_op_1') })).body.deliveries.filter(
+      (d: { destination_id: string }) => d.destination_id === failing.id,
+    );
+    assert.equal((await settled(stack, token, deliveryOfFailing.id)).status, 'failed');
+
+    const [alert] = await waitForAlerts('/alerts-1', 1);
+    assert.equal(alert!.type, 'hook.delivery_failed');
+    assert.equal(alert!.account_id, accountId);
+    assert.deepEqual(alert!.data, {
+      delivery_id: deliveryOfFailing.id,
+      destination_id: failing.id,
+      event_id: 'evt_op_1',
+      event_type: 'call_completed',
+      reason: 'HTTP 400',
+      attempts: 1,
+    });
+    const [req] = at('/alerts-1');
+    assert.equal(req!.headers['x-voiceoi-event'], 'hook.delivery_failed');
+    new Webhook(observer.signing_secret).verify(req!.body, {
+      'webhook-id': String(req!.headers['webhook-id']),
+      'webhook-timestamp': String(req!.headers['webhook-timestamp']),
+      'webhook-signature': String(req!.headers['webhook-signature']),
+    });
+    // Found like any delivery, through the observer.
+    assert.equal((await settled(stack, token, `delivery:${observer.id}:${alert!.id}`)).status, 'delivered');
+    // The destination subscribed to every (call) event got the call event only.
+    assert.deepEqual(at('/all-1').map((r) => r.headers['x-voiceoi-event']), ['call_completed']);
+  });
+
+  test('a producer cannot post an operational event', async () => {
+    const { api_key: token } = await stack.createAccount();
+    const r = await stack.call('POST', '/v1/events', {
+      token,
+      body: { id: 'evt_forged', type: 'hook.destination_disabled', occurred_at: new Date().toISOString(), data: { destination_id: 'dst_x', reason: 'forged' } },
+    });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, 'reserved_event_type');
+  });
+
+  test('a 410 Gone disables the destination and emits hook.destination_disabled (and hook.delivery_failed)', async () => {
+    const { api_key: token } = await stack.createAccount();
+    const gone = await destination(token, '/gone-2', ['call_completed']);
+    await destination(token, '/alerts-2', ['hook.destination_disabled', 'hook.delivery_failed']);
+    await postEvent(stack, token, 'evt_op_2');
+
+    const alerts = await waitForAlerts('/alerts-2', 2);
+    const disabled = alerts.find((a) => a.type === 'hook.destination_disabled');
+    assert.ok(disabled, JSON.stringify(alerts));
+    assert.deepEqual(Object.keys(disabled.data).sort(), ['destination_id', 'reason']);
+    assert.equal(disabled.data.destination_id, gone.id);
+    assert.match(String(disabled.data.reason), /410 Gone/);
+    const failed = alerts.find((a) => a.type === 'hook.delivery_failed');
+    assert.equal(failed?.data.destination_id, gone.id);
+    const now = (await stack.call('GET', `/v1/destinations/${gone.id}`, { token })).body;
+    assert.equal(now.enabled, false);
+    assert.equal(now.disabled_reason, disabled.data.reason);
+  });
+
+  test('a refused refresh token emits hook.connection_needs_reauth', async () => {
+    const { api_key: token } = await stack.createAccount();
+    const c = await stack.call('POST', '/v1/connections', { token, body: { kind: 'oauth2_authorization_code', name: 'CRM (user)', provider: 'crm' } });
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    await destinationFor(stack, token, `${receiver.url}/crm-3`, c.body.id);
+    await destination(token, '/alerts-3', ['hook.connection_needs_reauth']);
+    oauth.ttl.accessToken = 2;
+    try {
+      assert.equal((await connectInBrowser(stack, new Browser(), token, c.body.id, 'dave')).status, 200);
+    } finally {
+      oauth.ttl.accessToken = 3600;
+    }
+    const expiresAt = Date.parse((await stack.call('GET', `/v1/connections/${c.body.id}`, { token })).body.token_expires_at);
+    await oauth.revokeRefreshTokens();
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now())));
+
+    const [d] = await postEvent(stack, token, 'evt_op_3');
+    assert.equal((await settled(stack, token, d!)).attempts[0]!.error?.code, 'connection_needs_reauth');
+    const [alert] = await waitForAlerts('/alerts-3', 1);
+    assert.equal(alert!.type, 'hook.connection_needs_reauth');
+    assert.deepEqual(Object.keys(alert!.data).sort(), ['connection_id', 'reason']);
+    assert.equal(alert!.data.connection_id, c.body.id);
+    assert.match(String(alert!.data.reason), /invalid_grant/);
+  });
+
+  test('no alert loop: a failing destination subscribed to hook.delivery_failed produces no further hook event', async () => {
+    const { api_key: token } = await stack.createAccount();
+    await destination(token, '/fail-4', ['call_completed']);
+    const loop = await destination(token, '/fail-4-alerts', ['hook.delivery_failed']);
+    await destination(token, '/alerts-4', ['hook.delivery_failed']);
+    await postEvent(stack, token, 'evt_op_4');
+
+    const [alert] = await waitForAlerts('/alerts-4', 1);
+    // The failing subscriber got the same alert and failed it; wait until its workflow has closed,
+    // i.e. until any emission of its own would already have been ingested.
+    const loopDelivery = `delivery:${loop.id}:${alert!.id}`;
+    assert.equal((await settled(stack, token, loopDelivery)).status, 'failed');
+    await stack.client.workflow.getHandle(loopDelivery).result();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(at('/alerts-4').length, 1, 'one alert, for the call event only');
+    assert.equal(at('/fail-4-alerts').length, 1);
+  });
+});

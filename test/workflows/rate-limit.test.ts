@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { callCompleted } from '../support/events.ts';
+import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
+import { spawnWorker, type WorkerProcess } from '../support/worker-process.ts';
+
+/** The most arrivals inside any window of `ms` (half-open, starting at an arrival). */
+function busiestWindow(at: number[], ms: number): number {
+  let most = 0;
+  for (let i = 0; i < at.length; i++) most = Math.max(most, at.filter((t) => t >= at[i]! && t < at[i]! + ms).length);
+  return most;
+}
+
+describe('rate_limit_per_s: attempts start at the destination rate, across worker processes', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+  const workers: WorkerProcess[] = [];
+  const run = randomBytes(4).toString('hex');
+
+  before(async () => {
+    // Two worker processes and none in this one: the limit must hold across processes.
+    stack = await startStack({}, { worker: false });
+    workers.push(await spawnWorker(stack), await spawnWorker(stack));
+    receiver = await startReceiver(() => ({ status: 200 }));
+  });
+  after(async () => {
+    for (const w of workers) await w.kill();
+    await stack.stop();
+    await receiver.close();
+  });
+
+  test('30 events to a 5/s destination arrive over at least 5 s, at most a second and its burst per second, none lost, in acceptance order', async () => {
+    const key = (await stack.createAccount()).api_key;
+    const d = await stack.call('POST', '/v1/destinations', { token: key, body: { url: receiver.url, event_types: ['call_completed'], rate_limit_per_s: 5 } });
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+
+    const ids = Array.from({ length: 30 }, (_, i) => `evt_rl_${run}_${String(i).padStart(2, '0')}`);
+    const deliveries: string[] = [];
+    for (const id of ids) {
+      const r = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(id) });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      deliveries.push(r.body.deliveries[0].id);
+    }
+    const got = await receiver.waitFor(30, 30_000);
+    for (const id of deliveries) assert.equal((await settled(stack, key, id)).status, 'delivered');
+
+    assert.deepEqual(got.map((r) => r.headers['webhook-id']), ids, 'every event once, in acceptance order');
+    const at = got.map((r) => r.at);
+    // A burst of 5, then 25 more at 5/s: 5 s from the first to the last (50 ms for timer and task latency).
+    assert.ok(at.at(-1)! - at[0]! >= 4950, `first to last took ${at.at(-1)! - at[0]!} ms`);
+    // A token bucket of one second's worth: any second holds at most its burst (5) and its refill (5).
+    assert.ok(busiestWindow(at, 1000) <= 10, `busiest second held ${busiestWindow(at, 1000)}`);
+    // Past the burst the rate itself: no second after it holds more than 5 (+1 for arrival jitter).
+    assert.ok(busiestWindow(at.slice(5), 1000) <= 6, `busiest second after the burst held ${busiestWindow(at.slice(5), 1000)}`);
+
+    // Both worker processes ran attempts: the limit was shared, not per process.
+    const identities = new Set<string>();
+    for (const id of deliveries) {
+      const history = await stack.client.workflow.getHandle(id).fetchHistory();
+      for (const e of history.events ?? []) if (e.activityTaskStartedEventAttributes?.identity) identities.add(e.activityTaskStartedEventAttributes.identity);
+    }
+    assert.ok(identities.size >= 2, `attempts ran in ${[...identities].join(', ')}`);
+  });
+
+  test('a delivery waiting for its permit says so, and starts once the bucket refills', async () => {
+    const key = (await stack.createAccount()).api_key;
+    const d = await stack.call('POST', '/v1/destinations', { token: key, body: { url: receiver.url, event_types: ['call_completed'], rate_limit_per_s: 1 } });
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+    const deliveries: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(`evt_rlw_${run}_${i}`) });
+      deliveries.push(r.body.deliveries[0].id);
+    }
+    const last = deliveries.at(-1)!;
+    const waiting = await eventually(async () => {
+      const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(last)}`, { token: key });
+      return r.body.reason ? r.body : undefined;
+    }, 'the last delivery to show why it waits');
+    assert.equal(waiting.status, 'pending');
+    assert.equal(waiting.reason, "waiting for the destination's rate limit (1/s)");
+    assert.equal(waiting.attempts.length, 0, 'no attempt spent while waiting');
+    const done = await settled(stack, key, last);
+    assert.equal(done.status, 'delivered');
+    assert.equal(done.reason, undefined);
+  });
+});
