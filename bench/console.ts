@@ -125,7 +125,7 @@ async function loads(cs: ConsoleStack, runs: number) {
 const PREVIEW_SOURCE = `import type { TransformContext, TransformResult, VoiceOIEvent } from 'voiceoi';
 
 export default function transform(event: VoiceOIEvent, ctx: TransformContext): TransformResult {
-  return { body: { type: event.type, call: event.data.call_id, tag: 'k' } };
+  return { body: { type: event.type, id: event.id, tag: 'k' } };
 }
 `;
 
@@ -143,7 +143,9 @@ async function keystrokeLatency(cs: ConsoleStack, keys: number) {
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.press('ControlOrMeta+V');
     const result = page.getByLabel('Preview result');
-    await result.filter({ hasText: '"tag": "k"' }).waitFor({ timeout: 60_000 });
+    await result.filter({ hasText: '"tag": "k"' }).waitFor({ timeout: 60_000 }).catch(async (err: unknown) => {
+      throw new Error(`${(err as Error).message}\npreview: ${await page.getByTestId('preview').textContent()}`);
+    });
     // The cursor goes right after the k of 'k' (line 4).
     await page.keyboard.press('ControlOrMeta+End');
     await page.keyboard.press('ArrowUp');

@@ -206,7 +206,7 @@ function checkDefaultExport(source: string, file: ts.SourceFile, checker: ts.Typ
     const members = api.event.isUnion() ? api.event.types : [api.event];
     if (!members.some((m) => checker.isTypeAssignableTo(m, paramType))) {
       problems.push(
-        problemAt(source, file, declaration, 'type_error', `The first parameter must accept a VoiceOIEvent (or one event of it, e.g. CallCompletedEvent); ${checker.typeToString(paramType)} accepts none.`),
+        problemAt(source, file, declaration, 'type_error', `The first parameter must accept a VoiceOIEvent or OperationalEvent (or one event of them, e.g. CallCompletedEvent); ${checker.typeToString(paramType)} accepts none.`),
       );
     }
   }
@@ -230,7 +230,7 @@ function voiceoiTypes(checker: ts.TypeChecker): { result: ts.Type; event: ts.Typ
     return symbol ? checker.getDeclaredTypeOfSymbol(symbol) : undefined;
   };
   const result = typeOf('TransformResult');
-  const event = typeOf('VoiceOIEvent');
+  const event = typeOf('AnyEvent');
   const context = typeOf('TransformContext');
   return result && event && context ? { result, event, context } : undefined;
 }

@@ -19,7 +19,10 @@ declare module 'voiceoi' {
     | 'qualification_threshold_met'
     | 'call_disposition_set'
     | 'call_completed'
-    | 'transcript_completed';
+    | 'transcript_completed'
+    | 'hook.delivery_failed'
+    | 'hook.destination_disabled'
+    | 'hook.connection_needs_reauth';
 
   /** Fields shared by every `data` object. */
   export interface CallRef {
@@ -119,6 +122,32 @@ declare module 'voiceoi' {
     language: string;
   }
 
+  // Operational events: sent by VoiceOI Hooks about its own deliveries, to destinations that name
+  // them in event_types (`*` does not include them). They are about no call: no call_id.
+
+  /** A delivery failed for good (never emitted for the failure of an operational event). */
+  export interface DeliveryFailedData {
+    delivery_id: string;
+    destination_id: string;
+    /** The event whose delivery failed. */
+    event_id: string;
+    event_type: string;
+    reason: string;
+    attempts: number;
+  }
+
+  /** A destination was disabled automatically (410 Gone, or every delivery failing for days). */
+  export interface DestinationDisabledData {
+    destination_id: string;
+    reason: string;
+  }
+
+  /** A connection needs re-authorization: the provider refused its refresh token. */
+  export interface ConnectionNeedsReauthData {
+    connection_id: string;
+    reason: string;
+  }
+
   /** The envelope every event shares; `type` discriminates `data`. */
   export interface EventEnvelope<T extends EventType, D> {
     /** The producer's idempotency key (also the `webhook-id` header). */
@@ -139,8 +168,18 @@ declare module 'voiceoi' {
   export type CallDispositionSetEvent = EventEnvelope<'call_disposition_set', CallDispositionSetData>;
   export type CallCompletedEvent = EventEnvelope<'call_completed', CallCompletedData>;
   export type TranscriptCompletedEvent = EventEnvelope<'transcript_completed', TranscriptCompletedData>;
+  export type DeliveryFailedEvent = EventEnvelope<'hook.delivery_failed', DeliveryFailedData>;
+  export type DestinationDisabledEvent = EventEnvelope<'hook.destination_disabled', DestinationDisabledData>;
+  export type ConnectionNeedsReauthEvent = EventEnvelope<'hook.connection_needs_reauth', ConnectionNeedsReauthData>;
 
-  /** Any event of the catalog: narrow it with `switch (event.type)`. */
+  /** The operational events (`hook.*`). */
+  export type OperationalEvent = DeliveryFailedEvent | DestinationDisabledEvent | ConnectionNeedsReauthEvent;
+
+  /**
+   * Any call event of the catalog: narrow it with `switch (event.type)`. Every one has
+   * `data.call_id`; the operational events, which have none, are `OperationalEvent` (so a mapping
+   * written against VoiceOIEvent keeps type-checking now that they exist).
+   */
   export type VoiceOIEvent =
     | CallStartedEvent
     | VoiceDetectedEvent
@@ -152,8 +191,11 @@ declare module 'voiceoi' {
     | CallCompletedEvent
     | TranscriptCompletedEvent;
 
+  /** Every event a destination can subscribe to: the call events and the operational ones. */
+  export type AnyEvent = VoiceOIEvent | OperationalEvent;
+
   /** The event of one type, e.g. `EventOf<'call_completed'>`. */
-  export type EventOf<T extends EventType> = Extract<VoiceOIEvent, { type: T }>;
+  export type EventOf<T extends EventType> = Extract<AnyEvent, { type: T }>;
 
   /** What a transform knows about the delivery it is shaping. Read-only. */
   export interface TransformContext {
@@ -185,7 +227,7 @@ declare module 'voiceoi' {
 
   /** The shape of the module's default export. */
   export type Transform = (
-    event: VoiceOIEvent,
+    event: AnyEvent,
     ctx: TransformContext,
   ) => TransformResult | Promise<TransformResult>;
 }

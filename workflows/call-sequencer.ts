@@ -73,6 +73,8 @@ export async function callSequencerWorkflow(carry?: CallSequencerCarry): Promise
   });
   setHandler(gateQuery, () => ({ waiting: queue.map((q) => q.deliveryId), current: current?.deliveryId ?? null }));
 
+  // A fresh sequencer is started by the enqueue it is signalled with: waiting for it costs no timer.
+  if (!carry) await condition(() => queue.length > 0 || current !== null || ended.length > 0);
   for (;;) {
     if (current === null && queue.length > 0) {
       const next = queue.shift()!;

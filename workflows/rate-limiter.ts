@@ -67,6 +67,9 @@ export async function rateLimiterWorkflow(carry?: RateLimiterCarry): Promise<voi
     await condition(allHandlersFinished);
   };
 
+  // A fresh limiter is started by the request it is signalled with: waiting for it here, not in the
+  // idle wait below, costs no timer (the first activation runs the body before its signals).
+  if (!carry) await condition(() => queue.length > 0);
   for (;;) {
     refill();
     while (queue.length > 0 && tokens! >= 1) {

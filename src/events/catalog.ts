@@ -102,7 +102,7 @@ const operationalEventDataSchemas = {
     event_id: id,
     event_type: id,
     reason: z.string().max(4000),
-    attempts: z.number().int().nonnegative(),
+    attempts: z.number().nonnegative(),
   }),
   'hook.destination_disabled': z.looseObject({
     destination_id: id,

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadKeyRing } from '../../src/crypto/keyring.ts';
+import type { DatabaseTarget } from '../../src/store/db.ts';
 import { createStore, type SqliteStore } from '../../src/store/index.ts';
+import { testDatabase, testDialect } from '../support/postgres.ts';
 
 // Secrets at rest: encrypted with the key ring, bound to their record, re-encrypted on write.
 
@@ -16,14 +18,14 @@ const CLIENT_SECRET = `cs_${randomBytes(12).toString('hex')}`;
 
 describe('connection store: secrets at rest', () => {
   let dir: string;
-  let file: string;
+  let database: DatabaseTarget;
   let store: SqliteStore;
   let accountA: string;
   let accountB: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'voiceoi-conn-store-'));
-    file = join(dir, 'db.sqlite');
-    store = await createStore({ file, keyRing: loadKeyRing({ masterKeys: k1, dataDir: dir }) });
+    database = await testDatabase(testDialect(), dir);
+    store = await createStore({ ...database, keyRing: loadKeyRing({ masterKeys: k1, dataDir: dir }) });
     accountA = (await store.accounts.create('A')).id;
     accountB = (await store.accounts.create('B')).id;
   });
@@ -69,7 +71,7 @@ describe('connection store: secrets at rest', () => {
     await store.close();
 
     // Restart with k2 appended: k2 is now current, k1 still decrypts.
-    store = await createStore({ file, keyRing: loadKeyRing({ masterKeys: `${k1},${k2}`, dataDir: dir }) });
+    store = await createStore({ ...database, keyRing: loadKeyRing({ masterKeys: `${k1},${k2}`, dataDir: dir }) });
     assert.match((await rawRow(c.id)).secrets, /^v1\.k1\./, 'reads do not rewrite');
     await store.connections.update(accountA, c.id, { name: 'renamed' });
     const row = await rawRow(c.id);
@@ -80,7 +82,7 @@ describe('connection store: secrets at rest', () => {
     assert.equal(rec?.tokens?.access_token, 'at-before-rotation');
     // And k1 can now go without losing this record.
     await store.close();
-    store = await createStore({ file, keyRing: loadKeyRing({ masterKeys: k2, dataDir: dir }) });
+    store = await createStore({ ...database, keyRing: loadKeyRing({ masterKeys: k2, dataDir: dir }) });
     assert.equal((await store.connections.load(c.id))?.name, 'renamed');
   });
 

@@ -299,6 +299,18 @@ describe('the integrator console (real Chromium, real stack)', () => {
     assert.equal(receiver.requests[1]!.headers['webhook-id'], 'evt_console_1', 'the retry is the same message');
   });
 
+  test('sends a test event from the destination page and opens its delivery', async () => {
+    const before = receiver.requests.length;
+    await page.goto(`${stack.url}/console/destinations/${destinationId}`);
+    await page.getByLabel('Test event type').selectOption('call_completed');
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByRole('status').filter({ hasText: 'Test sent' }).getByRole('link', { name: 'open its delivery' }).click();
+    await page.getByRole('listitem', { name: 'Attempt 1' }).getByText('HTTP 200').waitFor({ timeout: 30_000 });
+    const [sent] = (await receiver.waitFor(before + 1)).slice(before);
+    assert.ok(sent!.headers['x-voiceoi-test'], 'marked as a test');
+    assert.equal(JSON.parse(sent!.body).mood, 'positive', 'through the destination\'s mapping');
+  });
+
   test('connects an authorization-code connection at the real OAuth2 provider through the console', async () => {
     await nav('Connections').click();
     await page.getByRole('button', { name: 'New connection' }).click();

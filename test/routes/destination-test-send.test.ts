@@ -88,6 +88,13 @@ describe('POST /v1/destinations/:id/test', () => {
     assert.equal(foreign.status, 404);
   });
 
+  test('the OpenAPI document describes the test route and the delivery-control fields', async () => {
+    const doc = (await stack.call('GET', '/openapi.json')).body;
+    assert.ok(doc.paths['/v1/destinations/{id}/test']?.post, 'POST /v1/destinations/{id}/test');
+    const create = JSON.stringify(doc.paths['/v1/destinations'].post.requestBody);
+    for (const field of ['rate_limit_per_s', 'ordering', 'filter']) assert.ok(create.includes(`"${field}"`), field);
+  });
+
   test('every catalog type has a sample its own schema accepts', () => {
     for (const type of eventTypes) {
       const parsed = eventDataSchemas[type].safeParse(sampleEvent(type, 'id', '2025-01-01T00:00:00Z').data);

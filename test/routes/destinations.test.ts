@@ -94,10 +94,14 @@ describe('destinations API', () => {
     const types = r.body.items.map((i: { type: string }) => i.type);
     assert.deepEqual(types.sort(), [
       'call_completed', 'call_disposition_set', 'call_started', 'handover_started', 'live_transfer_initiated',
+      'hook.connection_needs_reauth', 'hook.delivery_failed', 'hook.destination_disabled',
       'qualification_threshold_met', 'transcript_completed', 'transfer_success', 'voice_detected',
-    ]);
+    ].sort());
     const cc = r.body.items.find((i: { type: string }) => i.type === 'call_completed');
     assert.ok(cc.schema.properties.data.required.includes('duration_s'));
+    // Operational events are about no call: their data needs no call_id.
+    const failed = r.body.items.find((i: { type: string }) => i.type === 'hook.delivery_failed');
+    assert.deepEqual([...failed.schema.properties.data.required].sort(), ['attempts', 'delivery_id', 'destination_id', 'event_id', 'event_type', 'reason']);
     const openapi = await stack.call('GET', '/openapi.json');
     assert.equal(openapi.status, 200);
     assert.ok(openapi.body.paths['/v1/events']);

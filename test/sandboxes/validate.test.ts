@@ -60,6 +60,21 @@ export default function transform(event: VoiceOIEvent) {
     assert.equal(error?.line, 3);
   });
 
+  test('a mapping over every call event reads data.call_id unnarrowed; an operational event is typed on its own', () => {
+    const callOnly = `import type { VoiceOIEvent, TransformResult } from 'voiceoi';
+export default function transform(event: VoiceOIEvent): TransformResult { return { body: { call: event.data.call_id } }; }
+`;
+    assert.equal(validateMapping('typescript', callOnly).ok, true);
+    const alert = `import type { DeliveryFailedEvent, TransformResult } from 'voiceoi';
+export default function transform(event: DeliveryFailedEvent): TransformResult { return { body: { text: event.data.reason } }; }
+`;
+    assert.equal(validateMapping('typescript', alert).ok, true);
+    const wrong = `import type { AnyEvent, TransformResult } from 'voiceoi';
+export default function transform(event: AnyEvent): TransformResult { return { body: { call: event.data.call_id } }; }
+`;
+    assert.equal(errorsOf(validateMapping('typescript', wrong))[0]!.code, 'type_error');
+  });
+
   test('no default export: missing_default_export', () => {
     const [error] = errorsOf(validateMapping('typescript', `export function transform() { return null; }`));
     assert.equal(error?.code, 'missing_default_export');

@@ -117,11 +117,11 @@ test('voiceoi.d.ts declares exactly the catalog: every type, every field, every 
   const declared = declaredTypes();
   assert.deepEqual([...declared.unionMembers('EventType')].sort(), [...eventTypes].sort());
 
-  // One interface per event in the VoiceOIEvent union, keyed by the literal of its `type`.
+  // One interface per event in the VoiceOIEvent and OperationalEvent unions, keyed by the literal of its `type`.
   const byType = new Map<string, string>();
-  for (const name of declared.unionMembers('VoiceOIEvent')) {
+  for (const name of [...declared.unionMembers('VoiceOIEvent'), ...declared.unionMembers('OperationalEvent')]) {
     const description = declared.describe(name);
-    const type = /type: "([a-z_]+)"/.exec(description)?.[1];
+    const type = /type: "([a-z_.]+)"/.exec(description)?.[1];
     assert.ok(type, `${name} has a literal type`);
     byType.set(type, description);
   }

@@ -4,6 +4,9 @@ import { Webhook } from 'standardwebhooks';
 import { Browser } from '../connections/support/browser.ts';
 import { connectInBrowser, destinationFor, postEvent, providersEnv } from '../connections/support/flows.ts';
 import { startOAuthServer, type OAuthServer } from '../connections/support/oauth-server.ts';
+import { createFailingStreak, DISABLE_AFTER_FAILING_MS } from '../../src/delivery/failing-streak.ts';
+import { createOperationalEvents } from '../../src/events/operational.ts';
+import { createIngestService } from '../../src/ingest.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type ReceivedRequest, type Receiver } from '../support/receiver.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
@@ -97,6 +100,36 @@ describe('operational events (hook.*)', () => {
     const now = (await stack.call('GET', `/v1/destinations/${gone.id}`, { token })).body;
     assert.equal(now.enabled, false);
     assert.equal(now.disabled_reason, disabled.data.reason);
+  });
+
+  test('a destination disabled for failing every delivery for 5 days emits hook.destination_disabled, once', async () => {
+    const { api_key: token } = await stack.createAccount();
+    const failing = await destination(token, '/fail-5', ['call_completed']);
+    await destination(token, '/alerts-5', ['hook.destination_disabled']);
+    // The worker's wiring (src/runtime.ts), on an injected clock: five days pass in two attempts.
+    const { core } = stack;
+    const operational = createOperationalEvents({ ingest: createIngestService({ store: core.store, client: stack.client, taskQueue: stack.taskQueue, engine: core.engine }) });
+    let clock = Date.now();
+    const streak = createFailingStreak({
+      streaks: core.store.failingStreaks,
+      destinations: core.store.destinations,
+      now: () => new Date(clock),
+      onDisabled: (accountId, destinationId, reason) => operational.destinationDisabled(accountId, destinationId, reason),
+    });
+    const attempt = { n: 1, started_at: new Date(clock).toISOString(), duration_ms: 3, verdict: 'retry', response: { status: 503, headers: {}, body: '', body_truncated: false } } as const;
+    await streak.record(failing.id, attempt);
+    clock += DISABLE_AFTER_FAILING_MS + 1;
+    await streak.record(failing.id, attempt);
+
+    const [alert] = await waitForAlerts('/alerts-5', 1);
+    assert.equal(alert!.type, 'hook.destination_disabled');
+    assert.equal(alert!.data.destination_id, failing.id);
+    assert.match(String(alert!.data.reason), /every delivery failed for 5 days/);
+    assert.equal(alert!.data.reason, (await stack.call('GET', `/v1/destinations/${failing.id}`, { token })).body.disabled_reason);
+    // Already disabled: a further failed attempt disables nothing and emits nothing.
+    await streak.record(failing.id, attempt);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(at('/alerts-5').length, 1);
   });
 
   test('a refused refresh token emits hook.connection_needs_reauth', async () => {

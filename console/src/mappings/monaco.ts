@@ -35,7 +35,7 @@ ts.typescriptDefaults.setCompilerOptions({
   noFallthroughCasesInSwitch: true,
 });
 ts.typescriptDefaults.setEagerModelSync(true);
-void voiceoiTypes; // ts.typescriptDefaults.addExtraLib(voiceoiTypes, 'file:///node_modules/@types/voiceoi/index.d.ts');
+ts.typescriptDefaults.addExtraLib(voiceoiTypes, 'file:///node_modules/@types/voiceoi/index.d.ts');
 ts.typescriptDefaults.addExtraLib(SANDBOX_GLOBALS, 'file:///sandbox-globals.d.ts');
 
 monaco.languages.register({ id: 'jsonata', extensions: ['.jsonata'], aliases: ['JSONata'] });

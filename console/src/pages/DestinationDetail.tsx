@@ -206,6 +206,12 @@ function DestinationActions({ d, onDone }: { d: Destination; onDone: (d: Destina
   const recover = useMutation({
     mutationFn: () => post<{ recovered: number; deliveries: string[]; more: boolean }>(`/v1/destinations/${enc(d.id)}/recover`, { since: toIso(since) }),
   });
+  const eventTypes = useEventTypes();
+  const subscribed = d.event_types.filter((t) => t !== '*');
+  const [testType, setTestType] = useState(subscribed[0] ?? 'call_completed');
+  const testSend = useMutation({
+    mutationFn: () => post<{ delivery: { id: string } }>(`/v1/destinations/${enc(d.id)}/test`, { event_type: testType }),
+  });
   const remove = useMutation({
     mutationFn: () => del(`/v1/destinations/${enc(d.id)}`),
     onSuccess: async () => {
@@ -224,6 +230,26 @@ function DestinationActions({ d, onDone }: { d: Destination; onDone: (d: Destina
         {d.paused ? 'Resume' : 'Pause'}
       </button>
       <ErrorBox error={pause.error} />
+
+      <h2>Test</h2>
+      <Field label="Test event type" hint="The catalog's sample event, through this destination's mapping and connection, marked X-VoiceOI-Test.">
+        {(fid) => (
+          <select id={fid} value={testType} onChange={(e) => setTestType(e.target.value)}>
+            {(eventTypes.data?.map((t) => t.type) ?? [testType]).map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <button type="button" onClick={() => testSend.mutate()} disabled={testSend.isPending || !d.enabled}>
+        Send test event
+      </button>
+      <ErrorBox error={testSend.error} />
+      {testSend.data && (
+        <p role="status">
+          Test sent: <Link to={`/deliveries/${enc(testSend.data.delivery.id)}/`}>open its delivery</Link>
+        </p>
+      )}
 
       <h2>Signing secret</h2>
       <Field label="Grace period (hours)" hint="The old secret keeps signing alongside the new one for this long.">
