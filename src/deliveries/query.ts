@@ -10,7 +10,8 @@ import { SA } from '../temporal/search-attributes.ts';
 import { isQuerySafe, literal, startedSince } from '../temporal/visibility-query.ts';
 import type { RunReader } from './runs.ts';
 
-export interface DeliveryView extends Omit<DeliveryState, 'account_id' | 'transform' | 'mapping'> {
+// The transform outcome stays in the view: the console shows what the mapping produced and logged.
+export interface DeliveryView extends Omit<DeliveryState, 'account_id' | 'mapping'> {
   mapping_version?: number;
   mapping_id?: string;
   workflow: { id: string; run_id: string; status: string };
@@ -208,7 +209,7 @@ export function createDeliveryQueries(deps: { client: Client; runs: RunReader })
     async get(accountId, id) {
       const description = await describeOwned(accountId, id);
       const state = await stateOf(description);
-      const { account_id: _account, transform: _transform, mapping, ...rest } = state;
+      const { account_id: _account, mapping, ...rest } = state;
       rest.attempts = await runs.withEarlierRuns(id, state.attempts);
       return {
         ...rest,

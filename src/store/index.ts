@@ -10,7 +10,7 @@ import { createMappingStore, type MappingStore } from './mappings.ts';
 import type { Database } from './schema.ts';
 import { createSessionStore, type SessionStore } from './sessions.ts';
 
-/** The control-plane store: SQLite here; a PostgreSQL implementation of these interfaces can replace it. */
+/** The control-plane store, on SQLite or PostgreSQL (src/store/db.ts): the same interfaces either way. */
 export interface Store {
   accounts: AccountStore;
   destinations: DestinationStore;

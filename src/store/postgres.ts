@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { PostgresDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from 'kysely';
+import { AppError } from '../errors.ts';
 import { BUSY_BUDGET_MS, codeOf, databaseBusy, retryBusy, type Transience } from './busy-retry.ts';
 
 /** How long a request may wait for a free connection of the pool before it is answered `503 database_busy`. */
@@ -33,10 +34,15 @@ export function postgresTransience(err: unknown): Transience {
 
 const BUSY_WHY = 'server is busy or unreachable (a lock held by another replica, no free connection, a restart)';
 
+// PostgreSQL text cannot hold U+0000 (SQLite can): a tenant's string with one is their input to fix, not a 500.
+const nulInText = (): AppError =>
+  new AppError(400, 'invalid_text', 'Text fields cannot contain the NUL character (\\u0000); nothing was changed');
+
 async function refuseTransient<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
+    if (codeOf(err) === '22021' && /0x00/.test(err instanceof Error ? err.message : '')) throw nulInText();
     throw postgresTransience(err) ? databaseBusy(BUSY_WHY) : err;
   }
 }

@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely';
 
-/** Row shapes of the control-plane database. JSON columns hold text; the stores parse them. */
+/** Row shapes of the control-plane database, the same on SQLite and PostgreSQL: JSON and ISO timestamps as text, booleans as 0/1; the stores parse them. */
 export interface AccountsTable {
   id: string;
   name: string;

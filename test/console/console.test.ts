@@ -289,7 +289,9 @@ describe('the integrator console (real Chromium, real stack)', () => {
     await attempt1.getByRole('table', { name: 'Attempt 1 request headers' }).getByText('webhook-signature').waitFor();
     assert.match((await attempt1.getByLabel('Attempt 1 request body').textContent())!, /"mood": "positive"/);
     assert.match((await attempt1.getByLabel('Attempt 1 response body').textContent())!, /"ok": true/);
-    await page.getByText(`${mappingId} v2`).waitFor();
+    await page.getByRole('link', { name: `${mappingId} v2` }).waitFor();
+    // The transform's own output, as the delivery recorded it.
+    assert.match((await page.getByLabel('Transform output').textContent())!, /"mood": "positive"/);
     const temporal = await page.getByRole('link', { name: 'Open in Temporal UI' }).getAttribute('href');
     assert.match(temporal!, new RegExp(`/namespaces/default/workflows/${encodeURIComponent(deliveryId)}/`));
 

@@ -102,6 +102,9 @@ describe('mappings: upload, versions, test runs, and the transform step of deliv
     assert.equal(state.status, 'delivered');
     assert.equal(state.mapping_version, 1);
     assert.equal(state.mapping_id, m.body.id);
+    // The transform's output is part of the delivery's record, as the console's detail view shows it.
+    assert.equal(state.transform.request.method, 'PATCH');
+    assert.equal(state.transform.request.path, '/services/data/v60.0/sobjects/Lead/884');
     const req = receiver.requests.slice(before).find((r) => r.headers['webhook-id'] === 'evt_sf')!;
     assert.equal(req.method, 'PATCH');
     assert.equal(req.url, '/sf/services/data/v60.0/sobjects/Lead/884');

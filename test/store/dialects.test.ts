@@ -144,6 +144,20 @@ describe('a PostgreSQL server that cannot answer', () => {
     }
   });
 
+  test('a NUL character, which PostgreSQL text cannot hold, is refused as 400 invalid_text, not a 500', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'voiceoi-pg-nul-'));
+    const store = await createStore({ ...(await testDatabase('postgres', dir)), keyRing: loadKeyRing({ masterKeys: `k1:${randomBytes(32).toString('base64')}`, dataDir: dir }) });
+    try {
+      const err = await store.accounts.create('Nul\u0000BPO').then(() => undefined, (e: unknown) => e);
+      assert.ok(err instanceof AppError, `expected an AppError, got ${String(err)}`);
+      assert.equal(err.statusCode, 400);
+      assert.equal(err.code, 'invalid_text');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a server nobody listens on answers 503 database_busy after the budget, not a 500', async () => {
     const { openDatabase } = await import('../../src/store/db.ts');
     const { Kysely: KyselyClass } = await import('kysely');

@@ -117,4 +117,30 @@ describe('ordering: "per_call": one call reaches the destination one delivery at
     const third = await settled<any>(stack, key, deliveries[2]!);
     assert.equal(third.attempts[0].error.code, 'attempt_timed_out', 'the attempt lost with the worker was retried');
   });
+
+  test('a cancelled delivery passes the turn on: waiting, it leaves the queue; holding it, the next one starts', async () => {
+    const key = (await stack.createAccount()).api_key;
+    const d = await stack.call('POST', '/v1/destinations', {
+      token: key,
+      body: { url: receiver.url, event_types: ['call_completed'], ordering: 'per_call', retry_schedule_s: [0, 600] },
+    });
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+    const [c0, c1, c2] = [0, 1, 2].map((i) => `evt_pcc_${run}_${i}`) as [string, string, string];
+    script.set(c0, () => ({ status: 503 }));
+    const ids: string[] = [];
+    for (const id of [c0, c1, c2]) ids.push(await send(key, id, `call_c_${run}`));
+    const [d0, d1, d2] = ids as [string, string, string];
+    const reasonOf = async (id: string) => (await stack.call('GET', `/v1/deliveries/${encodeURIComponent(id)}`, { token: key })).body.reason;
+    await eventually(async () => (await reasonOf(d2)) === `waiting for ${d1}`, 'the last to wait for the middle one');
+
+    assert.equal((await stack.call('POST', `/v1/deliveries/${encodeURIComponent(d1)}/cancel`, { token: key })).status, 202);
+    assert.equal((await settled(stack, key, d1)).status, 'cancelled');
+    await eventually(async () => (await reasonOf(d2)) === `waiting for ${d0}`, 'the last to wait for the first one once the middle one left');
+    assert.equal(counts.get(c2), undefined, 'the last one still waits while the first one retries');
+
+    assert.equal((await stack.call('POST', `/v1/deliveries/${encodeURIComponent(d0)}/cancel`, { token: key })).status, 202);
+    assert.equal((await settled(stack, key, d0)).status, 'cancelled');
+    assert.equal((await settled(stack, key, d2)).status, 'delivered');
+    assert.equal(counts.get(c1), undefined, 'the cancelled one never reached the receiver');
+  });
 });

@@ -23,7 +23,14 @@ describe('rate_limit_per_s: attempts start at the destination rate, across worke
     // Two worker processes and none in this one: the limit must hold across processes.
     stack = await startStack({}, { worker: false });
     workers.push(await spawnWorker(stack), await spawnWorker(stack));
-    receiver = await startReceiver(() => ({ status: 200 }));
+    // An event whose id says `flaky` is refused once: its retry must ask for a permit of its own.
+    const refused = new Set<string>();
+    receiver = await startReceiver((req) => {
+      const id = String(req.headers['webhook-id']);
+      if (!id.includes('flaky') || refused.has(id)) return { status: 200 };
+      refused.add(id);
+      return { status: 503 };
+    });
   });
   after(async () => {
     for (const w of workers) await w.kill();
@@ -103,5 +110,23 @@ describe('rate_limit_per_s: attempts start at the destination rate, across worke
     const done = await settled(stack, key, last);
     assert.equal(done.status, 'delivered');
     assert.equal(done.reason, undefined);
+  });
+
+  test('with per_call ordering too: a retry and each next delivery of the call ask for their own permits, in order', async () => {
+    const key = (await stack.createAccount()).api_key;
+    const d = await stack.call('POST', '/v1/destinations', {
+      token: key,
+      body: { url: receiver.url, event_types: ['call_completed'], rate_limit_per_s: 2, ordering: 'per_call', retry_schedule_s: [0, 1] },
+    });
+    assert.equal(d.status, 201, JSON.stringify(d.body));
+    const ids = [0, 1, 2, 3].map((i) => `evt_rlo_${run}_${i === 0 ? 'flaky' : i}`);
+    const deliveries: string[] = [];
+    for (const id of ids) deliveries.push((await stack.call('POST', '/v1/events', { token: key, body: callCompleted(id, { call_id: `call_rlo_${run}` }) })).body.deliveries[0].id);
+    for (const id of deliveries) assert.equal((await settled(stack, key, id)).status, 'delivered', id);
+    const seen = receiver.requests.map((r) => String(r.headers['webhook-id'])).filter((id) => ids.includes(id));
+    assert.deepEqual(seen, [ids[0], ...ids], 'the refused first event twice, then the rest in order');
+    // Ordered and limited: the delivery asks for each attempt's permit itself, once it has its turn.
+    const asked = (await stack.client.workflow.getHandle(deliveries[0]!).fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'requestPermit');
+    assert.equal(asked.length, 2, 'the first delivery asked for a permit for each of its two attempts');
   });
 });

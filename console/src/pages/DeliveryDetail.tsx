@@ -68,7 +68,7 @@ function AttemptView({ a }: { a: Attempt }) {
             <summary>Response {a.response.status}</summary>
             <Headers headers={a.response.headers} label={`Attempt ${a.n} response headers`} />
             <Json value={prettyBody(a.response.body) || '(empty body)'} label={`Attempt ${a.n} response body`} />
-            {a.response.body_truncated && <p className="muted small">Body truncated at 64 KiB.</p>}
+            {a.response.body_truncated && <p className="muted small">Body truncated: an attempt records the first 16 KiB (measured as JSON).</p>}
           </details>
         ) : (
           <p className="muted">No response.</p>
