@@ -1,6 +1,6 @@
 // The request headers no tenant-supplied configuration may set: a header connection
 // (src/routes/connections.schema.ts), a transform's output (result-shape.ts), and, as a last line,
-// what the attempt sends (src/delivery/attempt.ts). One list, so the three never disagree.
+// what the attempt sends (src/delivery/prepare-request.ts). One list, so the three never disagree.
 //
 // Why each group: VoiceOI sets the signature, identity and framing of every delivery, and a receiver
 // trusts them; Host, Origin, Cookie, Forwarded and the X-Forwarded-* family are claims about who is

@@ -52,11 +52,15 @@ export interface IngestService {
 export function createIngestService(deps: IngestDeps): IngestService {
   const { store, client, taskQueue } = deps;
 
-  /** The version a new delivery runs: pinned now, so an edit of the mapping after ingest cannot change it. */
+  /**
+   * The version a new delivery runs: the destination's pinned one, else the current one, fixed now so
+   * an edit of the mapping after ingest cannot change it.
+   */
   async function pinMapping(destination: Destination): Promise<DeliveryInput['mapping']> {
     if (!destination.mapping_id) return null;
     const m = await store.mappings.get(destination.account_id, destination.mapping_id);
-    return m ? { id: m.id, version: m.version } : null;
+    if (!m) return null;
+    return { id: m.id, version: destination.mapping_version ?? m.version };
   }
 
   async function startDelivery(

@@ -12,7 +12,8 @@ import app, { type AppDeps } from './app.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing, type KeyRing } from './crypto/keyring.ts';
 import { createDeliveryService } from './deliveries/index.ts';
-import { createFailingStreak, withFailingStreak } from './delivery/failing-streak.ts';
+import { createDestinationHealth } from './delivery/destination-health.ts';
+import { createFailingStreak } from './delivery/failing-streak.ts';
 import { createDeliveryAgent } from './delivery/http-client.ts';
 import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-policy.ts';
 import { ownListenersOf } from './delivery/own-listeners.ts';
@@ -108,8 +109,15 @@ export async function startWorker(
   const operational = createOperationalEvents({
     ingest: ingestFor(core, new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter }), taskQueue),
   });
+  const streak = createFailingStreak({
+    streaks: core.store.failingStreaks,
+    destinations: core.store.destinations,
+    onError: (err) => core.logger.warn({ err }, 'could not record the failing streak of a destination'),
+    onDisabled: (accountId, destinationId, reason) => operational.destinationDisabled(accountId, destinationId, reason),
+  });
   const activities = createDeliveryActivities({
     operational,
+    health: createDestinationHealth({ destinations: core.store.destinations, streak }),
     destinations: core.store.destinations,
     agent,
     policy: core.policy,
@@ -130,19 +138,13 @@ export async function startWorker(
       onNeedsReauth: (accountId, connectionId, rev, reason) => operational.connectionNeedsReauth(accountId, connectionId, rev, reason),
     }),
   });
-  const streak = createFailingStreak({
-    streaks: core.store.failingStreaks,
-    destinations: core.store.destinations,
-    onError: (err) => core.logger.warn({ err }, 'could not record the failing streak of a destination'),
-    onDisabled: (accountId, destinationId, reason) => operational.destinationDisabled(accountId, destinationId, reason),
-  });
   const worker = await (tuning.workflowVmWatchdog ? Worker : WatchdogFreeWorker).create({
     connection,
     namespace: target.namespace,
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     // A delivery asks its destination's rate limiter for permits through the worker's own connection.
-    activities: { ...withFailingStreak(activities, streak), ...createGateActivities(new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter })) },
+    activities: { ...activities, ...createGateActivities(new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter })) },
     sinks: core.metrics.sinks(),
     dataConverter: core.dataConverter,
     maxConcurrentActivityTaskExecutions: tuning.activitySlots,

@@ -14,6 +14,8 @@ export interface Destination {
   description: string | null;
   event_types: string[];
   mapping_id: string | null;
+  /** The pinned version of the mapping; null: its current version when each delivery starts. */
+  mapping_version: number | null;
   connection_id: string | null;
   enabled: boolean;
   paused: boolean;
@@ -22,8 +24,6 @@ export interface Destination {
   retry_schedule_s: number[];
   created_at: string;
   updated_at: string;
-  /** Only present in some API versions: the pinned mapping version. */
-  mapping_version?: number | null;
 }
 
 export type MappingLanguage = 'typescript' | 'jsonata';

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { AttemptInput, AttemptRecord, DeliveryEndedInput, TransformOutcome } from '../../workflows/types.ts';
 import { performAttempt, type AttemptDeps } from '../delivery/attempt.ts';
+import type { DestinationHealth } from '../delivery/destination-health.ts';
 import { boundRecord } from '../delivery/recorded.ts';
 import type { OperationalEvents } from '../events/operational.ts';
 import type { TransformInput } from '../transform/transform-step.ts';
@@ -10,6 +11,8 @@ export type { TransformInput };
 export interface ActivityDeps extends AttemptDeps {
   /** Runs the pinned mapping version of the delivery (src/transform/transform-step.ts). */
   transform: (input: TransformInput) => Promise<TransformOutcome>;
+  /** The auto-disable rules (410 Gone, the failing streak), applied to every attempt before the workflow sees it. */
+  health: DestinationHealth;
   /** Emits hook.* events (src/events/operational.ts); absent, a failed delivery alerts no one. */
   operational?: OperationalEvents;
 }
@@ -22,7 +25,9 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     },
     async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
       // Bounded here, where the record enters history, whatever path of the attempt produced it.
-      return boundRecord(await performAttempt(deps, input));
+      const record = boundRecord(await performAttempt(deps, input));
+      await deps.health.afterAttempt(input.destinationId, record);
+      return record;
     },
     /**
      * A delivery failed for good: hook.delivery_failed and, when its last attempt disabled the

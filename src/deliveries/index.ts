@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { DeliveryEvent } from '../../workflows/types.ts';
 import { DomainError } from '../errors.ts';
 import type { IngestService } from '../ingest.ts';
 import type { Store } from '../store/index.ts';
@@ -20,6 +21,8 @@ export { RESUME_STEP_TIMEOUT_MS } from './resume.ts';
  */
 export interface DeliveryService extends ResumeDrain {
   get(accountId: string, id: string): Promise<DeliveryView>;
+  /** The event envelope the delivery carries, from its run's input (no copy is stored elsewhere). */
+  event(accountId: string, id: string): Promise<DeliveryEvent>;
   list(accountId: string, filters: DeliveryFilters): Promise<{ items: DeliverySummary[]; next_cursor: string | null }>;
   /** A new run of the same workflow id: same event, same `webhook-id`, attempt numbers continuing. */
   retry(accountId: string, id: string): Promise<ReplayStarted>;
@@ -41,6 +44,10 @@ export function createDeliveryService(deps: { client: Client; store: Store; inge
     retry: replays.retry,
     recover: replays.recover,
     resumeHeld: drain.resumeHeld,
+
+    async event(accountId, id) {
+      return (await runs.inputOf(await queries.describeOwned(accountId, id))).event;
+    },
 
     async cancel(accountId, id) {
       const description = await queries.describeOwned(accountId, id);

@@ -6,6 +6,8 @@ import { decodeFirst } from '../temporal/raw-decode.ts';
 
 /** Reading a delivery's runs from their histories: what a run was started with, what its attempts recorded. */
 export interface RunReader {
+  /** What the run was started with (its first history event); the event it carries included. */
+  inputOf(description: WorkflowExecutionDescription): Promise<DeliveryInput>;
   /** The input of a run, and how many attempts all runs so far made (a replay numbers on from there). */
   previousRun(description: WorkflowExecutionDescription): Promise<{ input: DeliveryInput; attempts: number }>;
   /**
@@ -22,12 +24,19 @@ export function createRunReader(client: Client): RunReader {
   const converter = client.options.loadedDataConverter;
   const runHandle = (workflowId: string, runId: string) => client.workflow.getHandle<typeof deliveryWorkflow>(workflowId, runId, { followRuns: false });
 
+  async function inputOf(description: WorkflowExecutionDescription): Promise<DeliveryInput> {
+    const execution = { workflowId: description.workflowId, runId: description.runId };
+    const first = await client.workflowService.getWorkflowExecutionHistory({ namespace, execution, maximumPageSize: 1 });
+    const started = first.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+    return decodeFirst<DeliveryInput>(converter, started?.input?.payloads);
+  }
+
   return {
+    inputOf,
+
     async previousRun(description) {
       const execution = { workflowId: description.workflowId, runId: description.runId };
-      const first = await client.workflowService.getWorkflowExecutionHistory({ namespace, execution, maximumPageSize: 1 });
-      const started = first.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
-      const input = await decodeFirst<DeliveryInput>(converter, started?.input?.payloads);
+      const input = await inputOf(description);
       // A continued run numbers on from its earlier runs: attempt = replay offset + schedule position.
       const before = (input.replayOf?.previousAttempts ?? 0) + (input.continued ? input.continued.next - 1 : 0);
       const handle = runHandle(execution.workflowId, execution.runId);

@@ -1,4 +1,4 @@
-import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
+import type { AttemptRecord } from '../../workflows/types.ts';
 import type { DestinationStore } from '../store/destinations.ts';
 import type { FailingStreakStore } from '../store/failing-streaks.ts';
 
@@ -69,17 +69,5 @@ export function createFailingStreak(deps: {
       }
     },
     since: (destinationId) => streaks.since(destinationId),
-  };
-}
-
-/** Wraps the attempt activity so every attempt feeds the streak before the workflow sees its result. */
-export function withFailingStreak<A extends { attemptDelivery(input: AttemptInput): Promise<AttemptRecord> }>(activities: A, streak: FailingStreak): A {
-  return {
-    ...activities,
-    async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
-      const record = await activities.attemptDelivery(input);
-      await streak.record(input.destinationId, record);
-      return record;
-    },
   };
 }

@@ -49,3 +49,13 @@ export const recoverResult = z.object({
   deliveries: z.array(z.string()),
   more: z.boolean().describe('true: more than one batch failed; call recover again with the same since'),
 });
+
+export const deliveryEvent = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    occurred_at: z.string(),
+    account_id: z.string(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .describe('The event envelope the delivery carries, as it was accepted (read from the delivery workflow\'s input)');

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireAccount } from '../auth.ts';
 import type { AppDeps } from '../app.ts';
 import { idParams } from './destinations.schema.ts';
-import { cancelRequested, deliveryList, listDeliveriesQuery, replayStarted } from './deliveries.schema.ts';
+import { cancelRequested, deliveryEvent, deliveryList, listDeliveriesQuery, replayStarted } from './deliveries.schema.ts';
 
 export const deliveryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
   const tags = ['deliveries'];
@@ -15,6 +15,11 @@ export const deliveryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (a
   app.get('/v1/deliveries/:id', { schema: { tags, params: idParams } }, async (req) => {
     const account = requireAccount(req);
     return deps.deliveries.get(account.id, req.params.id);
+  });
+
+  app.get('/v1/deliveries/:id/event', { schema: { tags, params: idParams, response: { 200: deliveryEvent } } }, async (req) => {
+    const account = requireAccount(req);
+    return deps.deliveries.event(account.id, req.params.id);
   });
 
   app.post('/v1/deliveries/:id/retry', { schema: { tags, params: idParams, response: { 202: replayStarted } } }, async (req, reply) => {

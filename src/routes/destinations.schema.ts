@@ -18,6 +18,12 @@ const fields = {
   description: z.string().max(500).nullable(),
   event_types: z.array(eventTypeOrAll).min(1).max(eventTypes.length + 1),
   mapping_id: z.string().min(1).nullable(),
+  mapping_version: z
+    .number()
+    .int()
+    .min(1)
+    .nullable()
+    .describe("A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version."),
   connection_id: z.string().min(1).nullable(),
   enabled: z.boolean(),
   timeout_ms: z.number().int().min(100).max(60_000),
@@ -46,6 +52,7 @@ export const createDestinationBody = z.object({
   event_types: fields.event_types,
   description: fields.description.optional(),
   mapping_id: fields.mapping_id.optional(),
+  mapping_version: fields.mapping_version.optional(),
   connection_id: fields.connection_id.optional(),
   enabled: fields.enabled.optional(),
   timeout_ms: fields.timeout_ms.optional(),
@@ -65,6 +72,7 @@ export const destinationView = z.object({
   description: z.string().nullable(),
   event_types: z.array(z.string()),
   mapping_id: z.string().nullable(),
+  mapping_version: fields.mapping_version,
   connection_id: z.string().nullable(),
   enabled: z.boolean(),
   paused: z.boolean(),

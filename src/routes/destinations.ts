@@ -23,9 +23,28 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
   const checkReachable = async (accountId: string, url: string) =>
     checkUrlAddress(policy, url, await store.accounts.allowedNetworks(accountId), { field: 'url', code: 'destination_address_refused' });
 
-  const checkMapping = async (accountId: string, mappingId: string | null | undefined) => {
-    if (mappingId && !(await store.mappings.get(accountId, mappingId)))
-      throw new AppError(400, 'mapping_not_found', `mapping_id: no mapping '${mappingId}' in this account`);
+  /**
+   * The mapping and pinned version a create or patch leaves the destination with. A version needs
+   * a mapping, and exists for it; naming another mapping without a version unpins.
+   */
+  const checkMapping = async (
+    accountId: string,
+    body: { mapping_id?: string | null; mapping_version?: number | null },
+    current?: Destination,
+  ): Promise<{ mapping_version?: number | null }> => {
+    const mappingId = body.mapping_id !== undefined ? body.mapping_id : (current?.mapping_id ?? null);
+    if (body.mapping_id && !(await store.mappings.get(accountId, body.mapping_id)))
+      throw new AppError(400, 'mapping_not_found', `mapping_id: no mapping '${body.mapping_id}' in this account`);
+    const moved = current !== undefined && body.mapping_id !== undefined && body.mapping_id !== current.mapping_id;
+    const version = body.mapping_version === undefined && moved ? null : body.mapping_version;
+    if (version === undefined) return {};
+    if (version === null) return { mapping_version: null };
+    if (!mappingId) throw new AppError(400, 'mapping_version_without_mapping', 'mapping_version: set mapping_id too; a version pins one version of that mapping');
+    // The read is by id alone: the account is checked again, whatever was checked before.
+    const saved = await store.mappings.version(mappingId, version);
+    if (!saved || saved.mapping.account_id !== accountId)
+      throw new AppError(400, 'mapping_version_not_found', `mapping_version: mapping '${mappingId}' has no version ${version}`, { field: 'mapping_version' });
+    return { mapping_version: version };
   };
 
   // Same check as a JSONata mapping upload, so the answer has the same shape (line, column, errors).
@@ -53,10 +72,10 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
   }, async (req, reply) => {
     const account = requireAccount(req);
     await checkReachable(account.id, req.body.url);
-    await checkMapping(account.id, req.body.mapping_id);
+    const pin = await checkMapping(account.id, req.body);
     await checkConnectionReference(deps, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
-    const created = await store.destinations.create(account.id, req.body);
+    const created = await store.destinations.create(account.id, { ...req.body, ...pin });
     return reply.status(201).send(view(created) as Destination & { signing_secret: string });
   });
 
@@ -75,10 +94,10 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
   }, async (req) => {
     const account = requireAccount(req);
     if (req.body.url) await checkReachable(account.id, req.body.url);
-    await checkMapping(account.id, req.body.mapping_id);
+    const pin = await checkMapping(account.id, req.body, await mustGet(account.id, req.params.id));
     await checkConnectionReference(deps, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
-    const updated = await store.destinations.update(account.id, req.params.id, req.body);
+    const updated = await store.destinations.update(account.id, req.params.id, { ...req.body, ...pin });
     if (!updated) throw notFound('destination', req.params.id);
     return view(updated);
   });

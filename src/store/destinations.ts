@@ -16,6 +16,8 @@ export interface Destination {
   description: string | null;
   event_types: string[];
   mapping_id: string | null;
+  /** The pinned version of the mapping; null = its current version when each delivery starts. */
+  mapping_version: number | null;
   connection_id: string | null;
   enabled: boolean;
   paused: boolean;
@@ -39,6 +41,7 @@ export interface DestinationInput {
   description?: string | null;
   event_types: string[];
   mapping_id?: string | null;
+  mapping_version?: number | null;
   connection_id?: string | null;
   enabled?: boolean;
   timeout_ms?: number;
@@ -84,6 +87,7 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     description: row.description,
     event_types: JSON.parse(row.event_types) as string[],
     mapping_id: row.mapping_id,
+    mapping_version: row.mapping_version ?? null,
     connection_id: row.connection_id,
     enabled: row.enabled === 1,
     paused: row.paused === 1,
@@ -124,6 +128,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         description: input.description ?? null,
         event_types: JSON.stringify(input.event_types),
         mapping_id: input.mapping_id ?? null,
+        mapping_version: input.mapping_id ? (input.mapping_version ?? null) : null,
         connection_id: input.connection_id ?? null,
         enabled: input.enabled === false ? 0 : 1,
         paused: 0,
@@ -178,6 +183,9 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (patch.description !== undefined) values.description = patch.description;
       if (patch.event_types !== undefined) values.event_types = JSON.stringify(patch.event_types);
       if (patch.mapping_id !== undefined) values.mapping_id = patch.mapping_id;
+      if (patch.mapping_version !== undefined) values.mapping_version = patch.mapping_version;
+      // A pinned version belongs to its mapping: no mapping, no version.
+      if (patch.mapping_id === null) values.mapping_version = null;
       if (patch.connection_id !== undefined) values.connection_id = patch.connection_id;
       if (patch.enabled !== undefined) {
         values.enabled = patch.enabled ? 1 : 0;

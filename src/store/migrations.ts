@@ -151,6 +151,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('destinations').addColumn('filter', 'text').execute();
     },
   },
+  '0100_destination_mapping_version': {
+    async up(db: Kysely<unknown>) {
+      // Issue 15: a destination may pin one version of its mapping; null follows the current one.
+      await db.schema.alterTable('destinations').addColumn('mapping_version', 'integer').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -18,6 +18,7 @@ export interface DestinationsTable {
   description: string | null;
   event_types: string; // JSON string[]
   mapping_id: string | null;
+  mapping_version: number | null; // null = the mapping's current version at each event
   connection_id: string | null;
   enabled: number;
   paused: number;

@@ -208,7 +208,7 @@ describe('the integrator console (real Chromium, real stack)', () => {
   test('attaches the mapping to the destination', async () => {
     await nav('Destinations').click();
     await page.getByRole('link', { name: `${receiver.url}/crm/calls` }).click();
-    await page.getByLabel('Mapping').selectOption(mappingId);
+    await page.getByLabel('Mapping', { exact: true }).selectOption(mappingId);
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
     assert.equal((await api('GET', `/v1/destinations/${destinationId}`)).body.mapping_id, mappingId);
@@ -311,6 +311,31 @@ describe('the integrator console (real Chromium, real stack)', () => {
     const [sent] = (await receiver.waitFor(before + 1)).slice(before);
     assert.ok(sent!.headers['x-voiceoi-test'], 'marked as a test');
     assert.equal(JSON.parse(sent!.body).mood, 'positive', 'through the destination\'s mapping');
+  });
+
+  test('the mapping test panel runs on one of the account\'s recent events', async () => {
+    await page.goto(`${stack.url}/console/mappings/${mappingId}`);
+    const recent = page.getByLabel('Recent event');
+    await recent.locator('option', { hasText: 'call_completed · evt_console_1 ·' }).waitFor({ state: 'attached' });
+    await recent.selectOption(deliveryId);
+    await page.getByLabel('Sample event (JSON)').filter({ hasText: '"call_id": "call_console_1"' }).waitFor();
+    // The delivered event lasted 184 s, the catalog sample 842.6 s: the preview ran on the recent one.
+    const result = page.getByLabel('Preview result');
+    await result.filter({ hasText: '"minutes": 3' }).waitFor();
+    assert.deepEqual(JSON.parse((await result.textContent())!).body, { minutes: 3, mood: 'positive', score: 0.82, lead: '884' });
+  });
+
+  test('pins the destination to a saved mapping version, and back to the current one', async () => {
+    await page.goto(`${stack.url}/console/destinations/${destinationId}`);
+    const version = page.getByLabel('Mapping version');
+    await version.locator('option', { hasText: 'v1 · saved' }).waitFor({ state: 'attached' });
+    await version.selectOption('1');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    assert.equal((await api('GET', `/v1/destinations/${destinationId}`)).body.mapping_version, 1);
+    await version.selectOption('');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await eventually(async () => (await api('GET', `/v1/destinations/${destinationId}`)).body.mapping_version === null, 'the pin cleared');
   });
 
   test('connects an authorization-code connection at the real OAuth2 provider through the console', async () => {

@@ -1,28 +1,15 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page, type Request } from 'playwright-core';
+import { installDebianPackage } from './debian-package.ts';
 
 /** Debian's Chromium: the one browser the suite drives (playwright-core ships none). */
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** Installs the `chromium` package when it is missing, so a fresh CI machine can run the browser tests. */
 export function ensureChromium(): string {
-  if (existsSync(CHROMIUM)) return CHROMIUM;
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
-  const apt = (...args: string[]) => {
-    const [cmd, ...rest] = [...sudo, 'apt-get', ...args];
-    return spawnSync(cmd!, rest, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  };
-  process.stderr.write(`# ${CHROMIUM} is missing: installing the chromium package\n`);
-  // A fresh machine's package lists may be empty; the update is only needed then.
-  if (apt('install', '-y', 'chromium').status !== 0) {
-    apt('update');
-    const r = apt('install', '-y', 'chromium');
-    if (r.status !== 0) throw new Error(`apt-get install -y chromium failed (exit ${r.status}); install Chromium at ${CHROMIUM} to run the browser tests`);
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`the chromium package installed, but ${CHROMIUM} is still missing`);
+  installDebianPackage('chromium', () => existsSync(CHROMIUM));
   return CHROMIUM;
 }
 

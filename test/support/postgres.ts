@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { DatabaseTarget, DialectName } from '../../src/store/db.ts';
+import { installDebianPackage } from './debian-package.ts';
 
 /**
  * One real PostgreSQL server for the whole test run (test/run.ts starts it and exports its URL as
@@ -14,12 +15,19 @@ import type { DatabaseTarget, DialectName } from '../../src/store/db.ts';
 
 const ENV = 'VOICEOI_TEST_DATABASE_URL';
 
-function findBin(name: string): string {
+function lookupBin(name: string): string | undefined {
   const onPath = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
   if (onPath) return onPath;
   const base = '/usr/lib/postgresql';
   const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
   for (const v of versions) if (existsSync(join(base, v, 'bin', name))) return join(base, v, 'bin', name);
+  return undefined;
+}
+
+function findBin(name: string): string {
+  installDebianPackage('postgresql', () => lookupBin(name) !== undefined);
+  const found = lookupBin(name);
+  if (found) return found;
   throw new Error(
     `PostgreSQL's ${name} was not found (PATH, /usr/lib/postgresql/*/bin): the store and route suites run against a real PostgreSQL server. Install it (Debian: apt-get install postgresql; .ci/run does) or point ${ENV} at a server`,
   );

@@ -4,7 +4,7 @@ import { ApiError, api, enc, get, post, put } from '../api.ts';
 import { useDestinations, useEventTypes, useMappings } from '../queries.ts';
 import { Link, navigate } from '../router.tsx';
 import { sampleEvent } from '../samples.ts';
-import type { CheckError, Mapping, MappingLanguage, MappingVersion, TestResult } from '../types.ts';
+import type { CheckError, DeliverySummary, Mapping, MappingLanguage, MappingVersion, TestResult } from '../types.ts';
 import { Empty, ErrorBox, Field, Json, Loading, time } from '../ui.tsx';
 import { CodeEditor, DiffView } from './CodeEditor.tsx';
 import { problemsOf } from './problems.ts';
@@ -72,9 +72,13 @@ function useLivePreview(language: MappingLanguage, source: string, sampleText: s
   return { preview, sampleError };
 }
 
+/** How many of the account's latest deliveries the "Recent event" picker offers (one entry per event). */
+const RECENT_DELIVERIES = 20;
+
 function useSample() {
   const types = useEventTypes();
   const [type, setType] = useState('call_completed');
+  const [recent, setRecent] = useState('');
   const catalogSample = types.data?.find((t) => t.type === type)?.sample;
   const [sampleText, setSampleText] = useState(() => JSON.stringify(sampleEvent('call_completed'), null, 2));
   useEffect(() => {
@@ -82,9 +86,51 @@ function useSample() {
   }, [catalogSample]);
   const pickType = (t: string) => {
     setType(t);
+    setRecent('');
     setSampleText(JSON.stringify(sampleEvent(t, types.data?.find((x) => x.type === t)?.sample), null, 2));
   };
-  return { types: types.data?.map((t) => t.type) ?? [type], type, pickType, sampleText, setSampleText };
+  // The envelope a delivery carried, read back from the API; it replaces the editable JSON.
+  const loadRecent = useMutation({
+    mutationFn: (deliveryId: string) => get<Record<string, unknown>>(`/v1/deliveries/${enc(deliveryId)}/event`),
+    onSuccess: (event) => setSampleText(JSON.stringify(event, null, 2)),
+  });
+  const pickRecent = (deliveryId: string) => {
+    setRecent(deliveryId);
+    if (deliveryId) loadRecent.mutate(deliveryId);
+  };
+  return { types: types.data?.map((t) => t.type) ?? [type], type, pickType, sampleText, setSampleText, recent, pickRecent, loadRecent };
+}
+
+/** The account's latest events, newest first: one entry per event (an event fans out to several deliveries). */
+function useRecentEvents() {
+  return useQuery({
+    queryKey: ['deliveries', 'recent'],
+    queryFn: ({ signal }) => get<{ items: DeliverySummary[] }>(`/v1/deliveries?limit=${RECENT_DELIVERIES}`, signal).then((r) => r.items),
+    select: (items) => items.filter((d, i) => items.findIndex((x) => x.event_id === d.event_id) === i),
+  });
+}
+
+function RecentEventPicker({ sample }: { sample: ReturnType<typeof useSample> }) {
+  const recent = useRecentEvents();
+  const items = recent.data ?? [];
+  return (
+    <>
+      <Field label="Recent event" hint={recent.isPending ? 'Loading recent events…' : items.length === 0 && !recent.error ? 'No events yet: send one to see it here.' : 'Loads the event a recent delivery carried.'}>
+        {(id) => (
+          <select id={id} value={sample.recent} onChange={(e) => sample.pickRecent(e.target.value)} disabled={items.length === 0}>
+            <option value="">choose an event…</option>
+            {items.map((d) => (
+              <option key={d.id} value={d.id}>
+                {d.event_type} · {d.event_id} · {time(d.started_at)}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <ErrorBox error={recent.error} title="Recent events" />
+      <ErrorBox error={sample.loadRecent.error} title="Event not loaded" />
+    </>
+  );
 }
 
 function TestPanel({ sample, preview, sampleError, problems }: { sample: ReturnType<typeof useSample>; preview: Preview; sampleError: string | null; problems: CheckError[] }) {
@@ -94,15 +140,18 @@ function TestPanel({ sample, preview, sampleError, problems }: { sample: ReturnT
   return (
     <section className="card test-panel" aria-labelledby="test-title">
       <h2 id="test-title">Test</h2>
-      <Field label="Sample event type">
-        {(id) => (
-          <select id={id} value={type} onChange={(e) => pickType(e.target.value)}>
-            {types.map((t) => (
-              <option key={t}>{t}</option>
-            ))}
-          </select>
-        )}
-      </Field>
+      <div className="row">
+        <Field label="Sample event type">
+          {(id) => (
+            <select id={id} value={type} onChange={(e) => pickType(e.target.value)}>
+              {types.map((t) => (
+                <option key={t}>{t}</option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <RecentEventPicker sample={sample} />
+      </div>
       <Field label="Sample event (JSON)">
         {(id) => <textarea id={id} className="mono" rows={10} spellCheck={false} value={sampleText} onChange={(e) => setSampleText(e.target.value)} />}
       </Field>
@@ -228,7 +277,7 @@ function UsedBy({ mapping }: { mapping: Mapping }) {
         <ul>
           {users.map((d) => (
             <li key={d.id}>
-              <Link to={`/destinations/${enc(d.id)}`}>{d.url}</Link> <span className="muted small">v{d.mapping_version ?? mapping.version} (new deliveries pin the current version)</span>
+              <Link to={`/destinations/${enc(d.id)}`}>{d.url}</Link> <span className="muted small">{d.mapping_version ? `v${d.mapping_version} (pinned)` : `v${mapping.version} (follows the current version)`}</span>
             </li>
           ))}
         </ul>

@@ -3,7 +3,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { del, enc, get, patch, post } from '../api.ts';
 import { useConnections, useEventTypes, useMappings } from '../queries.ts';
 import { Link, navigate } from '../router.tsx';
-import type { Destination } from '../types.ts';
+import type { Destination, MappingVersion } from '../types.ts';
 import { CopyButton, ErrorBox, Field, Loading, StatusBadge, time, toIso, toLocalInput } from '../ui.tsx';
 import { destinationState } from './Destinations.tsx';
 
@@ -12,18 +12,21 @@ interface FormState {
   description: string;
   event_types: string[];
   mapping_id: string;
+  /** '' = the mapping's current version at each event; else a saved version number. */
+  mapping_version: string;
   connection_id: string;
   timeout_ms: string;
   retry: string;
 }
 
-const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', connection_id: '', timeout_ms: '15000', retry: '' };
+const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '' };
 
 const fromDestination = (d: Destination): FormState => ({
   url: d.url,
   description: d.description ?? '',
   event_types: d.event_types,
   mapping_id: d.mapping_id ?? '',
+  mapping_version: d.mapping_version ? String(d.mapping_version) : '',
   connection_id: d.connection_id ?? '',
   timeout_ms: String(d.timeout_ms),
   retry: d.retry_schedule_s.join(', '),
@@ -71,6 +74,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
         description: f.description.trim() || null,
         event_types: f.event_types,
         mapping_id: f.mapping_id || null,
+        mapping_version: f.mapping_id && f.mapping_version ? Number(f.mapping_version) : null,
         connection_id: f.connection_id || null,
         timeout_ms: Number(f.timeout_ms),
         retry_schedule_s: parseSchedule(f.retry),
@@ -98,6 +102,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
   if (id !== null && destination.error) return <ErrorBox error={destination.error} />;
   const d = destination.data;
   const selectedMapping = mappings.data?.find((m) => m.id === form.mapping_id);
+  const pinned = form.mapping_version ? `v${form.mapping_version}` : null;
 
   return (
     <section aria-labelledby="dest-title">
@@ -128,9 +133,18 @@ export function DestinationDetail({ id }: { id: string | null }) {
             ))}
           </fieldset>
           <div className="row">
-            <Field label="Mapping" hint={selectedMapping ? `Deliveries use its current version, v${selectedMapping.version}, pinned when each delivery starts.` : 'Without a mapping the event envelope is sent as is.'}>
+            <Field
+              label="Mapping"
+              hint={
+                !selectedMapping
+                  ? 'Without a mapping the event envelope is sent as is.'
+                  : pinned
+                    ? `Every delivery runs ${pinned}, whatever is saved later.`
+                    : `Deliveries use its current version (now v${selectedMapping.version}), pinned when each delivery starts.`
+              }
+            >
               {(fid) => (
-                <select id={fid} value={form.mapping_id} onChange={(e) => set('mapping_id', e.target.value)}>
+                <select id={fid} value={form.mapping_id} onChange={(e) => setForm((f) => ({ ...f, mapping_id: e.target.value, mapping_version: '' }))}>
                   <option value="">none (send the event envelope)</option>
                   {mappings.data?.map((m) => (
                     <option key={m.id} value={m.id}>
@@ -140,6 +154,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
                 </select>
               )}
             </Field>
+            <MappingVersionSelect mappingId={form.mapping_id} value={form.mapping_version} onChange={(v) => set('mapping_version', v)} />
             <Field label="Connection">
               {(fid) => (
                 <select id={fid} value={form.connection_id} onChange={(e) => set('connection_id', e.target.value)}>
@@ -173,6 +188,31 @@ export function DestinationDetail({ id }: { id: string | null }) {
         {d && <DestinationActions d={d} onDone={refresh} />}
       </div>
     </section>
+  );
+}
+
+/** "current" or one of the mapping's saved versions (GET /v1/mappings/:id/versions). */
+function MappingVersionSelect({ mappingId, value, onChange }: { mappingId: string; value: string; onChange: (v: string) => void }) {
+  const versions = useQuery({
+    queryKey: ['mapping-versions', mappingId, 'list'],
+    queryFn: ({ signal }) => get<{ items: MappingVersion[] }>(`/v1/mappings/${enc(mappingId)}/versions`, signal).then((r) => r.items),
+    enabled: mappingId !== '',
+  });
+  return (
+    <Field label="Mapping version" hint={versions.error ? <ErrorBox error={versions.error} /> : undefined}>
+      {(fid) => (
+        <select id={fid} value={value} onChange={(e) => onChange(e.target.value)} disabled={mappingId === ''}>
+          <option value="">current (follows new versions)</option>
+          {[...(versions.data ?? [])].reverse().map((v) => (
+            <option key={v.version} value={String(v.version)}>
+              v{v.version} · saved {time(v.created_at)}
+            </option>
+          ))}
+          {/* A pinned version shows while the list loads. */}
+          {value && !versions.data?.some((v) => String(v.version) === value) && <option value={value}>v{value}</option>}
+        </select>
+      )}
+    </Field>
   );
 }
 

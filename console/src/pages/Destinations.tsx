@@ -48,7 +48,7 @@ export function DestinationsPage() {
                     {d.description && <div className="muted small">{d.description}</div>}
                   </td>
                   <td className="wrap small">{d.event_types.join(', ')}</td>
-                  <td>{m ? `${m.name} (v${m.version})` : d.mapping_id ? <code>{d.mapping_id}</code> : <span className="muted">none</span>}</td>
+                  <td>{m ? `${m.name} (v${d.mapping_version ?? m.version}${d.mapping_version ? ', pinned' : ''})` : d.mapping_id ? <code>{d.mapping_id}</code> : <span className="muted">none</span>}</td>
                   <td>{c ? c.name : d.connection_id ? <code>{d.connection_id}</code> : <span className="muted">none</span>}</td>
                   <td>
                     <StatusBadge status={destinationState(d)} />
