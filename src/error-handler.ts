@@ -5,6 +5,7 @@ import { AppError, DomainError, formatIssues, type DomainCode, type Issue } from
 /** The HTTP status of every code services refuse with (src/errors.ts, DomainError). */
 const DOMAIN_STATUS: Record<DomainCode, number> = {
   account_mismatch: 400,
+  reserved_event_type: 400,
   invalid_cursor: 400,
   invalid_filter: 400,
   delivery_not_found: 404,

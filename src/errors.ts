@@ -18,6 +18,7 @@ export class AppError extends Error {
  */
 export type DomainCode =
   | 'account_mismatch'
+  | 'reserved_event_type'
   | 'delivery_finished'
   | 'delivery_not_found'
   | 'delivery_running'

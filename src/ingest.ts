@@ -138,7 +138,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
         throw new DomainError('account_mismatch', `account_id '${envelope.account_id}' is not the account of this API key`);
       }
       if (isOperationalEventType(envelope.type) && !opts?.operational) {
-        throw new AppError(400, 'reserved_event_type', `type: '${envelope.type}' is an operational event that VoiceOI Hooks emits itself; it cannot be posted`);
+        throw new DomainError('reserved_event_type', `type: '${envelope.type}' is an operational event that VoiceOI Hooks emits itself; it cannot be posted`);
       }
       const acceptedAt = nowIso();
       const event: DeliveryEvent = { ...envelope, account_id: accountId } as DeliveryEvent;

@@ -31,6 +31,7 @@ function testFiles(dir: string): string[] {
 
 if (!process.env.SKIP_CHECKS && filter.length === 0) {
   run('npx', ['tsc', '--noEmit', '-p', '.']);
+  run('npx', ['tsc', '--noEmit', '-p', 'console']);
   run('npx', ['eslint', '.']);
 }
 
