@@ -49,10 +49,10 @@ describe('ordering: "per_call": one call reaches the destination one delivery at
     await receiver.close();
   });
 
-  async function orderedDestination(key: string) {
+  async function orderedDestination(key: string, timeoutMs = 1000) {
     const d = await stack.call('POST', '/v1/destinations', {
       token: key,
-      body: { url: receiver.url, event_types: ['call_completed'], ordering: 'per_call', retry_schedule_s: [0, 1, 1, 1], timeout_ms: 1000 },
+      body: { url: receiver.url, event_types: ['call_completed'], ordering: 'per_call', retry_schedule_s: [0, 1, 1, 1], timeout_ms: timeoutMs },
     });
     assert.equal(d.status, 201, JSON.stringify(d.body));
     return d.body.id as string;
@@ -66,10 +66,17 @@ describe('ordering: "per_call": one call reaches the destination one delivery at
   test('five events of a call whose first fails twice arrive in order, while another call flows meanwhile', async () => {
     await stack.startWorker();
     const key = (await stack.createAccount()).api_key;
-    await orderedDestination(key);
+    // A generous timeout: the first event's second answer is held until the test has read the
+    // waiting reason, so a slow machine cannot close that window before the test looks.
+    await orderedDestination(key, 15_000);
     const a = Array.from({ length: 5 }, (_, i) => `evt_pc_${run}_a${i}`);
     const b = Array.from({ length: 3 }, (_, i) => `evt_pc_${run}_b${i}`);
-    script.set(a[0]!, (n) => (n < 2 ? { status: 503 } : { status: 200 }));
+    let reasonRead!: () => void;
+    const read = new Promise<void>((r) => (reasonRead = r));
+    script.set(a[0]!, async (n) => {
+      if (n === 1) await read;
+      return n < 2 ? { status: 503 } : { status: 200 };
+    });
 
     const deliveries = new Map<string, string>();
     // Interleaved, as a live dialer sends them.
@@ -80,6 +87,7 @@ describe('ordering: "per_call": one call reaches the destination one delivery at
       const r = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(deliveries.get(a[2]!)!)}`, { token: key });
       return r.body.reason === `waiting for ${deliveries.get(a[1]!)}` ? r.body : undefined;
     }, 'the third delivery of the call to name the one ahead of it');
+    reasonRead();
     assert.equal(second.attempts.length, 0);
 
     for (const id of [...a, ...b]) assert.equal((await settled(stack, key, deliveries.get(id)!, 30_000)).status, 'delivered', id);
