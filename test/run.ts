@@ -81,7 +81,7 @@ process.stdout.write(`# Temporal at ${address}; PostgreSQL at ${databaseUrl}; ${
 
 const child = spawn(
   process.execPath,
-  ['--no-node-snapshot', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files, ...twins],
+  ['--no-node-snapshot', '--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', '--test-timeout=600000', '--test-reporter=spec', ...files, ...twins],
   { cwd: root, stdio: 'inherit', env: { ...process.env, TEMPORAL_ADDRESS: address, VOICEOI_TEST_BUNDLE: bundlePath, VOICEOI_TEST_DATABASE_URL: databaseUrl } },
 );
 const code: number = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));

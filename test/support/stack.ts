@@ -77,6 +77,9 @@ export async function startStack(env: Record<string, string> = {}, opts: { worke
     taskQueue,
     api,
     async startWorker() {
+      // One in-process worker per stack: a test that failed before stopping its worker must not
+      // leak one that keeps the test file's process alive after stop().
+      await stack.stopWorker();
       stack.worker = await startWorker(core, target, { workflowBundle });
       return stack.worker;
     },
