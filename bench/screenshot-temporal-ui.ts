@@ -10,11 +10,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { freePort } from '../src/temporal/dev-server.ts';
 import { callCompleted } from '../test/support/events.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -28,15 +29,6 @@ const listening = (port: number) =>
       res(true);
     });
     s.on('error', () => res(false));
-  });
-
-const freePort = () =>
-  new Promise<number>((res, rej) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => res(port));
-    });
-    s.on('error', rej);
   });
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {

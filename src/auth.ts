@@ -1,8 +1,8 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
 import type { SessionService } from './sessions.ts';
 import type { Account, AccountStore } from './store/accounts.ts';
+import { safeEqual } from './crypto/safe-equal.ts';
 
 /** `via: 'session'`: the account signed in to the console (a cookie) rather than sending its key. */
 export type Principal = { kind: 'admin' } | { kind: 'account'; account: Account; via?: 'session' };
@@ -12,12 +12,6 @@ declare module 'fastify' {
     principal?: Principal;
   }
 }
-
-const safeEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 function bearer(req: FastifyRequest): string {
   const h = req.headers.authorization;

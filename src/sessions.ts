@@ -1,10 +1,11 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { AppError } from './errors.ts';
 import type { Account } from './store/accounts.ts';
 import type { SessionStore } from './store/sessions.ts';
+import { safeEqual } from './crypto/safe-equal.ts';
 
 // Console sign-in: an account API key is exchanged for an opaque random session id carried by an
 // HttpOnly cookie. The database keeps only the id's hash (a database reader cannot ride a session),
@@ -44,12 +45,6 @@ export interface SessionService {
 
 const hashId = (id: string) => createHash('sha256').update(id).digest('hex');
 const csrfFor = (id: string) => createHmac('sha256', id).update('voiceoi-csrf-v1').digest('base64url');
-
-const safeEqual = (a: string, b: string): boolean => {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 const csrfFailed = (why: string) =>
   new AppError(403, 'csrf_failed', `Refused: ${why}. A browser request riding the console session must come from the console's own origin with the ${CSRF_HEADER} header from GET /v1/session`);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyOauth2, { type OAuth2Namespace } from '@fastify/oauth2';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppDeps } from '../app.ts';
 import { requireAccount } from '../auth.ts';
 import { scrub } from '../connections/errors.ts';
+import { safeEqual } from '../crypto/safe-equal.ts';
 import type { OAuth2ProviderConfig } from '../connections/providers-config.ts';
 import { authorizePath } from '../connections/spec.ts';
 import { AppError, notFound } from '../errors.ts';
@@ -195,9 +196,7 @@ export const oauth2Routes = (deps: AppDeps): FastifyPluginAsyncZod => async (app
     // (a forwarded or leaked link) is refused without burning the state of the browser that started it.
     const found = await store.connections.findAuthorization(stateHash);
     if (!found) throw unknownState();
-    const challenge = verifier ? Buffer.from(s256(verifier)) : undefined;
-    const expected = Buffer.from(found.code_challenge);
-    if (!challenge || challenge.length !== expected.length || !timingSafeEqual(challenge, expected)) {
+    if (!verifier || !safeEqual(s256(verifier), found.code_challenge)) {
       throw new AppError(400, 'oauth2_browser_mismatch', `This browser did not start this authorization (its cookie is missing): start again with GET ${authorizePath(found.connection_id)} from this browser`);
     }
     reply.clearCookie(cookie, { path: CALLBACK_PATH });

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { DatabaseTarget, DialectName } from '../../src/store/db.ts';
+import { freePort } from '../../src/temporal/dev-server.ts';
 import { installDebianPackage } from './debian-package.ts';
 
 /**
@@ -31,14 +31,6 @@ function findBin(name: string): string {
   throw new Error(
     `PostgreSQL's ${name} was not found (PATH, /usr/lib/postgresql/*/bin): the store and route suites run against a real PostgreSQL server. Install it (Debian: apt-get install postgresql; .ci/run does) or point ${ENV} at a server`,
   );
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 export interface PostgresServer {
