@@ -5,6 +5,7 @@ import type { DestinationHealth } from '../delivery/destination-health.ts';
 import { boundRecord } from '../delivery/recorded.ts';
 import type { OperationalEvents } from '../events/operational.ts';
 import type { TransformInput } from '../transform/transform-step.ts';
+import { inputAccount } from '../delivery/input-account.ts';
 
 export type { TransformInput };
 
@@ -26,7 +27,7 @@ export function createDeliveryActivities(deps: ActivityDeps) {
     async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
       // Bounded here, where the record enters history, whatever path of the attempt produced it.
       const record = boundRecord(await performAttempt(deps, input));
-      await deps.health.afterAttempt(input.destinationId, record);
+      await deps.health.afterAttempt(inputAccount(input), input.destinationId, record);
       return record;
     },
     /**

@@ -11,16 +11,17 @@ export interface DestinationHealth {
    * disables a destination that failed every delivery for 5 days (and emits through its onDisabled).
    * A failed 410 write throws, so the activity is retried rather than the destination left enabled.
    */
-  afterAttempt(destinationId: string, attempt: AttemptRecord): Promise<void>;
+  afterAttempt(accountId: string, destinationId: string, attempt: AttemptRecord): Promise<void>;
 }
 
 export function createDestinationHealth(deps: { destinations: DestinationStore; streak: FailingStreak; now?: () => Date }): DestinationHealth {
   const now = deps.now ?? (() => new Date());
   return {
-    async afterAttempt(destinationId, attempt) {
+    async afterAttempt(accountId, destinationId, attempt) {
+      // A 410 was answered to a request the attempt sent, so the destination is this account's
+      // (prepareRequest checked); one deleted meanwhile updates nothing.
       if (attempt.verdict === 'gone') {
-        const dest = await deps.destinations.getById(destinationId);
-        if (dest) await deps.destinations.update(dest.account_id, dest.id, { enabled: false, disabled_reason: `the destination answered 410 Gone at ${now().toISOString()}` });
+        await deps.destinations.update(accountId, destinationId, { enabled: false, disabled_reason: `the destination answered 410 Gone at ${now().toISOString()}` });
       }
       await deps.streak.record(destinationId, attempt);
     },

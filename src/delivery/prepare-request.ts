@@ -3,6 +3,7 @@ import type { AttemptInput, AttemptRecord, OutgoingRequest, RecordedRequest } fr
 import type { Destination } from '../store/destinations.ts';
 import { excerpt } from './recorded.ts';
 import { signWebhook } from './signing.ts';
+import { inputAccount, ownedByInputAccount } from './input-account.ts';
 
 const REDACTED = '[redacted]';
 
@@ -35,11 +36,8 @@ export function prepareRequest(
   ctx: { version: string; startedAt: Date },
 ): PreparedRequest | { notSent: NotSent } {
   const dest = destination;
-  // The input names the account; the destination must be one of its own, or the attempt would sign
-  // and send one account's event under another's secret (issue 10). Inputs scheduled before
-  // accountId existed carry the account on the event, which ingest set from the API key.
-  const accountId = input.accountId ?? input.event.account_id;
-  if (dest.account_id !== accountId || input.event.account_id !== accountId) {
+  const accountId = inputAccount(input);
+  if (!ownedByInputAccount(input, dest.account_id)) {
     return {
       notSent: {
         verdict: 'failed',

@@ -2,6 +2,7 @@ import type { TransformEngine } from '../../sandboxes/types.ts';
 import type { DeliveryEvent, TransformOutcome } from '../../workflows/types.ts';
 import type { DestinationStore } from '../store/destinations.ts';
 import type { MappingStore } from '../store/mappings.ts';
+import { inputAccount, ownedByInputAccount } from '../delivery/input-account.ts';
 
 export interface TransformInput {
   /** The delivery's account: the mapping and the destination must be its own. */
@@ -25,9 +26,8 @@ export function createTransformStep(deps: { engine: TransformEngine; mappings: M
     if (!version) {
       return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'mapping_not_found', message: `mapping ${pinned.id} version ${pinned.version} no longer exists` } };
     }
-    // Inputs scheduled before accountId existed carry the account on the event (set by ingest).
-    const accountId = input.accountId ?? input.event.account_id;
-    if (version.mapping.account_id !== accountId || input.event.account_id !== accountId) {
+    const accountId = inputAccount(input);
+    if (!ownedByInputAccount(input, version.mapping.account_id)) {
       return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'mapping_not_in_account', message: `mapping ${pinned.id} does not belong to account ${accountId}` } };
     }
     const destination = await deps.destinations.getById(input.destinationId);
