@@ -44,9 +44,10 @@ export interface IngestService {
   /**
    * Starts (idempotently) the delivery of one event to one destination; used by ingest and replays.
    * A replay passes `replay` with the original's attempt count and pinned mapping version; without a
-   * pinned version the destination's current one is pinned.
+   * pinned version the destination's current one is pinned. Answers the run it started, or
+   * undefined when a run of that delivery already existed.
    */
-  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replay?: ReplayOptions, opts?: { test?: boolean }): Promise<void>;
+  startDelivery(destination: Destination, event: DeliveryEvent, acceptedAt: string, replay?: ReplayOptions, opts?: { test?: boolean }): Promise<string | undefined>;
 }
 
 export function createIngestService(deps: IngestDeps): IngestService {
@@ -69,7 +70,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
     acceptedAt: string,
     replay?: ReplayOptions,
     opts?: { test?: boolean },
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const id = deliveryId(destination.id, event.id);
     const replayOf = replay?.replayOf;
     const input: DeliveryInput = {
@@ -110,13 +111,14 @@ export function createIngestService(deps: IngestDeps): IngestService {
         ],
       }));
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
       throw err;
     }
     // Here, not in the delivery's first workflow task (two workers may run those in either order):
     // the places at the gates follow acceptance. A failure is a 503: the producer's retry finds the
     // running delivery (same run) and takes the same place again.
     if (gates) await enqueueAtGates(client, taskQueue, gates, id, run);
+    return run;
   }
 
   /** The destinations whose filter lets the event through (evaluated in parallel: each is bounded in time). */

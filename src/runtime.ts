@@ -105,10 +105,10 @@ export async function startWorker(
   const agent = createDeliveryAgent(core.policy, { connections: tuning.httpConnections });
   const workflowBundle = opts.workflowBundle ?? (tuning.workflowBundle ? { codePath: tuning.workflowBundle } : undefined);
   const taskQueue = opts.taskQueue ?? core.config.VOICEOI_TASK_QUEUE;
+  // The worker's own client, on its connection: operational events and rate-limit permits.
+  const client = new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter });
   // The worker emits operational events (hook.*) through the same ingest path as the API.
-  const operational = createOperationalEvents({
-    ingest: ingestFor(core, new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter }), taskQueue),
-  });
+  const operational = createOperationalEvents({ ingest: ingestFor(core, client, taskQueue) });
   const streak = createFailingStreak({
     streaks: core.store.failingStreaks,
     destinations: core.store.destinations,
@@ -144,7 +144,7 @@ export async function startWorker(
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     // A delivery asks its destination's rate limiter for permits through the worker's own connection.
-    activities: { ...activities, ...createGateActivities(new Client({ connection, namespace: target.namespace, dataConverter: core.dataConverter })) },
+    activities: { ...activities, ...createGateActivities(client) },
     sinks: core.metrics.sinks(),
     dataConverter: core.dataConverter,
     maxConcurrentActivityTaskExecutions: tuning.activitySlots,

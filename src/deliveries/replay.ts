@@ -54,9 +54,10 @@ export function createReplays(deps: { client: Client; store: Store; ingest: Inge
   async function replay(destination: Destination, previous: WorkflowExecutionDescription): Promise<ReplayStarted> {
     const { input, attempts } = await deps.runs.previousRun(previous);
     // The original's pinned mapping version, so a replay sends what the original would have sent.
-    await deps.ingest.startDelivery(destination, input.event, input.acceptedAt, { replayOf: { previousAttempts: attempts }, mapping: input.mapping });
-    const now = await client.workflow.getHandle(previous.workflowId).describe();
-    return { id: previous.workflowId, run_id: now.runId, replay_of: previous.runId };
+    const started = await deps.ingest.startDelivery(destination, input.event, input.acceptedAt, { replayOf: { previousAttempts: attempts }, mapping: input.mapping });
+    // A replay already running (a concurrent retry) is the one to name.
+    const runId = started ?? (await client.workflow.getHandle(previous.workflowId).describe()).runId;
+    return { id: previous.workflowId, run_id: runId, replay_of: previous.runId };
   }
 
   /** Whether a cancelled run was cancelled by the destination being disabled (not on request). */

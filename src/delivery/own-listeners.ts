@@ -26,7 +26,7 @@ function fromUrl(name: string, raw: string | undefined, defaultPorts: Record<str
 }
 
 /** The product's own listeners that the configuration names (the API's actual port is added once it listens). */
-function endpointsOf(config: Config & { DATABASE_URL?: string }): Endpoint[] {
+function endpointsOf(config: Config): Endpoint[] {
   const out: (Endpoint | undefined)[] = [];
   // The API in the api/all roles, the metrics listener in the worker role.
   if (config.PORT) out.push({ name: config.VOICEOI_ROLE === 'worker' ? 'metrics listener (PORT)' : 'API (PORT)', host: config.HOST, port: config.PORT });
