@@ -5,7 +5,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.data/**', '.test-data/**', 'bench/results/**', 'console/dist/**'] },
+  { ignores: ['node_modules/**', '.data/**', '.test-data/**', 'bench/results/**', 'console/dist/**', 'dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

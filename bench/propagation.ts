@@ -1,19 +1,21 @@
 // `npm run bench`: hook propagation latency and throughput of the real runtime against a plain
 // forwarder (the floor), at fixed open-loop rates. `npm run bench -- --tuning` measures the tuning
-// variants (bench/tuning-variants.ts) one at a time. Loopback only; every process it starts is
+// variants (bench/tuning-variants.ts) one at a time; `npm run bench -- --cost` counts what one delivery
+// costs (bench/cost.ts). Loopback only; every process it starts is
 // stopped on the way out, including on Ctrl-C and on errors. See bench/README.md.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTemporalCli } from '../src/temporal/cli.ts';
 import { attemptsAsLocalActivitiesModule, buildBundle, transformAsActivityModule } from './lib/bundle.ts';
+import { costBench, costOptions } from './cost.ts';
 import { measureRate, type RateResult } from './lib/measure.ts';
 import { cleanupAll, installExitHandlers, onCleanup, repoRoot } from './lib/processes.ts';
 import { loadavg, memory } from './lib/proc.ts';
 import { startTimingReceiver, type TimingReceiver } from './lib/receiver.ts';
 import { headlineRate, mainMarkdown, tuningMarkdown, type MainReport, type TuningReport, type VariantResult } from './lib/report.ts';
+import { machine, gitCommit } from './lib/run-info.ts';
 import { startFloor, startRuntime, type Target, type Topology } from './lib/stack.ts';
 import { lineChartSvg } from './lib/svg.ts';
 import { variants, type BundleKind } from './tuning-variants.ts';
@@ -73,23 +75,6 @@ const opts = {
 if (opts.topology !== 'single' && opts.topology !== 'split') throw new Error(`BENCH_TOPOLOGY: 'single' or 'split', got '${opts.topology}'`);
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-function machine(temporalCli: string): Record<string, string | number> {
-  const version = spawnSync(temporalCli, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  return {
-    cores: cpus().length,
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    memory_gib: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    temporal: version.replace(/^temporal version /, ''),
-  };
-}
-
-const gitCommit = (): string => {
-  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
-  const dirty = spawnSync('git', ['status', '--porcelain'], { cwd: repoRoot, encoding: 'utf8' }).stdout.trim() ? '+uncommitted' : '';
-  return `${r.stdout.trim() || 'unknown'}${dirty}`;
-};
 
 let runSeq = 0;
 async function run(target: Target, receiver: TimingReceiver, rate: number, durationS: number): Promise<RateResult> {
@@ -252,6 +237,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'voiceoi-bench-'));
   if (!opts.keepData) onCleanup('temp data dir', () => rmSync(dir, { recursive: true, force: true }));
   else log(`keeping the data and logs in ${dir}`);
+  if (flag('cost')) return costBench(costOptions(env, opts), { dir, temporalCli, log });
   const receiver = await startTimingReceiver();
   onCleanup('receiver', () => receiver.close());
   log(`receiver ${receiver.url}; data ${dir}; ${opts.durationS} s per rate at ${opts.rates.join(', ')} /s; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);

@@ -57,5 +57,5 @@ export const variants: Variant[] = [
   { name: 'final-bundle-at-start', change: 'final, bundle built at worker start (npm start)', kept: 'n/a', env: {}, devServerArgs: [], bundle: 'at-start' },
   // The SDK's vm watchdog (deadlock detector) stays on in the product; this row turns it off alone.
   { name: 'final-vm-watchdog', change: 'final without the SDK vm watchdog (no thread per call into the workflow sandbox)', kept: 'no: a looping workflow would stall every delivery', env: { VOICEOI_WORKFLOW_VM_WATCHDOG: 'false' }, devServerArgs: [], bundle: 'default' },
-  { name: 'final+local-attempts', change: 'final + each attempt as a local activity (proposal)', kept: 'no: audit-log shape', env: {}, devServerArgs: [], bundle: 'attempts-local' },
+  { name: 'final+local-attempts', change: 'final + retries as local activities too (the first attempt is local in final)', kept: 'no: a retry lost with its worker would rerun instead of being recorded', env: {}, devServerArgs: [], bundle: 'attempts-local' },
 ];

@@ -1,35 +1,27 @@
 import fastifyCookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Client } from '@temporalio/client';
-import type { PayloadCodec } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppDeps } from './app-deps.ts';
 import { createAuthenticator } from './auth.ts';
 import { registerKeyFailureLimit } from './auth-rate-limit.ts';
-import type { Config } from './config.ts';
-import type { DeliveryService, RecoverResult } from './deliveries/index.ts';
-import type { NetworkPolicy } from './delivery/network-policy.ts';
 import { registerErrorHandler } from './error-handler.ts';
-import type { IngestService } from './ingest.ts';
 import { registerJsonParser } from './json-depth.ts';
-import type { TransformEngine } from '../sandboxes/index.ts';
-import { mappingRoutes } from './routes/mappings.ts';
-import type { Metrics } from './metrics.ts';
-import { codecRoutes } from './routes/codec.ts';
 import { accountRoutes } from './routes/accounts.ts';
+import { codecRoutes } from './routes/codec.ts';
 import { connectionRoutes } from './routes/connections.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { mappingRoutes } from './routes/mappings.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { oauth2Routes } from './routes/oauth2.ts';
-import { consoleRoutes } from './routes/console.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { createSessionService } from './sessions.ts';
-import type { Store } from './store/index.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -38,27 +30,7 @@ declare module 'fastify' {
   }
 }
 
-export interface AppDeps {
-  config: Config;
-  store: Store;
-  client: Client;
-  ingest: IngestService;
-  deliveries: DeliveryService;
-  policy: NetworkPolicy;
-  engine: TransformEngine;
-  adminToken: string;
-  resumeDeliveries(accountId: string, destinationId: string): Promise<void>;
-  recoverDeliveries(accountId: string, destinationId: string, since: string): Promise<RecoverResult>;
-  /** The Temporal payload codec served at /codec for the Temporal UI. */
-  codec: PayloadCodec;
-  /** The secret path segment of the Temporal UI's codec URL (src/admin-token.ts). */
-  codecUiSecret: string;
-  /** Temporal UI origins whose browser may read the codec's answers: CORS, not authentication (src/routes/codec.ts). */
-  codecOrigins: readonly string[];
-  metrics: Metrics;
-}
-
-/** The whole HTTP API as one plugin; src/server.ts is the only place that listens. */
+/** The whole HTTP API as one plugin; src/server.ts is the only place that listens. Each route takes its own slice of `deps`. */
 export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppDeps) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -80,7 +52,7 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   await app.register(fastifyCookie);
   const sessions = createSessionService({ store: deps.store.sessions, config: deps.config });
   const authenticate = createAuthenticator({ adminToken: deps.adminToken, accounts: deps.store.accounts, sessions });
-  const keyFailures = await registerKeyFailureLimit(app, deps.config);
+  const keyFailures = await registerKeyFailureLimit(app, deps.config, deps.store.keyFailures);
   app.addHook('onRequest', async (req) => {
     // Authenticate before the body is read, so an unauthenticated caller never costs a 1 MiB parse.
     if (req.routeOptions.config.public || req.url.startsWith('/docs') || req.routeOptions.url === undefined) return;
@@ -90,7 +62,7 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes(deps));
-  await app.register(sessionRoutes(deps, sessions));
+  await app.register(sessionRoutes({ ...deps, sessions }));
   await app.register(consoleRoutes(deps));
   await app.register(accountRoutes(deps));
   await app.register(destinationRoutes(deps));

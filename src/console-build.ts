@@ -1,13 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot as root } from './build/layout.ts';
 
 // `npm start` serves the console from console/dist: built by `npm install` (the prepare script), and
 // rebuilt here when a checkout changed console/ since. The check compares modification times only, so
 // it costs a directory walk, not a build.
-
-const root = fileURLToPath(new URL('..', import.meta.url));
 
 function newestMtime(path: string): number {
   const st = statSync(path);

@@ -33,6 +33,24 @@ export interface IngestDeps {
   onFilterError?: (destinationId: string, error: TransformError) => void;
 }
 
+export interface BatchItem {
+  accountId: string;
+  envelope: EventEnvelope;
+}
+
+export type BatchOutcome = { ok: true; result: IngestResult } | { ok: false; error: unknown };
+
+/**
+ * How many events of one batch are in ingest at once: enough to overlap the Temporal round trips
+ * (a start, an enqueue) of different calls, few enough that one batch does not take every
+ * connection of the database pool or every eager-start slot of the worker.
+ */
+export const BATCH_CONCURRENCY = 16;
+
+/** A refusal the producer must fix: resending it as is fails again, so later events of its call need not wait for it. */
+const isPermanent = (err: unknown): boolean =>
+  (err instanceof DomainError && (err.code === 'account_mismatch' || err.code === 'reserved_event_type')) || (err instanceof AppError && err.statusCode < 500);
+
 export interface ReplayOptions {
   replayOf: NonNullable<DeliveryInput['replayOf']>;
   mapping: DeliveryInput['mapping'];
@@ -41,6 +59,12 @@ export interface ReplayOptions {
 export interface IngestService {
   /** `operational`: the worker emitting a `hook.*` event (src/events/operational.ts); producers may not. */
   ingest(accountId: string, envelope: EventEnvelope, opts?: { operational?: boolean }): Promise<IngestResult>;
+  /**
+   * Ingests each item as `ingest` does, several at a time; answers an outcome per item, in order.
+   * The events of one call (account, `data.call_id`) are ingested one after another in the order
+   * given, so their places at a per_call sequencer follow it (src/temporal/gates.ts).
+   */
+  ingestBatch(items: readonly BatchItem[]): Promise<BatchOutcome[]>;
   /**
    * Starts (idempotently) the delivery of one event to one destination; used by ingest and replays.
    * A replay passes `replay` with the original's attempt count and pinned mapping version; without a
@@ -133,7 +157,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
     return destinations.filter((_, i) => verdicts[i]);
   }
 
-  return {
+  const service: IngestService = {
     startDelivery,
     async ingest(accountId, envelope, opts) {
       if (envelope.account_id !== undefined && envelope.account_id !== accountId) {
@@ -169,5 +193,41 @@ export function createIngestService(deps: IngestDeps): IngestService {
       if (record.received_at === acceptedAt) deps.onIngested?.(envelope.type);
       return { event_id: record.event_id, deliveries: record.deliveries };
     },
+    async ingestBatch(items) {
+      const outcomes: BatchOutcome[] = new Array(items.length);
+      const lanes = new Map<string, number[]>();
+      items.forEach((item, i) => {
+        const callId: unknown = item.envelope.data.call_id;
+        const key = typeof callId === 'string' ? JSON.stringify([item.accountId, callId]) : `#${i}`;
+        const lane = lanes.get(key);
+        if (lane) lane.push(i);
+        else lanes.set(key, [i]);
+      });
+      // Longest lanes first: a call with many events in the batch is not left to run alone at the end.
+      const queue = [...lanes.values()].sort((a, b) => b.length - a.length);
+      await Promise.all(
+        Array.from({ length: Math.min(BATCH_CONCURRENCY, queue.length) }, async () => {
+          for (let lane = queue.shift(); lane; lane = queue.shift()) {
+            let held: string | undefined;
+            for (const i of lane) {
+              const { accountId, envelope } = items[i]!;
+              if (held !== undefined) {
+                // Accepting it would let it overtake the earlier event when that one is sent again.
+                outcomes[i] = { ok: false, error: new AppError(503, 'call_order_held', `Not accepted: event '${held}' of the same call earlier in this batch was refused with a temporary error, and this one must not overtake it. Send both again, in order`) };
+                continue;
+              }
+              try {
+                outcomes[i] = { ok: true, result: await service.ingest(accountId, envelope) };
+              } catch (error) {
+                outcomes[i] = { ok: false, error };
+                if (!isPermanent(error)) held = envelope.id;
+              }
+            }
+          }
+        }),
+      );
+      return outcomes;
+    },
   };
+  return service;
 }

@@ -1,14 +1,16 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createDeliveryActivities } from './activities/index.ts';
+import { createResumeActivities } from './activities/resume.ts';
 import { createConnectionCredentials } from './connections/credential-provider.ts';
 import { createTokenClient } from './connections/token-client.ts';
 import { codecUiSecretFor, resolveAdminToken } from './admin-token.ts';
-import app, { type AppDeps } from './app.ts';
+import app from './app.ts';
+import type { AppDeps } from './app-deps.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing, type KeyRing } from './crypto/keyring.ts';
 import { createDeliveryService } from './deliveries/index.ts';
@@ -31,9 +33,12 @@ import { createEncryptionCodec } from './temporal/codec.ts';
 import { WatchdogFreeWorker } from './temporal/watchdog-free-worker.ts';
 import { connectClient, connectWorker, type TemporalTarget } from './temporal/connection.ts';
 import { loadTuning, type Tuning } from './temporal/tuning.ts';
+import { projectRoot } from './build/layout.ts';
 import { createGateActivities } from './temporal/gates.ts';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// The sources, also from dist/: the Temporal bundler compiles them itself (a start from dist/ loads the
+// prebuilt bundle instead, src/temporal/tuning.ts).
+export const workflowsPath = join(projectRoot, 'workflows', 'index.ts');
 
 /** What every role shares: configuration, the key ring, the control-plane store, the network policy. */
 export interface Core {
@@ -53,8 +58,8 @@ export interface Core {
 
 let runtimeInstalled = false;
 
-export async function createCore(config: Config): Promise<Core> {
-  const logger = pino(loggerOptions(config.LOG_LEVEL));
+/** `logger`: the entry point's own, when it logged before the core existed (src/roles.ts). */
+export async function createCore(config: Config, logger: pino.Logger = pino(loggerOptions(config.LOG_LEVEL))): Promise<Core> {
   if (!runtimeInstalled) {
     // The Temporal core runtime can be installed once per process; later calls reuse it.
     runtimeInstalled = true;
@@ -144,7 +149,7 @@ export async function startWorker(
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
     // A delivery asks its destination's rate limiter for permits through the worker's own connection.
-    activities: { ...activities, ...createGateActivities(client) },
+    activities: { ...activities, ...createGateActivities(client), ...createResumeActivities(client) },
     sinks: core.metrics.sinks(),
     dataConverter: core.dataConverter,
     maxConcurrentActivityTaskExecutions: tuning.activitySlots,
@@ -188,11 +193,12 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
   if (admin.generated) {
     core.logger.warn(`generated an admin token (stored in ${admin.file}); read it there to create accounts`);
   }
-  const ingest = ingestFor(core, client, opts.taskQueue ?? config.VOICEOI_TASK_QUEUE, {
+  const taskQueue = opts.taskQueue ?? config.VOICEOI_TASK_QUEUE;
+  const ingest = ingestFor(core, client, taskQueue, {
     eagerStart: opts.eagerStart,
     onIngested: (eventType) => core.metrics.eventIngested(eventType),
   });
-  const deliveries = createDeliveryService({ client, store, ingest, onError: (err, what) => core.logger.error({ err }, what) });
+  const deliveries = createDeliveryService({ client, store, ingest, taskQueue });
   const deps: AppDeps = {
     config,
     store,
@@ -202,10 +208,6 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     engine: core.engine,
     adminToken: admin.token,
     deliveries,
-    async resumeDeliveries(accountId, destinationId) {
-      await deliveries.resumeHeld(accountId, destinationId);
-    },
-    recoverDeliveries: (accountId, destinationId, since) => deliveries.recover(accountId, destinationId, since),
     // The codec endpoint shows history to people, so it hands back the server's own plaintext payloads.
     codec: createEncryptionCodec(core.keyRing, { passPlaintext: true }),
     codecUiSecret: codecUiSecretFor(config),

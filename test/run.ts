@@ -3,12 +3,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { startDevServer } from '../src/temporal/dev-server.ts';
-import { workflowsPath } from '../src/runtime.ts';
+import { buildCurrent, describeBuild } from '../src/build/build.ts';
+import { projectRoot as root, workflowBundleOf } from '../src/build/layout.ts';
 import { startPostgres } from './support/postgres.ts';
 
-const root = new URL('..', import.meta.url).pathname;
 const filter = process.argv.slice(2);
 
 function run(cmd: string, args: string[]): void {
@@ -69,10 +68,16 @@ const stopPostgres = () => postgres?.stop();
 process.once('exit', stopPostgres);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const databaseUrl = process.env.VOICEOI_TEST_DATABASE_URL ?? postgres!.url;
-// One prebuilt workflow bundle for every test worker: bundling per worker costs seconds each.
-const bundle = await bundleWorkflowCode({ workflowsPath, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never });
-const bundlePath = join(dataDir, 'workflow-bundle.js');
-writeFileSync(bundlePath, bundle.code);
+// The product's build, brought up to date once: the tests that start `npm start`, `npm run api` and
+// `npm run worker` run it, and its workflow bundle is the one every test worker loads (bundling per
+// worker costs seconds each; the build rebundles only when a workflow source changed).
+const t0 = Date.now();
+const built = await buildCurrent(root).catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
+process.stdout.write(`# ${describeBuild(built) ?? 'build: dist/ is up to date'} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+const bundlePath = workflowBundleOf(root);
 
 let address = process.env.TEMPORAL_ADDRESS;
 const server = address ? undefined : await startDevServer({ namespace: 'default', headless: true });

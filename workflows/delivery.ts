@@ -75,11 +75,22 @@ const { deliveryFailed } = proxyActivities<DeliveryActivities>({
 /** Runs with this patch emit hook.delivery_failed when they fail; histories without it end as they did. */
 export const OPERATIONAL_EVENTS_PATCH = 'voiceoi-operational-events';
 
+/**
+ * One marker for runs started from this release on, instead of one per change (each patch marker is
+ * two history events: the marker and the TemporalChangeVersion upsert). It implies the patches above,
+ * which such runs no longer ask, and adds the local first attempt. Histories without it take the
+ * branches of the patches they hold, as before.
+ */
+export const DELIVERY_V3_PATCH = 'voiceoi-v3';
+
 /** The durable delivery of one event to one destination. Its history is the audit log. */
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
-  const state = await deliver(input);
+  // Asked first, in the run's first activation (see deliver()): a run already under way when this
+  // release arrived replays that activation without the marker, so it keeps its own patches.
+  const v3 = patched(DELIVERY_V3_PATCH);
+  const state = await deliver(input, v3);
   // No alert loops: the failure of an operational event's delivery, or of a test send, emits nothing.
-  if (state.status === 'failed' && !input.event.type.startsWith('hook.') && !input.test && patched(OPERATIONAL_EVENTS_PATCH)) {
+  if (state.status === 'failed' && !input.event.type.startsWith('hook.') && !input.test && (v3 || patched(OPERATIONAL_EVENTS_PATCH))) {
     await deliveryFailed({
       accountId: input.accountId,
       deliveryId: input.deliveryId,
@@ -97,7 +108,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   return state;
 }
 
-async function deliver(input: DeliveryInput): Promise<DeliveryState> {
+async function deliver(input: DeliveryInput, v3: boolean): Promise<DeliveryState> {
   const state: DeliveryState = {
     id: input.deliveryId,
     status: 'pending',
@@ -134,13 +145,17 @@ async function deliver(input: DeliveryInput): Promise<DeliveryState> {
   // Asked first, in the run's first activation: asked after the local transform, a replay can reach
   // it one workflow task earlier than the original did (when the transform outlived a task) and
   // decide without the marker: a nondeterminism error (seen recording test/fixtures).
-  const bounded = patched(BOUNDED_ATTEMPTS_PATCH);
+  const bounded = v3 || patched(BOUNDED_ATTEMPTS_PATCH);
+  // Whether this activation belongs to the run's first workflow task on its first try (started, task
+  // scheduled, task started: nothing timed out or failed before it). Read here, once: it is the same on
+  // replay, and it is what makes a local first attempt safe (see localFirst below).
+  const firstTaskFirstTry = v3 && workflowInfo().historyLength <= 3;
   // rate_limit_per_s and per_call ordering: the turn and the permits an attempt waits for.
   const gates = deliveryGates(input, state);
   try {
     let transform;
     try {
-      transform = await (patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
+      transform = await (v3 || patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
         accountId: input.accountId,
         destinationId: input.destinationId,
         deliveryId: input.deliveryId,
@@ -168,9 +183,18 @@ async function deliver(input: DeliveryInput): Promise<DeliveryState> {
       return state;
     }
 
-    const attempt = bounded
-      ? proxyActivities<DeliveryActivities>({ startToCloseTimeout: input.attemptTimeoutMs ?? LEGACY_ATTEMPT_TIMEOUT_MS, retry: { maximumAttempts: 1 } }).attemptDelivery
-      : attemptDelivery;
+    const attemptOptions = { startToCloseTimeout: input.attemptTimeoutMs ?? LEGACY_ATTEMPT_TIMEOUT_MS, retry: { maximumAttempts: 1 } };
+    const attempt = bounded ? proxyActivities<DeliveryActivities>(attemptOptions).attemptDelivery : attemptDelivery;
+    // The first attempt, when nothing waits before it (no delay in the schedule, no gate), runs as a
+    // local activity: transform and attempt then finish inside the workflow task that starts the run
+    // (one task, no activity task; its record is a marker in this history, read by src/deliveries/runs.ts).
+    // If the worker dies mid-attempt, that task times out and the next try of it runs the attempt
+    // again, as an ordinary activity (firstTaskFirstTry is false then): a lost attempt is recorded as
+    // such from there on, so a delivery that kills its worker cannot loop. The price: until a local
+    // attempt ends (or its task heartbeats, at 80% of the 10 s task timeout) the run answers no query
+    // and sees no cancel request. Every later attempt is an ordinary activity.
+    const attemptLocally = proxyLocalActivities<DeliveryActivities>(attemptOptions).attemptDelivery;
+    const gated = input.gates?.sequencer !== undefined || input.gates?.rateLimit !== undefined;
     const offset = input.replayOf?.previousAttempts ?? 0;
     const carried = input.continued;
     let last: AttemptRecord | undefined = carried?.earlier.at(-1);
@@ -206,7 +230,8 @@ async function deliver(input: DeliveryInput): Promise<DeliveryState> {
       // reading the paused flag must not be forgotten (it would cost a 5-minute re-check).
       resumed = false;
       const startedAt = Date.now();
-      last = await attempt({
+      const localFirst = firstTaskFirstTry && attemptsDone === 0 && wait === 0 && !gated;
+      last = await (localFirst ? attemptLocally : attempt)({
         accountId: input.accountId,
         deliveryId: input.deliveryId,
         destinationId: input.destinationId,

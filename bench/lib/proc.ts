@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 // Resource accounting from /proc (Linux): CPU time and resident memory of the processes under test,
 // plus the whole machine's load, so that a noisy neighbour shows up in the results.
@@ -114,4 +114,73 @@ export function openWindow(pids: Record<string, number>, everyMs = 250): { end()
       return { seconds: Math.round(seconds * 10) / 10, processes, machineCpuPct, loadavgStart: load0, loadavgEnd: loadavg() };
     },
   };
+}
+
+/** The command name (field 2) of a /proc/<pid>/task/<tid>/stat text: the thread's name, up to 15 bytes. */
+export function parseComm(statText: string): string {
+  return statText.slice(statText.indexOf('(') + 1, statText.lastIndexOf(')'));
+}
+
+/**
+ * A thread's name reduced to its kind: numbered pools (`tokio-runtime-w`, `V8 DefaultWorke`,
+ * `libuv-worker`, `node` workers…) add up under one name.
+ */
+export const threadKind = (comm: string): string => comm.replace(/[\s_-]*\d+$/, '').trim() || comm;
+
+/**
+ * CPU seconds of every thread of a process, summed by thread kind: which native threads (the
+ * Temporal core's tokio runtime, isolated-vm, V8's GC and compiler helpers, libuv's pool) burn what
+ * the JS profiles do not show. Threads that exited before the read are not in it.
+ */
+export function threadCpu(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const t = read(`/proc/${pid}/task/${tid}/stat`);
+    if (t === undefined) continue;
+    const kind = threadKind(parseComm(t));
+    out[kind] = (out[kind] ?? 0) + parseCpuSeconds(t, ticksPerSecond());
+  }
+  return out;
+}
+
+/** What each thread kind used between two `threadCpu` reads, ms. */
+export function threadCpuDelta(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) out[k] = Math.round((v - (before[k] ?? 0)) * 1000);
+  return out;
+}
+
+/**
+ * CPU seconds of a process and all its descendants (a PostgreSQL postmaster and its backends):
+ * each live one's utime + stime, plus the cutime + cstime of children already reaped.
+ */
+export function treeCpuSeconds(root: number): number | undefined {
+  const stats = new Map<number, string[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const t = read(`/proc/${d}/stat`);
+    if (t !== undefined) stats.set(Number(d), t.slice(t.lastIndexOf(')') + 2).split(' '));
+  }
+  if (!stats.has(root)) return undefined;
+  const children = new Map<number, number[]>();
+  for (const [pid, f] of stats) {
+    const ppid = Number(f[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  }
+  let ticks = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    const f = stats.get(pid)!;
+    // rest[11..14]: utime, stime, cutime, cstime (fields 14–17).
+    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return ticks / ticksPerSecond();
 }

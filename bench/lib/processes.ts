@@ -62,11 +62,15 @@ export interface ChildHandle {
   stop(): Promise<void>;
 }
 
-/** Starts `node --import tsx <script>` the way `npm start` does, output to a log file. */
-export function spawnNode(name: string, script: string, env: Record<string, string>, logFile: string, nodeArgs: string[] = []): ChildHandle {
+/**
+ * Starts `node <script>` the way `npm start` does (in `cwd`, this checkout by default), output to a log
+ * file; a TypeScript script runs through tsx.
+ */
+export function spawnNode(name: string, script: string, env: Record<string, string>, logFile: string, nodeArgs: string[] = [], cwd = repoRoot): ChildHandle {
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--no-node-snapshot', ...nodeArgs, '--import', 'tsx', script], {
-    cwd: repoRoot,
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, ['--no-node-snapshot', ...nodeArgs, ...loader, script], {
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', fd, fd],
   });
@@ -114,4 +118,26 @@ export async function waitForHttp(url: string, child: ChildHandle, timeoutMs = 1
     if (Date.now() > deadline) throw new Error(`${child.name} did not answer ${url} within ${timeoutMs / 1000} s:\n${child.tail()}`);
     await sleep(200);
   }
+}
+
+/**
+ * What `npm start` runs in a checkout: the script and node flags of its package.json `start` script
+ * (`node [flags] <script>`), so the benchmark follows a JS build (`dist/src/server.js`) or tsx alike.
+ */
+export function productEntry(root: string): { script: string; nodeArgs: string[] } {
+  const fallback = { script: 'src/server.ts', nodeArgs: [] };
+  let start: string | undefined;
+  try {
+    start = (JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as { scripts?: Record<string, string> }).scripts?.start;
+  } catch {
+    return fallback;
+  }
+  const words = (start ?? '').split(/\s+/).filter(Boolean);
+  const node = words.lastIndexOf('node');
+  const script = words.at(-1);
+  if (node < 0 || !script || script.startsWith('-')) return fallback;
+  const flags = words.slice(node + 1, -1);
+  // spawnNode adds these two itself.
+  const nodeArgs = flags.filter((w, i) => w !== '--no-node-snapshot' && !(w === '--import' && flags[i + 1] === 'tsx') && !(w === 'tsx' && flags[i - 1] === '--import'));
+  return { script, nodeArgs };
 }

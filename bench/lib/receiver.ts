@@ -8,13 +8,24 @@ export interface TimingReceiver {
   firstByte: Map<string, number>;
   /** webhook-ids that arrived more than once (retries after a lost answer). */
   duplicates: Map<string, number>;
+  /** webhook-id → performance.now() of the first byte of the first request answered 200. */
+  okAt: Map<string, number>;
   /** Requests without a webhook-id (should stay 0). */
   anonymous: number;
   close(): Promise<void>;
 }
 
-export async function startTimingReceiver(): Promise<TimingReceiver> {
+export interface ReceiverOptions {
+  /**
+   * Requests whose path starts with this answer 500 the first time each webhook-id arrives and 200
+   * after: every delivery there takes exactly one retry.
+   */
+  failFirstUnder?: string;
+}
+
+export async function startTimingReceiver(o: ReceiverOptions = {}): Promise<TimingReceiver> {
   const firstByte = new Map<string, number>();
+  const okAt = new Map<string, number>();
   const duplicates = new Map<string, number>();
   // Senders keep one request in flight per connection (no pipelining), so the first unclaimed
   // chunk on a socket starts the next request on it.
@@ -25,15 +36,18 @@ export async function startTimingReceiver(): Promise<TimingReceiver> {
     const at = pending.get(req.socket) ?? performance.now();
     pending.delete(req.socket);
     const id = req.headers['webhook-id'];
+    const seen = typeof id === 'string' && firstByte.has(id);
     if (typeof id !== 'string') state.anonymous++;
-    else if (firstByte.has(id)) duplicates.set(id, (duplicates.get(id) ?? 0) + 1);
+    else if (seen) duplicates.set(id, (duplicates.get(id) ?? 0) + 1);
     else firstByte.set(id, at);
+    const fail = !seen && o.failFirstUnder !== undefined && typeof id === 'string' && (req.url ?? '').startsWith(o.failFirstUnder);
+    if (!fail && typeof id === 'string' && !okAt.has(id)) okAt.set(id, at);
     req.resume();
     req.on('end', () => {
       // Body chunks also passed the socket listener; the next request starts after this answer.
       pending.delete(req.socket);
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
+      res.writeHead(fail ? 500 : 200, { 'content-type': 'text/plain', 'content-length': '2' });
+      res.end(fail ? 'no' : 'ok');
     });
   });
   server.on('connection', (socket: Socket) => {
@@ -51,6 +65,7 @@ export async function startTimingReceiver(): Promise<TimingReceiver> {
     url: `http://127.0.0.1:${port}`,
     firstByte,
     duplicates,
+    okAt,
     get anonymous() {
       return state.anonymous;
     },

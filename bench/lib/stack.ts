@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, startDevServer } from '../../src/temporal/dev-server.ts';
-import { onCleanup, spawnNode, waitForHttp, type ChildHandle } from './processes.ts';
+import { onCleanup, productEntry, repoRoot, spawnNode, waitForHttp, type ChildHandle } from './processes.ts';
 
 /** Ports `npm start` uses: the benchmark never takes them, so it can run beside a developer's stack. */
 const RESERVED_PORTS = new Set([3000, 7233, 8233]);
@@ -25,6 +25,10 @@ export interface Target {
   pids: Record<string, number>;
   /** From spawning the processes to the API answering /healthz (includes the worker's start). */
   startupS: number;
+  /** The runtime's admin token, to create more accounts (not set for the floor). */
+  adminToken?: string;
+  /** Where the runtime's workflows run (not set for the floor). */
+  temporal?: { address: string; namespace: string; taskQueue: string };
   stop(): Promise<void>;
 }
 
@@ -45,9 +49,11 @@ export interface RuntimeOptions {
    * Temporal on its own cores or hosts. Its CPU is not in the report (it is not a local process).
    */
   temporalAddress?: string;
+  /** The checkout whose `npm start` runs (default: this one), e.g. an older commit unpacked elsewhere. */
+  appRoot?: string;
 }
 
-async function json(url: string, init: { method: string; token: string; body: unknown }): Promise<any> {
+export async function json(url: string, init: { method: string; token: string; body: unknown }): Promise<any> {
   const res = await fetch(url, {
     method: init.method,
     headers: { authorization: `Bearer ${init.token}`, 'content-type': 'application/json' },
@@ -93,17 +99,20 @@ export async function startRuntime(o: RuntimeOptions): Promise<Target> {
     ...o.env,
   };
   const url = `http://127.0.0.1:${port}`;
+  // Whatever `npm start` runs there: the JS build's dist/src/server.js, or src/server.ts through tsx.
+  const entry = productEntry(o.appRoot ?? repoRoot);
+  const nodeArgs = [...entry.nodeArgs, ...(o.nodeArgs ?? [])];
   const t0 = performance.now();
   const children: ChildHandle[] = [];
   if (o.topology === 'single') {
-    children.push(spawnNode('app', 'src/server.ts', env, join(o.dir, 'app.log'), o.nodeArgs));
+    children.push(spawnNode('app', entry.script, env, join(o.dir, 'app.log'), nodeArgs, o.appRoot));
     await waitForHttp(`${url}/healthz`, children[0]!);
   } else {
     // The API first: it creates the key ring and admin token files the worker then reads.
-    const api = spawnNode('api', 'src/server.ts', { ...env, VOICEOI_ROLE: 'api' }, join(o.dir, 'api.log'), o.nodeArgs);
+    const api = spawnNode('api', entry.script, { ...env, VOICEOI_ROLE: 'api' }, join(o.dir, 'api.log'), nodeArgs, o.appRoot);
     children.push(api);
     await waitForHttp(`${url}/healthz`, api);
-    const worker = spawnNode('worker', 'src/server.ts', { ...env, VOICEOI_ROLE: 'worker', PORT: String(await benchPort()) }, join(o.dir, 'worker.log'), o.nodeArgs);
+    const worker = spawnNode('worker', entry.script, { ...env, VOICEOI_ROLE: 'worker', PORT: String(await benchPort()) }, join(o.dir, 'worker.log'), nodeArgs, o.appRoot);
     children.push(worker);
     await waitForLog(worker, 'VoiceOI Hooks is running');
   }
@@ -124,6 +133,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Target> {
     token: account.api_key as string,
     pids,
     startupS: Math.round(startupS * 10) / 10,
+    adminToken,
+    temporal: { address: dev.address, namespace: 'default', taskQueue: env.VOICEOI_TASK_QUEUE! },
     async stop() {
       for (const c of children.reverse()) await c.stop();
       await dev.stop();

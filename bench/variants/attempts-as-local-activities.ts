@@ -1,6 +1,7 @@
-// Bench variant only (bundled by bench/lib/bundle.ts): runs each delivery attempt as a local
-// activity, so a delivery completes in the workflow task that starts it. It changes the audit log's
-// shape (attempts become markers, not ActivityTask events), so it is measured as a proposal, not used.
+// Bench variant only (bundled by bench/lib/bundle.ts): runs the retries as local activities too (the
+// product runs only a delivery's first attempt locally, workflows/delivery.ts). Not used: a retry lost
+// with its worker would rerun in a retried workflow task instead of being recorded as a lost attempt,
+// and nothing would bound that (the product's first attempt falls back to an activity on a retried task).
 import { proxyLocalActivities, type LocalActivityOptions, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
 
 export const interceptors: WorkflowInterceptorsFactory = () => ({

@@ -180,7 +180,7 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
     async headersFor(connectionId, accountId, opts = {}) {
       let rec: ConnectionRecord | undefined;
       try {
-        rec = await connections.load(connectionId);
+        rec = await connections.loadFor(opts.check ?? accountId, connectionId);
       } catch (err) {
         // A key missing from the ring can be added back: retrying makes sense.
         throw new CredentialError('connection_unreadable', `connection ${connectionId} cannot be decrypted: ${(err as Error).message}`, true);

@@ -1,9 +1,25 @@
-import type { z } from 'zod';
-import type { CreateConnectionBody, patchSchemas } from '../routes/connections.schema.ts';
-import type { Connection, ConnectionRecord, ConnectionSpec, ConnectionStatus } from '../store/connections.ts';
+import type { ClientAuthMethod, Connection, ConnectionKind, ConnectionRecord, ConnectionSpec, ConnectionStatus } from '../store/connections.ts';
+
+/** What a tenant gives for a connection of each kind, once validated (src/routes/connections.schema.ts). */
+export type ConnectionInput =
+  | { kind: 'headers'; headers: Record<string, string> }
+  | { kind: 'basic'; username: string; password: string }
+  | {
+      kind: 'oauth2_client_credentials';
+      token_url: string;
+      client_id: string;
+      client_secret: string;
+      scope?: string | null;
+      audience?: string | null;
+      auth_method: ClientAuthMethod;
+    }
+  | { kind: 'oauth2_authorization_code'; provider: string; scope?: string | null };
+
+/** A PATCH of a connection of kind K: any of its fields; what is not sent keeps its stored value. */
+type Patch<K extends ConnectionKind> = Partial<Omit<Extract<ConnectionInput, { kind: K }>, 'kind'>>;
 
 /** Splits a create body into what may be shown (settings) and what is write-only (secrets). */
-export function specFromBody(body: CreateConnectionBody): ConnectionSpec {
+export function specFromBody(body: ConnectionInput): ConnectionSpec {
   switch (body.kind) {
     case 'headers':
       return { kind: 'headers', settings: { header_names: Object.keys(body.headers) }, secrets: { headers: body.headers } };
@@ -22,8 +38,6 @@ export function specFromBody(body: CreateConnectionBody): ConnectionSpec {
 
 /** A new connection is usable at once, except an authorization-code one, which waits for the user. */
 export const initialStatus = (kind: ConnectionSpec['kind']): ConnectionStatus => (kind === 'oauth2_authorization_code' ? 'needs_reauth' : 'connected');
-
-type Patch<K extends keyof typeof patchSchemas> = z.infer<(typeof patchSchemas)[K]>;
 
 /**
  * Applies a PATCH to a stored connection: fields not sent keep their stored value (secrets included).

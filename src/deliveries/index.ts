@@ -12,7 +12,6 @@ import { createRunReader } from './runs.ts';
 export type { DeliveryFilters, DeliverySummary, DeliveryView } from './query.ts';
 export type { RecoverResult, ReplayStarted } from './replay.ts';
 export { RECOVER_BATCH } from './replay.ts';
-export { RESUME_STEP_TIMEOUT_MS } from './resume.ts';
 
 /**
  * Deliveries as the API sees them: read (query.ts, from visibility and histories), replayed
@@ -31,12 +30,18 @@ export interface DeliveryService extends ResumeDrain {
   cancel(accountId: string, id: string): Promise<{ id: string; run_id: string }>;
 }
 
-export function createDeliveryService(deps: { client: Client; store: Store; ingest: IngestService; onError?: (err: unknown, what: string) => void }): DeliveryService {
+export function createDeliveryService(deps: {
+  client: Client;
+  store: Store;
+  ingest: IngestService;
+  /** Where the resume drain runs: the deliveries' own task queue. */
+  taskQueue: string;
+}): DeliveryService {
   const { client } = deps;
   const runs = createRunReader(client);
   const queries = createDeliveryQueries({ client, runs });
   const replays = createReplays({ client, store: deps.store, ingest: deps.ingest, queries, runs });
-  const drain = createResumeDrain({ client, onError: deps.onError });
+  const drain = createResumeDrain({ client, taskQueue: deps.taskQueue });
 
   return {
     get: queries.get,

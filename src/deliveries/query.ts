@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { ServiceError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import type { DeliveryState, DeliveryStatus } from '../../workflows/types.ts';
 import { statusQuery, type deliveryWorkflow } from '../../workflows/delivery.ts';
@@ -9,6 +9,12 @@ import { dateOf, keywordOf } from '../temporal/raw-decode.ts';
 import { SA } from '../temporal/search-attributes.ts';
 import { isQuerySafe, literal, startedSince } from '../temporal/visibility-query.ts';
 import type { RunReader } from './runs.ts';
+
+/** How long `GET /v1/deliveries/:id` waits for a running delivery to answer its status query. */
+const QUERY_DEADLINE_MS = 1500;
+const GRPC_DEADLINE_EXCEEDED = 4;
+const isDeadlineExceeded = (err: unknown): boolean =>
+  err instanceof ServiceError && (err.cause as { code?: number } | undefined)?.code === GRPC_DEADLINE_EXCEEDED;
 
 // The transform outcome stays in the view: the console shows what the mapping produced and logged.
 export interface DeliveryView extends Omit<DeliveryState, 'account_id' | 'mapping'> {
@@ -178,9 +184,7 @@ export function createDeliveryQueries(deps: { client: Client; runs: RunReader })
     const handle = client.workflow.getHandle<typeof deliveryWorkflow>(description.workflowId, description.runId, { followRuns: false });
     const status = description.status.name;
     if (status === 'COMPLETED') return handle.result();
-    if (!ENDED_WITHOUT_RESULT.has(status)) return handle.query(statusQuery);
-    // Its state as of the end when a worker can still replay it, else what its input says.
-    const state: DeliveryState = await handle.query(statusQuery).catch(async () => {
+    const fromInput = async (): Promise<DeliveryState> => {
       const { input } = await runs.previousRun(description);
       return {
         id: input.deliveryId,
@@ -192,7 +196,18 @@ export function createDeliveryQueries(deps: { client: Client; runs: RunReader })
         attempts: input.continued?.earlier ?? [],
         accepted_at: input.acceptedAt,
       };
-    });
+    };
+    if (!ENDED_WITHOUT_RESULT.has(status)) {
+      // A query waits for the workflow task in flight, and the first attempt runs inside one (a local
+      // activity) for as long as the receiver takes: past the deadline the run has finished no
+      // attempt yet, which is what its input says.
+      return client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery)).catch(async (err: unknown) => {
+        if (!isDeadlineExceeded(err)) throw err;
+        return { ...(await fromInput()), reason: 'an attempt is in progress' };
+      });
+    }
+    // Its state as of the end when a worker can still replay it, else what its input says.
+    const state: DeliveryState = await handle.query(statusQuery).catch(fromInput);
     return {
       ...state,
       status: 'failed',

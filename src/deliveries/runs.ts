@@ -1,8 +1,16 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import type { AttemptRecord, DeliveryInput } from '../../workflows/types.ts';
 import type { deliveryWorkflow } from '../../workflows/delivery.ts';
-import { schedulesAttempt } from '../activities/names.ts';
-import { decodeFirst } from '../temporal/raw-decode.ts';
+import { ATTEMPT_ACTIVITY, schedulesAttempt } from '../activities/names.ts';
+import { decodeFirst, localActivityOf } from '../temporal/raw-decode.ts';
+
+/**
+ * Whether a history event records a delivery attempt: the scheduling of an attempt activity, or the
+ * marker of an attempt run as a local activity (a run's first attempt, workflows/delivery.ts).
+ */
+export const recordsAttempt = (e: temporal.api.history.v1.IHistoryEvent): boolean =>
+  schedulesAttempt(e) || localActivityOf(e)?.activityType === ATTEMPT_ACTIVITY;
 
 /** Reading a delivery's runs from their histories: what a run was started with, what its attempts recorded. */
 export interface RunReader {
@@ -12,7 +20,8 @@ export interface RunReader {
   previousRun(description: WorkflowExecutionDescription): Promise<{ input: DeliveryInput; attempts: number }>;
   /**
    * A delivery that continued as new carries outlines of its earlier runs' attempts; each outline is
-   * replaced by the full record from that run's history (an attempt activity's result). An attempt
+   * replaced by the full record from that run's history (an attempt activity's result, or a local
+   * attempt's marker). An attempt
    * that never returned one (timed out) is whole as an outline; a run whose history is gone leaves
    * its outlines as they are.
    */
@@ -45,7 +54,7 @@ export function createRunReader(client: Client): RunReader {
         return { input, attempts: Math.max(before, ...state.attempts.map((a) => a.n)) };
       }
       // Terminated or timed out: no result, so count the attempts scheduled in its history.
-      const scheduled = ((await handle.fetchHistory()).events ?? []).filter(schedulesAttempt).length;
+      const scheduled = ((await handle.fetchHistory()).events ?? []).filter(recordsAttempt).length;
       return { input, attempts: before + scheduled };
     },
 
@@ -60,8 +69,10 @@ export function createRunReader(client: Client): RunReader {
           for (const e of history?.events ?? []) {
             if (schedulesAttempt(e)) attemptTasks.add(String(e.eventId));
             const done = e.activityTaskCompletedEventAttributes;
-            if (!done || !attemptTasks.has(String(done.scheduledEventId))) continue;
-            const record = await decodeFirst<AttemptRecord>(converter, done.result?.payloads);
+            const local = localActivityOf(e);
+            const result = done && attemptTasks.has(String(done.scheduledEventId)) ? done.result?.payloads : local?.activityType === ATTEMPT_ACTIVITY ? local.result : undefined;
+            if (!result) continue;
+            const record = await decodeFirst<AttemptRecord>(converter, result);
             // A paused destination's check shares the number of the attempt made after it: skip it.
             if (record.error?.code !== 'destination_paused') full.set(`${runId}:${record.n}`, record);
           }

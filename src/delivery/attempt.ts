@@ -1,7 +1,9 @@
 import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
+import type { ConfigCheck } from '../store/config-cache.ts';
 import type { DestinationStore } from '../store/destinations.ts';
 import { classify, classifyCredentialsError } from './classify.ts';
 import { refuseLiteral, type DeliveryAgent } from './http-client.ts';
+import { inputAccount } from './input-account.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import { prepareRequest, withCredentials, type PreparedRequest } from './prepare-request.ts';
 import { send } from './send.ts';
@@ -11,8 +13,11 @@ export interface CredentialProvider {
   headersFor(
     connectionId: string,
     accountId: string,
-    /** allowedNetworks: the account's operator-opened networks, for a token URL's network check. */
-    opts?: { forceRefresh?: boolean; allowedNetworks?: readonly string[] },
+    /**
+     * allowedNetworks: the account's operator-opened networks, for a token URL's network check.
+     * check: the attempt's config check (src/store/config-cache.ts), so the connection is read as of it.
+     */
+    opts?: { forceRefresh?: boolean; allowedNetworks?: readonly string[]; check?: ConfigCheck },
   ): Promise<{ headers: Record<string, string>; oauth2: boolean }>;
 }
 
@@ -39,9 +44,10 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
     return record;
   };
 
-  const found = await deps.destinations.getForAttempt(input.destinationId, startedAt);
+  // The input's account scopes the cached read; prepareRequest still judges whose destination it is.
+  const found = await deps.destinations.forAttempt(inputAccount(input), input.destinationId, startedAt);
   if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
-  const { destination: dest, allowedNetworks } = found;
+  const { destination: dest, allowedNetworks, check } = found;
 
   const prepared = prepareRequest(dest, input, found.signingSecrets, { version: deps.version, startedAt });
   if ('notSent' in prepared) return finish(prepared.notSent);
@@ -54,7 +60,7 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   const applyCredentials = async (forceRefresh: boolean) => {
     if (!dest.connection_id || !deps.credentials) return;
     const accountId = dest.account_id; // prepareRequest checked it is the input's account
-    const creds = await deps.credentials.headersFor(dest.connection_id, accountId, { forceRefresh, allowedNetworks });
+    const creds = await deps.credentials.headersFor(dest.connection_id, accountId, { forceRefresh, allowedNetworks, check });
     oauth2 = creds.oauth2;
     current = withCredentials(prepared, creds.headers);
   };

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { cidrProblem } from '../delivery/network-policy.ts';
+import { displayName } from './common.schema.ts';
 
-export const createAccountBody = z.object({ name: z.string().trim().min(1).max(200) });
+export const createAccountBody = z.object({ name: displayName });
 
 export const accountView = z.object({ id: z.string(), name: z.string(), created_at: z.string(), allowed_networks: z.array(z.string()) });
 

@@ -1,15 +1,19 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAdmin } from '../auth.ts';
-import type { AppDeps } from '../app.ts';
 import { AppError } from '../errors.ts';
+import type { Store } from '../store/index.ts';
 import { accountView, createAccountBody, patchAccountBody } from './accounts.schema.ts';
-import { idParams } from './destinations.schema.ts';
+import { idParams } from './common.schema.ts';
+
+export interface AccountRouteDeps {
+  store: Pick<Store, 'accounts'>;
+}
 
 // Not notFound(): that one says "in this account", and the admin acts across accounts.
 const noAccount = (id: string) => new AppError(404, 'account_not_found', `No account with id '${id}'`);
 
-export const accountRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const tags = ['accounts'];
   const { accounts } = deps.store;
 

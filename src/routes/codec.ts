@@ -12,7 +12,7 @@ import { decodePayloadsJSON, encodePayloadsJSON, PayloadsJSONError } from '../te
 export interface CodecRouteDeps {
   codec: PayloadCodec;
   adminToken: string;
-  store: Store;
+  store: Pick<Store, 'accounts'>;
   /** The secret path segment of the Temporal UI's codec URL (src/admin-token.ts, resolveCodecUiSecret). */
   codecUiSecret: string;
   /** Browser origins of Temporal UIs that may read the answers of the secret-URL routes (CORS only). */

@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { HEADER_NAME, HEADER_VALUE, isReservedHeader, MAX_HEADER_NAME, MAX_HEADER_VALUE } from '../../sandboxes/reserved-headers.ts';
 import { CONNECTION_KINDS } from '../store/connections.ts';
+import { changesSomething, displayName, httpUrl } from './common.schema.ts';
 
 // Validation messages never quote the value they reject: the values here are secrets.
 
-const name = z.string().trim().min(1).max(200);
+const name = displayName;
 
 const secretText = (max: number) =>
   z.string().min(1).max(max).regex(HEADER_VALUE, 'must not contain control characters such as CR or LF');
@@ -32,10 +33,7 @@ const username = z
   .regex(/^[\x20-\x7E\x80-\xFF]*$/, 'must not contain control characters')
   .refine((u) => !u.includes(':'), { message: 'must not contain ":" (RFC 7617)' });
 
-const tokenUrl = z
-  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-  .max(2048)
-  .refine((u) => !new URL(u).username && !new URL(u).password && !new URL(u).hash, { message: 'must not carry credentials or a #fragment' });
+const tokenUrl = httpUrl.refine((u) => !new URL(u).username && !new URL(u).password && !new URL(u).hash, { message: 'must not carry credentials or a #fragment' });
 
 // RFC 6749 scope: space-separated tokens of visible ASCII except " and \.
 const scope = z.string().trim().min(1).max(1000).regex(/^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/, 'must be space-separated OAuth2 scope tokens');
@@ -65,7 +63,6 @@ export const createConnectionBody = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('oauth2_client_credentials'), name, ...kindFields.oauth2_client_credentials }),
   z.strictObject({ kind: z.literal('oauth2_authorization_code'), name, ...kindFields.oauth2_authorization_code }),
 ]);
-export type CreateConnectionBody = z.infer<typeof createConnectionBody>;
 
 /** PATCH bodies are checked against the stored connection's kind (a kind cannot change). */
 export const patchSchemas = {
@@ -85,10 +82,11 @@ export const patchSchemas = {
 };
 
 /** What the route declares (for OpenAPI); the handler validates precisely against the stored kind. */
-export const patchConnectionBody = z
-  .looseObject({ kind: z.enum(CONNECTION_KINDS).optional(), name: name.optional() })
-  .describe('Any create field of the connection\'s kind except kind; a secret field replaces the stored secret (headers: the whole set)')
-  .refine((b) => Object.keys(b).length > 0, { message: 'send at least one field to change' });
+export const patchConnectionBody = changesSomething(
+  z
+    .looseObject({ kind: z.enum(CONNECTION_KINDS).optional(), name: name.optional() })
+    .describe('Any create field of the connection\'s kind except kind; a secret field replaces the stored secret (headers: the whole set)'),
+);
 
 const lastError = z.object({ code: z.string(), message: z.string(), at: z.string() }).nullable();
 const common = {

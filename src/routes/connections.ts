@@ -1,13 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import type { AppDeps } from '../app.ts';
 import { requireAccount } from '../auth.ts';
+import type { Config } from '../config.ts';
 import { initialStatus, mergeSpec, specFromBody, viewOf } from '../connections/spec.ts';
+import type { NetworkPolicy } from '../delivery/network-policy.ts';
 import { AppError, formatIssues, notFound } from '../errors.ts';
+import type { Store } from '../store/index.ts';
+import { idParams, listOf } from './common.schema.ts';
 import type { ConnectionView } from './connections.schema.ts';
 import { connectionView, createConnectionBody, patchConnectionBody, patchSchemas } from './connections.schema.ts';
-import { idParams } from './destinations.schema.ts';
 import { checkUrlAddress } from './url-check.ts';
+
+export interface ConnectionRouteDeps {
+  store: Pick<Store, 'accounts' | 'connections'>;
+  policy: NetworkPolicy;
+  config: Pick<Config, 'VOICEOI_OAUTH2_PROVIDERS'>;
+}
 
 function unknownProvider(provider: string, configured: string[]): AppError {
   return new AppError(
@@ -18,13 +25,13 @@ function unknownProvider(provider: string, configured: string[]): AppError {
 }
 
 /** A token URL is a request the worker makes for the tenant: the same network policy as a destination's. */
-async function checkTokenUrl(deps: AppDeps, accountId: string, tokenUrl: unknown): Promise<void> {
+async function checkTokenUrl(deps: Pick<ConnectionRouteDeps, 'store' | 'policy'>, accountId: string, tokenUrl: unknown): Promise<void> {
   if (typeof tokenUrl !== 'string') return;
   const networks = await deps.store.accounts.allowedNetworks(accountId);
   await checkUrlAddress(deps.policy, tokenUrl, networks, { field: 'token_url', code: 'token_url_address_refused' });
 }
 
-export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const { store } = deps;
   const providers = deps.config.VOICEOI_OAUTH2_PROVIDERS;
   const tags = ['connections'];
@@ -42,7 +49,7 @@ export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async 
     return reply.status(201).send(view(created));
   });
 
-  app.get('/v1/connections', { schema: { tags, response: { 200: z.object({ items: z.array(connectionView) }) } } }, async (req) => {
+  app.get('/v1/connections', { schema: { tags, response: { 200: listOf(connectionView) } } }, async (req) => {
     const account = requireAccount(req);
     return { items: (await store.connections.list(account.id)).map(view) };
   });
@@ -101,9 +108,9 @@ export const connectionRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async 
 };
 
 /** A destination may only name a connection of its own account (404 otherwise, as for any foreign resource). */
-export async function checkConnectionReference(deps: Pick<AppDeps, 'store'>, accountId: string, connectionId: string | null | undefined): Promise<void> {
+export async function checkConnectionReference(store: Pick<Store, 'connections'>, accountId: string, connectionId: string | null | undefined): Promise<void> {
   if (connectionId === undefined || connectionId === null) return;
-  if (!(await deps.store.connections.get(accountId, connectionId))) {
+  if (!(await store.connections.get(accountId, connectionId))) {
     throw new AppError(404, 'connection_not_found', `connection_id: no connection with id '${connectionId}' in this account`);
   }
 }

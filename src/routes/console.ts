@@ -1,11 +1,10 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AppDeps } from '../app.ts';
+import { projectRoot } from '../build/layout.ts';
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 
@@ -13,8 +12,8 @@ import { AppError } from '../errors.ts';
 // it needs no other origin: the CSP forbids every request that would leave this one.
 
 export const CONSOLE_PATH = '/console';
-export const defaultConsoleDir = fileURLToPath(new URL('../../console/dist', import.meta.url));
-export const consoleDirOf = (config: Config): string => resolve(config.VOICEOI_CONSOLE_DIR ?? defaultConsoleDir);
+export const defaultConsoleDir = join(projectRoot, 'console', 'dist');
+export const consoleDirOf = (config: Pick<Config, 'VOICEOI_CONSOLE_DIR'>): string => resolve(config.VOICEOI_CONSOLE_DIR ?? defaultConsoleDir);
 
 const CSP = [
   "default-src 'self'",
@@ -71,7 +70,11 @@ const isFile = (p: string) => {
   }
 };
 
-export const consoleRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export interface ConsoleRouteDeps {
+  config: Pick<Config, 'VOICEOI_CONSOLE_DIR'>;
+}
+
+export const consoleRoutes = (deps: ConsoleRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const dir = consoleDirOf(deps.config);
   // Only the sendFile decorator (path checks, ranges, ETags); the routes below choose the file.
   if (!app.hasReplyDecorator('sendFile')) await app.register(fastifyStatic, { serve: false });

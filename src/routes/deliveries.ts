@@ -1,10 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireAccount } from '../auth.ts';
-import type { AppDeps } from '../app.ts';
-import { idParams } from './destinations.schema.ts';
+import type { DeliveryService } from '../deliveries/index.ts';
+import { idParams } from './common.schema.ts';
 import { cancelRequested, deliveryEvent, deliveryList, listDeliveriesQuery, replayStarted } from './deliveries.schema.ts';
 
-export const deliveryRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export interface DeliveryRouteDeps {
+  deliveries: Pick<DeliveryService, 'list' | 'get' | 'event' | 'retry' | 'cancel'>;
+}
+
+export const deliveryRoutes = (deps: DeliveryRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const tags = ['deliveries'];
 
   app.get('/v1/deliveries', { schema: { tags, querystring: listDeliveriesQuery, response: { 200: deliveryList } } }, async (req) => {

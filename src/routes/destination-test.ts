@@ -1,14 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DeliveryEvent } from '../../workflows/types.ts';
-import type { AppDeps } from '../app.ts';
 import { requireAccount } from '../auth.ts';
 import { AppError, DomainError, notFound } from '../errors.ts';
 import { eventTypeSchema } from '../events/catalog.ts';
 import { sampleEvent } from '../events/samples.ts';
 import { newId, nowIso } from '../ids.ts';
+import type { IngestService } from '../ingest.ts';
+import type { Store } from '../store/index.ts';
 import { deliveryId } from '../temporal/delivery-ids.ts';
-import { idParams } from './destinations.schema.ts';
+import { idParams } from './common.schema.ts';
+
+export interface DestinationTestRouteDeps {
+  store: Pick<Store, 'destinations'>;
+  ingest: Pick<IngestService, 'startDelivery'>;
+}
 
 export const testSendBody = z.object({
   event_type: eventTypeSchema.describe('The catalog type whose sample event is sent.'),
@@ -19,7 +25,7 @@ export const testSendBody = z.object({
  * through its mapping and connection but not its filter, signed as usual and marked X-VoiceOI-Test.
  * Each send is its own delivery (a fresh event id), listed in GET /v1/deliveries like any other.
  */
-export const destinationTestRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export const destinationTestRoutes = (deps: DestinationTestRouteDeps): FastifyPluginAsyncZod => async (app) => {
   app.post('/v1/destinations/:id/test', {
     schema: {
       tags: ['destinations'],

@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import { eventTypes } from '../events/catalog.ts';
+import { changesSomething, httpUrl } from './common.schema.ts';
 
 /** A filter is one expression, not a mapping: a few lines at most (characters). */
 export const MAX_FILTER_CHARS = 4096;
 
 const eventTypeOrAll = z.enum([...eventTypes, '*']);
 
-const url = z
-  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-  .max(2048)
-  .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), {
+const url = httpUrl.refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), {
     message: 'must not carry credentials; use a connection (headers, basic or OAuth2) instead',
   });
 
@@ -62,9 +60,7 @@ export const createDestinationBody = z.object({
   filter: fields.filter.optional(),
 });
 
-export const patchDestinationBody = createDestinationBody.partial().refine((b) => Object.keys(b).length > 0, {
-  message: 'send at least one field to change',
-});
+export const patchDestinationBody = changesSomething(createDestinationBody.partial());
 
 export const destinationView = z.object({
   id: z.string(),
@@ -86,5 +82,4 @@ export const destinationView = z.object({
   updated_at: z.string(),
 });
 
-export const idParams = z.object({ id: z.string().min(1) });
 export const rotateSecretBody = z.object({ grace_s: z.number().int().min(0).max(7 * 86_400).default(86_400) }).default({ grace_s: 86_400 });

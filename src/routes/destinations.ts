@@ -2,20 +2,33 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAccount } from '../auth.ts';
 import { AppError, notFound } from '../errors.ts';
-import { checkConnectionReference } from './connections.ts';
+import type { DeliveryService } from '../deliveries/index.ts';
+import type { NetworkPolicy } from '../delivery/network-policy.ts';
 import type { Destination } from '../store/destinations.ts';
-import type { AppDeps } from '../app.ts';
-import { createDestinationBody, destinationView, idParams, patchDestinationBody, rotateSecretBody } from './destinations.schema.ts';
+import type { Store } from '../store/index.ts';
+import type { TransformEngine } from '../../sandboxes/index.ts';
+import { idParams, listOf } from './common.schema.ts';
+import { checkConnectionReference } from './connections.ts';
+import { createDestinationBody, destinationView, patchDestinationBody, rotateSecretBody } from './destinations.schema.ts';
 import { recoverBody, recoverResult } from './deliveries.schema.ts';
-import { destinationTestRoutes } from './destination-test.ts';
+import { destinationTestRoutes, type DestinationTestRouteDeps } from './destination-test.ts';
 import { checkUrlAddress } from './url-check.ts';
+
+export interface DestinationRouteDeps extends DestinationTestRouteDeps {
+  store: Pick<Store, 'accounts' | 'destinations' | 'mappings' | 'connections'>;
+  policy: NetworkPolicy;
+  /** Filters are checked as JSONata uploads are. */
+  engine: Pick<TransformEngine, 'validate'>;
+  /** Resuming releases the held deliveries in order; recover replays failed ones. */
+  deliveries: Pick<DeliveryService, 'resumeHeld' | 'recover'>;
+}
 
 const view = (d: Destination) => {
   const { account_id: _a, ...rest } = d;
   return rest;
 };
 
-export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const { store, policy } = deps;
   const tags = ['destinations'];
   await app.register(destinationTestRoutes(deps));
@@ -73,13 +86,13 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     const account = requireAccount(req);
     await checkReachable(account.id, req.body.url);
     const pin = await checkMapping(account.id, req.body);
-    await checkConnectionReference(deps, account.id, req.body.connection_id);
+    await checkConnectionReference(store, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
     const created = await store.destinations.create(account.id, { ...req.body, ...pin });
     return reply.status(201).send(view(created) as Destination & { signing_secret: string });
   });
 
-  app.get('/v1/destinations', { schema: { tags, response: { 200: z.object({ items: z.array(destinationView) }) } } }, async (req) => {
+  app.get('/v1/destinations', { schema: { tags, response: { 200: listOf(destinationView) } } }, async (req) => {
     const account = requireAccount(req);
     return { items: (await store.destinations.list(account.id)).map(view) };
   });
@@ -95,7 +108,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     const account = requireAccount(req);
     if (req.body.url) await checkReachable(account.id, req.body.url);
     const pin = await checkMapping(account.id, req.body, await mustGet(account.id, req.params.id));
-    await checkConnectionReference(deps, account.id, req.body.connection_id);
+    await checkConnectionReference(store, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
     const updated = await store.destinations.update(account.id, req.params.id, { ...req.body, ...pin });
     if (!updated) throw notFound('destination', req.params.id);
@@ -123,7 +136,7 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
       const account = requireAccount(req);
       const updated = await store.destinations.update(account.id, req.params.id, { paused: action === 'pause' });
       if (!updated) throw notFound('destination', req.params.id);
-      if (action === 'resume') await deps.resumeDeliveries(account.id, updated.id);
+      if (action === 'resume') await deps.deliveries.resumeHeld(account.id, updated.id);
       return view(updated);
     });
   }
@@ -132,6 +145,6 @@ export const destinationRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async
     schema: { tags, params: idParams, body: recoverBody, response: { 200: recoverResult } },
   }, async (req) => {
     const account = requireAccount(req);
-    return deps.recoverDeliveries(account.id, req.params.id, req.body.since);
+    return deps.deliveries.recover(account.id, req.params.id, req.body.since);
   });
 };

@@ -1,34 +1,111 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { AppError } from '../errors.ts';
+import { AppError, DomainError, formatIssues } from '../errors.ts';
 import { envelopeJsonSchema, eventDescriptions, eventEnvelopeSchema, eventTypes, type EventEnvelope } from '../events/catalog.ts';
-import type { AppDeps } from '../app.ts';
+import type { BatchItem, IngestService } from '../ingest.ts';
+import type { Store } from '../store/index.ts';
+import {
+  BATCH_BODY_LIMIT,
+  batchBody,
+  batchDescription,
+  batchResponse,
+  EVENT_BODY_LIMIT,
+  ingestResponse,
+  MAX_BATCH_EVENTS,
+  type BatchResult,
+} from './events.schema.ts';
 
-export const EVENT_BODY_LIMIT = 1024 * 1024;
+export interface EventRouteDeps {
+  ingest: IngestService;
+  /** Only to check the account an admin-token request names. */
+  store: Pick<Store, 'accounts'>;
+}
 
-export const eventRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => async (app) => {
+  /**
+   * The account an envelope is ingested for: the key's own, or (admin token: the platform posting on
+   * behalf of any account) the one it names. `known` remembers the accounts of one request.
+   */
+  async function accountOf(req: FastifyRequest, envelope: EventEnvelope, known = new Map<string, boolean>()): Promise<string> {
+    const p = req.principal;
+    if (p?.kind === 'account') return p.account.id;
+    if (!envelope.account_id) throw new AppError(400, 'account_required', 'account_id: required when posting with the admin token');
+    let exists = known.get(envelope.account_id);
+    if (exists === undefined) known.set(envelope.account_id, (exists = (await deps.store.accounts.get(envelope.account_id)) !== undefined));
+    if (!exists) throw new AppError(404, 'account_not_found', `No account '${envelope.account_id}'`);
+    return envelope.account_id;
+  }
+
   app.post('/v1/events', {
     bodyLimit: EVENT_BODY_LIMIT,
     schema: {
       tags: ['events'],
       body: eventEnvelopeSchema,
-      response: {
-        202: z.object({ event_id: z.string(), deliveries: z.array(z.object({ id: z.string(), destination_id: z.string() })) }),
-      },
+      response: { 202: ingestResponse },
     },
   }, async (req, reply) => {
-    const p = req.principal;
     const body = req.body as EventEnvelope;
-    let accountId: string;
-    if (p?.kind === 'account') accountId = p.account.id;
-    else {
-      // The platform may post with the admin token on behalf of any account it names.
-      if (!body.account_id) throw new AppError(400, 'account_required', 'account_id: required when posting with the admin token');
-      if (!(await deps.store.accounts.get(body.account_id))) throw new AppError(404, 'account_not_found', `No account '${body.account_id}'`);
-      accountId = body.account_id;
-    }
-    return reply.status(202).send(await deps.ingest.ingest(accountId, body));
+    return reply.status(202).send(await deps.ingest.ingest(await accountOf(req, body), body));
   });
+
+  app.post('/v1/events/batch', {
+    bodyLimit: BATCH_BODY_LIMIT,
+    // Before the schema: a batch of the wrong size gets its own code, not a generic validation error.
+    preValidation: async (req) => {
+      const events = req.body;
+      if (!Array.isArray(events)) return;
+      if (events.length > MAX_BATCH_EVENTS) {
+        throw new AppError(400, 'batch_too_large', `${events.length} events in one batch; a batch holds at most ${MAX_BATCH_EVENTS}: split it`, { max_events: MAX_BATCH_EVENTS });
+      }
+      if (events.length === 0) throw new AppError(400, 'batch_empty', `an empty batch; a batch holds 1 to ${MAX_BATCH_EVENTS} events`);
+    },
+    schema: {
+      tags: ['events'],
+      description: batchDescription,
+      body: batchBody,
+      response: { 202: batchResponse },
+    },
+  }, async (req, reply) => {
+    const results: BatchResult[] = new Array(req.body.length);
+    const items: BatchItem[] = [];
+    const indexes: number[] = [];
+    const known = new Map<string, boolean>();
+    for (const [index, raw] of req.body.entries()) {
+      const refusal = await admit(req, raw, known);
+      if ('code' in refusal) results[index] = { index, ...refusal };
+      else {
+        items.push(refusal);
+        indexes.push(index);
+      }
+    }
+    const outcomes = await deps.ingest.ingestBatch(items);
+    outcomes.forEach((outcome, k) => {
+      const index = indexes[k]!;
+      results[index] = outcome.ok
+        ? { index, ...outcome.result }
+        : { index, event_id: items[k]!.envelope.id, ...refusalOf(req, outcome.error) };
+    });
+    const refused = results.filter((r) => 'code' in r).length;
+    return reply.status(202).send({ accepted: results.length - refused, refused, results });
+  });
+
+  /** One envelope of a batch checked as POST /v1/events checks its body: the item to ingest, or why not. */
+  async function admit(req: FastifyRequest, raw: unknown, known: Map<string, boolean>): Promise<BatchItem | Refusal> {
+    if (Buffer.byteLength(JSON.stringify(raw) ?? '') > EVENT_BODY_LIMIT) {
+      return { code: 'payload_too_large', message: `The event is over the limit of ${EVENT_BODY_LIMIT} bytes` };
+    }
+    const parsed = eventEnvelopeSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      return { code: 'validation_error', message: formatIssues(issues), issues };
+    }
+    const envelope = parsed.data as EventEnvelope;
+    try {
+      return { accountId: await accountOf(req, envelope, known), envelope };
+    } catch (err) {
+      return { event_id: envelope.id, ...refusalOf(req, err) };
+    }
+  }
 
   app.get('/v1/event-types', {
     config: { public: true },
@@ -37,3 +114,17 @@ export const eventRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app)
     items: eventTypes.map((type) => ({ type, description: eventDescriptions[type], schema: envelopeJsonSchema(type) })),
   }));
 };
+
+interface Refusal {
+  event_id?: string;
+  code: string;
+  message: string;
+  issues?: { path: string; message: string }[];
+}
+
+/** A per-event error as the error handler would answer it for POST /v1/events; anything unexpected is logged and hidden. */
+function refusalOf(req: FastifyRequest, err: unknown): Refusal {
+  if (err instanceof AppError || err instanceof DomainError) return { code: err.code, message: err.message };
+  req.log.error({ err }, 'unhandled error in a batch event');
+  return { code: 'internal_error', message: 'Something went wrong on our side; the error is logged' };
+}

@@ -1,7 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppDeps } from '../app.ts';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config.ts';
+import type { Store } from '../store/index.ts';
 
-export const healthRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export interface HealthRouteDeps {
+  config: Pick<Config, 'version'>;
+  store: Pick<Store, 'ping'>;
+  client: Pick<Client, 'workflowService'>;
+}
+
+export const healthRoutes = (deps: HealthRouteDeps): FastifyPluginAsyncZod => async (app) => {
   app.get('/healthz', { config: { public: true }, schema: { tags: ['operations'] } }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     try {

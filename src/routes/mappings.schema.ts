@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { eventEnvelopeSchema } from '../events/catalog.ts';
+import { displayName, idParams } from './common.schema.ts';
 
 export const mappingLanguage = z.enum(['jsonata', 'typescript']);
 const source = z.string().min(1).max(256 * 1024);
@@ -8,7 +9,7 @@ const timeout_ms = z.number().int().min(1).max(5_000).nullable();
 const memory_mb = z.number().int().min(8).max(256).nullable();
 
 export const createMappingBody = z.object({
-  name: z.string().trim().min(1).max(200),
+  name: displayName,
   language: mappingLanguage,
   source,
   timeout_ms: timeout_ms.optional(),
@@ -33,4 +34,4 @@ export const mappingView = z.object({
   updated_at: z.string(),
 });
 
-export const versionParams = z.object({ id: z.string().min(1), version: z.coerce.number().int().min(1) });
+export const versionParams = idParams.extend({ version: z.coerce.number().int().min(1) });

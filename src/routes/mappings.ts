@@ -1,13 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { TYPE_CHECK_TIMEOUT_MS } from '../../sandboxes/limits.ts';
 import type { SourceProblem, TransformEngine, ValidationResult } from '../../sandboxes/types.ts';
 import { requireAccount } from '../auth.ts';
 import { AppError, notFound } from '../errors.ts';
+import type { Store } from '../store/index.ts';
 import type { Mapping, MappingLanguage } from '../store/mappings.ts';
-import type { AppDeps } from '../app.ts';
-import { idParams } from './destinations.schema.ts';
+import { idParams, listOf } from './common.schema.ts';
 import { createMappingBody, mappingView, putMappingBody, testMappingBody, versionParams } from './mappings.schema.ts';
 
 const view = ({ account_id: _a, ...m }: Mapping) => m;
@@ -21,7 +20,7 @@ const WHOLE_SOURCE_STATUS: Partial<Record<SourceProblem['code'], number>> = {
 };
 
 /** Upload-time validation: the first problem is the headline, all of them are listed with positions. */
-async function assertValid(engine: TransformEngine, language: MappingLanguage, source: string): Promise<void> {
+async function assertValid(engine: Pick<TransformEngine, 'validate'>, language: MappingLanguage, source: string): Promise<void> {
   const result: ValidationResult = await engine.validate(language, source);
   if (result.ok) return;
   const [first] = result.errors;
@@ -38,7 +37,12 @@ async function assertValid(engine: TransformEngine, language: MappingLanguage, s
   });
 }
 
-export const mappingRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export interface MappingRouteDeps {
+  store: Pick<Store, 'mappings' | 'destinations'>;
+  engine: Pick<TransformEngine, 'validate' | 'run'>;
+}
+
+export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const { store, engine } = deps;
   const tags = ['mappings'];
 
@@ -58,7 +62,7 @@ export const mappingRoutes = (deps: AppDeps): FastifyPluginAsyncZod => async (ap
     return view(updated);
   });
 
-  app.get('/v1/mappings', { schema: { tags, response: { 200: z.object({ items: z.array(mappingView) }) } } }, async (req) => {
+  app.get('/v1/mappings', { schema: { tags, response: { 200: listOf(mappingView) } } }, async (req) => {
     const account = requireAccount(req);
     return { items: (await store.mappings.list(account.id)).map(view) };
   });

@@ -3,18 +3,19 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyOauth2, { type OAuth2Namespace } from '@fastify/oauth2';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppDeps } from '../app.ts';
 import { requireAccount } from '../auth.ts';
+import type { Config } from '../config.ts';
 import { scrub } from '../connections/errors.ts';
 import { safeEqual } from '../crypto/safe-equal.ts';
 import type { OAuth2ProviderConfig } from '../connections/providers-config.ts';
 import { authorizePath } from '../connections/spec.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { OAuth2Tokens } from '../store/connections.ts';
+import type { Store } from '../store/index.ts';
 import { refuseCrossSiteNavigation } from '../sessions.ts';
 import { callbackQuery, callbackResult, startJson } from './connections.schema.ts';
 import { consoleOutcome, consoleReturnPath, returnToQuery } from './console.ts';
-import { idParams } from './destinations.schema.ts';
+import { idParams } from './common.schema.ts';
 
 // The authorization-code flow: provider apps from VOICEOI_OAUTH2_PROVIDERS are registered with
 // @fastify/oauth2 (one simple-oauth2 client each, used for the authorize URL and the code exchange).
@@ -95,7 +96,12 @@ function tokensOf(raw: Record<string, unknown>, issuedAt: number): OAuth2Tokens 
   };
 }
 
-export const oauth2Routes = (deps: AppDeps): FastifyPluginAsyncZod => async (app) => {
+export interface OAuth2RouteDeps {
+  store: Pick<Store, 'connections'>;
+  config: Pick<Config, 'VOICEOI_OAUTH2_PROVIDERS' | 'VOICEOI_PUBLIC_URL'>;
+}
+
+export const oauth2Routes = (deps: OAuth2RouteDeps): FastifyPluginAsyncZod => async (app) => {
   const { store, config } = deps;
   const providers = config.VOICEOI_OAUTH2_PROVIDERS;
   const tags = ['connections'];

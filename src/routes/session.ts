@@ -1,16 +1,22 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { AppDeps } from '../app.ts';
 import { requireAdmin } from '../auth.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { SessionService } from '../sessions.ts';
-import { idParams } from './destinations.schema.ts';
+import type { Store } from '../store/index.ts';
+import { idParams } from './common.schema.ts';
 import { revokedSessions, sessionInfo, signInBody } from './session.schema.ts';
+
+export interface SessionRouteDeps {
+  store: Pick<Store, 'accounts'>;
+  sessions: SessionService;
+}
 
 const tags = ['console sessions'];
 const expired = () => new AppError(401, 'unauthorized', 'No console session: sign in with POST /v1/session {api_key}');
 
 /** Console sign-in and sign-out (src/sessions.ts); these routes read the session cookie themselves. */
-export const sessionRoutes = (deps: AppDeps, sessions: SessionService): FastifyPluginAsyncZod => async (app) => {
+export const sessionRoutes = (deps: SessionRouteDeps): FastifyPluginAsyncZod => async (app) => {
+  const { sessions } = deps;
   app.post('/v1/session', {
     config: { public: true },
     schema: { tags, security: [], body: signInBody, description: 'Exchanges an account API key for a console session cookie (HttpOnly, SameSite=Lax).' },

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
+import type { ConfigCache, ConfigScope } from './config-cache.ts';
 import { newId, nowIso } from '../ids.ts';
 import type { ConnectionsTable, Database, OAuth2AuthorizationsTable } from './schema.ts';
 
@@ -82,6 +83,12 @@ export interface ConnectionStore {
 
   /** The worker's read, by id alone (the caller checks the account). */
   load(id: string): Promise<ConnectionRecord | undefined>;
+  /**
+   * load, served from the config cache (src/store/config-cache.ts) while nothing of the account
+   * changed; for an attempt, not for a read that waits on another process's write (the refresh lease).
+   * Another account's connection is returned (its owner tells) but never cached for this one.
+   */
+  loadFor(scope: ConfigScope, id: string): Promise<ConnectionRecord | undefined>;
   /** Records the outcome of a token request; a no-op when nothing changes. */
   setStatus(id: string, status: ConnectionStatus, error: Omit<ConnectionError, 'at'> | null): Promise<void>;
   /** Stores refreshed tokens unless the connection was re-authorized (rev changed) meanwhile. */
@@ -101,8 +108,8 @@ export interface ConnectionStore {
   completeAuthorization(accountId: string, id: string, tokens: OAuth2Tokens): Promise<Connection | undefined>;
 }
 
-export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: KeyRing }): ConnectionStore {
-  const { db, keyRing } = deps;
+export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: KeyRing; cache: ConfigCache }): ConnectionStore {
+  const { db, keyRing, cache } = deps;
   // The AAD binds each ciphertext to its record and field: a value copied into another connection's
   // row, another account's row, or the other column does not decrypt.
   const aad = (row: { id: string; account_id: string }, field: 'secrets' | 'tokens') => `connection:${row.account_id}:${row.id}:${field}`;
@@ -164,6 +171,11 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
       return { ...row, ...next } as Selectable<ConnectionsTable>;
     });
   }
+
+  const load = async (id: string): Promise<ConnectionRecord | undefined> => {
+    const row = await byId(id).executeTakeFirst();
+    return row && toRecord(row);
+  };
 
   const errorJson = (e: Omit<ConnectionError, 'at'> | null) => (e ? JSON.stringify({ code: e.code, message: e.message, at: nowIso() }) : null);
 
@@ -236,9 +248,10 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
       return rows.map((r) => r.id);
     },
 
-    async load(id) {
-      const row = await byId(id).executeTakeFirst();
-      return row && toRecord(row);
+    load,
+    async loadFor(scope, id) {
+      const check = await cache.check(scope);
+      return cache.read(check, `connection:${id}`, () => load(id), (rec) => rec.account_id);
     },
     async setStatus(id, status, error) {
       await write(

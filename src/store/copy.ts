@@ -20,6 +20,7 @@ export const TABLES = [
   'failing_streaks',
   'events',
   'sessions',
+  'key_failures',
 ] as const satisfies readonly (keyof Database)[];
 
 type Table = (typeof TABLES)[number];

@@ -4,6 +4,7 @@ import type { KeyRing } from '../crypto/keyring.ts';
 import { isOperationalEventType } from '../events/catalog.ts';
 import { newId, nowIso } from '../ids.ts';
 import { parseNetworks } from './accounts.ts';
+import type { ConfigCache, ConfigCheck, ConfigScope } from './config-cache.ts';
 import type { Database, DestinationsTable } from './schema.ts';
 
 export const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400, 86400, 86400];
@@ -74,8 +75,34 @@ export interface DestinationStore {
    * `at` (the current one first, then those still in their grace period), and the networks the
    * operator opened for its account.
    */
-  getForAttempt(id: string, at: Date): Promise<{ destination: Destination; signingSecrets: string[]; allowedNetworks: string[] } | undefined>;
+  getForAttempt(id: string, at: Date): Promise<AttemptView | undefined>;
+  /**
+   * The worker's getForAttempt, served from the config cache (src/store/config-cache.ts) while nothing
+   * of the account changed; `check` is the version it was validated under, for the attempt's other reads.
+   * Another account's destination is returned (its owner tells) but never cached for this one.
+   */
+  forAttempt(scope: ConfigScope, id: string, at: Date): Promise<(AttemptView & { check: ConfigCheck }) | undefined>;
 }
+
+export interface AttemptView {
+  destination: Destination;
+  signingSecrets: string[];
+  allowedNetworks: string[];
+}
+
+/** What the cache keeps of a destination: every stored secret decrypted (memory only), with when it stops signing. */
+interface AttemptConfig {
+  destination: Destination;
+  secrets: { secret: string; expiresAt: number | null }[];
+  allowedNetworks: string[];
+}
+
+// The current secret first, then those still in their grace period at `at`.
+const activeAt = (config: AttemptConfig, at: Date): AttemptView => ({
+  destination: config.destination,
+  signingSecrets: config.secrets.filter((s) => s.expiresAt === null || s.expiresAt > at.getTime()).map((s) => s.secret),
+  allowedNetworks: config.allowedNetworks,
+});
 
 export const newSigningSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -93,7 +120,7 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     paused: row.paused === 1,
     disabled_reason: row.disabled_reason,
     timeout_ms: row.timeout_ms,
-    retry_schedule_s: row.retry_schedule_s ? (JSON.parse(row.retry_schedule_s) as number[]) : DEFAULT_RETRY_SCHEDULE_S,
+    retry_schedule_s: row.retry_schedule_s ? (JSON.parse(row.retry_schedule_s) as number[]) : [...DEFAULT_RETRY_SCHEDULE_S],
     rate_limit_per_s: row.rate_limit_per_s,
     ordering: row.ordering === 'per_call' ? 'per_call' : 'none',
     filter: row.filter,
@@ -102,15 +129,28 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
   };
 }
 
-export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: KeyRing }): DestinationStore {
-  const { db, keyRing } = deps;
+export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: KeyRing; cache: ConfigCache }): DestinationStore {
+  const { db, keyRing, cache } = deps;
   const aad = (id: string) => `destination:${id}:signing_secret`;
   const seal = (id: string, secret: string): string => keyRing.encrypt(secret, aad(id));
 
-  const openActiveSecrets = (id: string, stored: string, at: Date): string[] =>
+  const openSecrets = (id: string, stored: string, at: Date): AttemptConfig['secrets'] =>
     (JSON.parse(stored) as StoredSecret[])
       .filter((s) => s.expires_at === null || new Date(s.expires_at) > at)
-      .map((s) => keyRing.decryptString(s.ciphertext, aad(id)));
+      .map((s) => ({ secret: keyRing.decryptString(s.ciphertext, aad(id)), expiresAt: s.expires_at === null ? null : Date.parse(s.expires_at) }));
+
+  async function attemptConfig(id: string, at: Date): Promise<AttemptConfig | undefined> {
+    const row = await db
+      .selectFrom('destinations')
+      .innerJoin('accounts', 'accounts.id', 'destinations.account_id')
+      .selectAll('destinations')
+      .select('accounts.allowed_networks')
+      .where('destinations.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const { allowed_networks, ...destination } = row;
+    return { destination: toDestination(destination), secrets: openSecrets(id, row.signing_secrets, at), allowedNetworks: parseNetworks(allowed_networks) };
+  }
 
   const byAccount = (accountId: string, id: string) =>
     db.selectFrom('destinations').selectAll().where('account_id', '=', accountId).where('id', '=', id);
@@ -164,18 +204,23 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       return rows.map(toDestination);
     },
     async listSubscribed(accountId, eventType) {
-      const rows = await db
-        .selectFrom('destinations')
-        .selectAll()
-        .where('account_id', '=', accountId)
-        .where('enabled', '=', 1)
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute();
+      // Read for every ingested event: from the config cache while nothing of the account changed.
+      const check = await cache.check(accountId);
+      const enabled = await cache.read(check, 'enabled-destinations', async () => {
+        const rows = await db
+          .selectFrom('destinations')
+          .selectAll()
+          .where('account_id', '=', accountId)
+          .where('enabled', '=', 1)
+          .orderBy('created_at')
+          .orderBy('id')
+          .execute();
+        return { account_id: accountId, destinations: rows.map(toDestination) };
+      }, (e) => e.account_id);
       // `*` is every call event: an operational event (hook.*) reaches only destinations that name it,
       // so a CRM subscribed to everything is not sent alerts about itself.
       const all = !isOperationalEventType(eventType);
-      return rows.map(toDestination).filter((d) => (all && d.event_types.includes('*')) || d.event_types.includes(eventType));
+      return (enabled?.destinations ?? []).filter((d) => (all && d.event_types.includes('*')) || d.event_types.includes(eventType));
     },
     async update(accountId, id, patch) {
       const values: Partial<DestinationsTable> = { updated_at: nowIso() };
@@ -247,20 +292,13 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       });
     },
     async getForAttempt(id, at) {
-      const row = await db
-        .selectFrom('destinations')
-        .innerJoin('accounts', 'accounts.id', 'destinations.account_id')
-        .selectAll('destinations')
-        .select('accounts.allowed_networks')
-        .where('destinations.id', '=', id)
-        .executeTakeFirst();
-      if (!row) return undefined;
-      const { allowed_networks, ...destination } = row;
-      return {
-        destination: toDestination(destination),
-        signingSecrets: openActiveSecrets(id, row.signing_secrets, at),
-        allowedNetworks: parseNetworks(allowed_networks),
-      };
+      const config = await attemptConfig(id, at);
+      return config && activeAt(config, at);
+    },
+    async forAttempt(scope, id, at) {
+      const check = await cache.check(scope);
+      const config = await cache.read(check, `destination:${id}`, () => attemptConfig(id, at), (c) => c.destination.account_id);
+      return config && { ...activeAt(config, at), check };
     },
   };
 }

@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
 import { createAccountStore, type AccountStore } from './accounts.ts';
+import { createConfigCache, type ConfigCache } from './config-cache.ts';
 import { createConnectionStore, type ConnectionStore } from './connections.ts';
 import { dialectOf, openDatabase, type DatabaseTarget, type DialectName } from './db.ts';
 import { createDestinationStore, type DestinationStore } from './destinations.ts';
 import { createEventStore, type EventStore } from './events.ts';
 import { createFailingStreakStore, type FailingStreakStore } from './failing-streaks.ts';
+import { createKeyFailureStore, type KeyFailureStore } from './key-failures.ts';
 import { createMappingStore, type MappingStore } from './mappings.ts';
 import type { Database } from './schema.ts';
 import { createSessionStore, type SessionStore } from './sessions.ts';
@@ -19,6 +21,10 @@ export interface Store {
   mappings: MappingStore;
   sessions: SessionStore;
   failingStreaks: FailingStreakStore;
+  /** Failed API-key attempts per client address, shared by every API replica (src/auth-rate-limit.ts). */
+  keyFailures: KeyFailureStore;
+  /** What the cached reads (listSubscribed, forAttempt, loadFor, versionFor) share and validate against. */
+  config: ConfigCache;
   /** Answers once the database does (the health check); rejects with its error otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -36,16 +42,19 @@ export interface SqliteStore extends Store {
 /** `{ file }`: SQLite; `{ url }`: PostgreSQL (src/store/db.ts, databaseTargetOf). */
 export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): Promise<SqliteStore> {
   const db = await openDatabase(deps);
+  const config = createConfigCache(db);
   return {
     db,
     dialect: dialectOf(deps),
+    config,
     accounts: createAccountStore({ db }),
-    destinations: createDestinationStore({ db, keyRing: deps.keyRing }),
-    connections: createConnectionStore({ db, keyRing: deps.keyRing }),
+    destinations: createDestinationStore({ db, keyRing: deps.keyRing, cache: config }),
+    connections: createConnectionStore({ db, keyRing: deps.keyRing, cache: config }),
     events: createEventStore({ db }),
-    mappings: createMappingStore({ db }),
+    mappings: createMappingStore({ db, cache: config }),
     sessions: createSessionStore({ db }),
     failingStreaks: createFailingStreakStore({ db }),
+    keyFailures: createKeyFailureStore({ db }),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

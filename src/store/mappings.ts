@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { newId, nowIso } from '../ids.ts';
+import type { ConfigCache, ConfigCheck, ConfigScope } from './config-cache.ts';
 import type { Database, MappingsTable } from './schema.ts';
 
 export type MappingLanguage = 'jsonata' | 'typescript';
@@ -32,6 +33,12 @@ export interface MappingStore {
   versions(accountId: string, id: string): Promise<MappingVersion[] | undefined>;
   /** The worker's read: by id alone (the destination already proved ownership). */
   version(id: string, version: number): Promise<(MappingVersion & { mapping: Mapping }) | undefined>;
+  /**
+   * version, served from the config cache (src/store/config-cache.ts) while nothing of the account
+   * changed; `check` is the version it was validated under, for the transform's other reads. Another
+   * account's mapping is returned (its owner tells) but never cached for this one.
+   */
+  versionFor(scope: ConfigScope, id: string, version: number): Promise<(MappingVersion & { mapping: Mapping; check: ConfigCheck }) | undefined>;
   delete(accountId: string, id: string): Promise<boolean>;
 }
 
@@ -47,10 +54,16 @@ const toMapping = (r: Selectable<MappingsTable>): Mapping => ({
   updated_at: r.updated_at,
 });
 
-export function createMappingStore(deps: { db: Kysely<Database> }): MappingStore {
-  const { db } = deps;
+export function createMappingStore(deps: { db: Kysely<Database>; cache: ConfigCache }): MappingStore {
+  const { db, cache } = deps;
   const owned = (accountId: string, id: string) =>
     db.selectFrom('mappings').selectAll().where('account_id', '=', accountId).where('id', '=', id);
+  const versionOf = async (id: string, version: number): Promise<(MappingVersion & { mapping: Mapping }) | undefined> => {
+    const m = await db.selectFrom('mappings').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!m) return undefined;
+    const v = await db.selectFrom('mapping_versions').selectAll().where('mapping_id', '=', id).where('version', '=', version).executeTakeFirst();
+    return v && { ...v, mapping: toMapping(m) };
+  };
   return {
     async create(accountId, input) {
       const now = nowIso();
@@ -97,11 +110,11 @@ export function createMappingStore(deps: { db: Kysely<Database> }): MappingStore
       if (!(await owned(accountId, id).executeTakeFirst())) return undefined;
       return db.selectFrom('mapping_versions').selectAll().where('mapping_id', '=', id).orderBy('version').execute();
     },
-    async version(id, version) {
-      const m = await db.selectFrom('mappings').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!m) return undefined;
-      const v = await db.selectFrom('mapping_versions').selectAll().where('mapping_id', '=', id).where('version', '=', version).executeTakeFirst();
-      return v && { ...v, mapping: toMapping(m) };
+    version: versionOf,
+    async versionFor(scope, id, version) {
+      const check = await cache.check(scope);
+      const found = await cache.read(check, `mapping:${id}@${version}`, () => versionOf(id, version), (v) => v.mapping.account_id);
+      return found && { ...found, check };
     },
     async delete(accountId, id) {
       const res = await db.deleteFrom('mappings').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 // Migrations live in code (not files on disk) so the same list ships inside any bundle or process.
 const migrations: Record<string, Migration> = {
@@ -157,7 +157,76 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('destinations').addColumn('mapping_version', 'integer').execute();
     },
   },
+  '0110_account_config_version': {
+    async up(db: Kysely<unknown>) {
+      // Issue 12: the number the worker's config cache validates against (src/store/config-cache.ts),
+      // bumped by the database itself in the transaction of every write that changes what an
+      // attempt or transform reads, whoever writes.
+      await db.schema.alterTable('accounts').addColumn('config_version', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      const statements = db.getExecutor().adapter instanceof PostgresAdapter ? postgresConfigTriggers() : sqliteConfigTriggers();
+      for (const statement of statements) await sql.raw(statement).execute(db);
+    },
+  },
+  '0120_key_failures': {
+    async up(db: Kysely<unknown>) {
+      // Issue 14: failed API-key attempts counted in the database, so every API replica sees them.
+      await db.schema
+        .createTable('key_failures')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('window_started_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      // The prune deletes ended windows by their start.
+      await db.schema.createIndex('key_failures_window').on('key_failures').column('window_started_ms').execute();
+    },
+  },
 };
+
+// The tables whose rows carry an account_id and feed an attempt or a transform.
+const CONFIG_TABLES = ['destinations', 'connections', 'mappings'];
+const bump = (where: string) => `update accounts set config_version = config_version + 1 where ${where}`;
+
+function sqliteConfigTriggers(): string[] {
+  const ofMapping = (ref: string) => `id in (select account_id from mappings where id = ${ref}.mapping_id)`;
+  return [
+    ...CONFIG_TABLES.flatMap((t) => [
+      `create trigger ${t}_config_insert after insert on ${t} begin ${bump('id = NEW.account_id')}; end`,
+      `create trigger ${t}_config_update after update on ${t} begin ${bump('id in (OLD.account_id, NEW.account_id)')}; end`,
+      `create trigger ${t}_config_delete after delete on ${t} begin ${bump('id = OLD.account_id')}; end`,
+    ]),
+    `create trigger mapping_versions_config_insert after insert on mapping_versions begin ${bump(ofMapping('NEW'))}; end`,
+    `create trigger mapping_versions_config_update after update on mapping_versions begin ${bump(ofMapping('OLD'))}; ${bump(ofMapping('NEW'))}; end`,
+    `create trigger mapping_versions_config_delete after delete on mapping_versions begin ${bump(ofMapping('OLD'))}; end`,
+    // Any other change of the account row itself (its allow-list): the bumps above set the number, so they do not count twice.
+    `create trigger accounts_config_update after update on accounts when NEW.config_version = OLD.config_version begin ${bump('id = NEW.id')}; end`,
+  ];
+}
+
+function postgresConfigTriggers(): string[] {
+  const ofMapping = (ref: string) => `id = (select account_id from mappings where id = ${ref}.mapping_id)`;
+  return [
+    `create function voiceoi_config_changed() returns trigger language plpgsql as $$
+     begin
+       if TG_OP in ('UPDATE', 'DELETE') then ${bump('id = OLD.account_id')}; end if;
+       if TG_OP = 'INSERT' or (TG_OP = 'UPDATE' and NEW.account_id is distinct from OLD.account_id) then ${bump('id = NEW.account_id')}; end if;
+       return null;
+     end $$`,
+    `create function voiceoi_mapping_version_changed() returns trigger language plpgsql as $$
+     begin
+       if TG_OP in ('UPDATE', 'DELETE') then ${bump(ofMapping('OLD'))}; end if;
+       if TG_OP in ('INSERT', 'UPDATE') then ${bump(ofMapping('NEW'))}; end if;
+       return null;
+     end $$`,
+    `create function voiceoi_account_changed() returns trigger language plpgsql as $$
+     begin
+       if NEW.config_version = OLD.config_version then NEW.config_version := OLD.config_version + 1; end if;
+       return NEW;
+     end $$`,
+    ...CONFIG_TABLES.map((t) => `create trigger ${t}_config after insert or update or delete on ${t} for each row execute function voiceoi_config_changed()`),
+    'create trigger mapping_versions_config after insert or update or delete on mapping_versions for each row execute function voiceoi_mapping_version_changed()',
+    'create trigger accounts_config before update on accounts for each row execute function voiceoi_account_changed()',
+  ];
+}
 
 export const migrationProvider: MigrationProvider = {
   getMigrations: () => Promise.resolve(migrations),

@@ -106,6 +106,17 @@ export interface SessionsTable {
   expires_at: string;
 }
 
+/**
+ * Failed API-key attempts per client address (src/store/key-failures.ts), shared by every API replica.
+ * `key` is a hash of the address; rows of ended windows are pruned.
+ */
+export interface KeyFailuresTable {
+  key: string;
+  failures: number;
+  /** Epoch ms the address's current window began at. */
+  window_started_ms: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   destinations: DestinationsTable;
@@ -116,5 +127,6 @@ export interface Database {
   connections: ConnectionsTable;
   oauth2_authorizations: OAuth2AuthorizationsTable;
   sessions: SessionsTable;
+  key_failures: KeyFailuresTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }

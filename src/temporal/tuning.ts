@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { builtWorkflowBundle, runningFromBuild } from '../build/layout.ts';
 import { envFlag as flag, parseEnv } from '../config.ts';
 
 // Performance switches of the runtime. Each default is the variant that won in `npm run bench`
@@ -17,7 +18,9 @@ const tuningSchema = z.object({
   // The SDK's deadlock detector: a Node vm watchdog thread per call into the workflow sandbox
   // (src/temporal/watchdog-free-worker.ts says what turning it off saves and risks).
   VOICEOI_WORKFLOW_VM_WATCHDOG: flag(true),
-  // A bundle built ahead of time (bench/build-bundle.ts) skips webpack at worker start.
+  // A bundle built ahead of time skips webpack at worker start. Unset, a process started from dist/
+  // loads the build's own (dist/workflow-bundle.js, brought up to date by src/server.ts); one run
+  // from source bundles workflows/ itself.
   VOICEOI_WORKFLOW_BUNDLE: z.string().min(1).optional(),
   VOICEOI_WORKER_WORKFLOW_SLOTS: count(2, 10_000),
   VOICEOI_WORKER_ACTIVITY_SLOTS: count(1, 10_000),
@@ -46,7 +49,7 @@ export function loadTuning(env: NodeJS.ProcessEnv = process.env): Tuning {
     eagerWorkflowStart: t.VOICEOI_EAGER_WORKFLOW_START,
     eagerActivities: t.VOICEOI_EAGER_ACTIVITIES,
     workflowVmWatchdog: t.VOICEOI_WORKFLOW_VM_WATCHDOG,
-    workflowBundle: t.VOICEOI_WORKFLOW_BUNDLE,
+    workflowBundle: t.VOICEOI_WORKFLOW_BUNDLE ?? (runningFromBuild ? builtWorkflowBundle : undefined),
     workflowSlots: t.VOICEOI_WORKER_WORKFLOW_SLOTS,
     // Attempts are I/O-bound HTTP calls: many can wait on receivers at once.
     activitySlots: t.VOICEOI_WORKER_ACTIVITY_SLOTS ?? 200,

@@ -22,15 +22,16 @@ export function createTransformStep(deps: { engine: TransformEngine; mappings: M
   return async function transform(input: TransformInput): Promise<TransformOutcome> {
     if (!input.mapping) return { mapping: null, request: { method: 'POST', body: input.event }, duration_ms: 0 };
     const pinned = input.mapping;
-    const version = await deps.mappings.version(pinned.id, pinned.version);
+    const accountId = inputAccount(input);
+    const version = await deps.mappings.versionFor(accountId, pinned.id, pinned.version);
     if (!version) {
       return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'mapping_not_found', message: `mapping ${pinned.id} version ${pinned.version} no longer exists` } };
     }
-    const accountId = inputAccount(input);
     if (!ownedByInputAccount(input, version.mapping.account_id)) {
       return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'mapping_not_in_account', message: `mapping ${pinned.id} does not belong to account ${accountId}` } };
     }
-    const destination = await deps.destinations.getById(input.destinationId);
+    // Read under the mapping's check: one version read per transform.
+    const destination = (await deps.destinations.forAttempt(version.check, input.destinationId, new Date()))?.destination;
     if (destination && destination.account_id !== accountId) {
       return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'destination_not_in_account', message: `destination ${destination.id} does not belong to account ${accountId}` } };
     }

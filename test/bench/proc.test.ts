@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cpuSeconds, memory, parseCpuSeconds, parseMachineCpu, parseMemory } from '../../bench/lib/proc.ts';
+import { spawn } from 'node:child_process';
+import { cpuSeconds, memory, parseComm, parseCpuSeconds, parseMachineCpu, parseMemory, threadCpu, threadKind, treeCpuSeconds } from '../../bench/lib/proc.ts';
 
 test('parseCpuSeconds adds utime and stime, even when the command name has spaces and parentheses', () => {
   const stat = '4242 (node (worker) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 900 1000000 5000';
@@ -20,4 +21,31 @@ test('this process can be read from /proc', () => {
   assert.ok((cpuSeconds(process.pid) ?? -1) >= 0);
   assert.ok((memory(process.pid)?.rssMiB ?? 0) > 1);
   assert.equal(cpuSeconds(2 ** 30), undefined);
+});
+
+test('parseComm reads the thread name and threadKind folds numbered pools into one kind', () => {
+  assert.equal(parseComm('77 (tokio-runtime-w) S 1 2 3'), 'tokio-runtime-w');
+  assert.equal(parseComm('78 (V8 DefaultWorke) S 1'), 'V8 DefaultWorke');
+  assert.equal(threadKind('libuv-worker-3'), 'libuv-worker');
+  assert.equal(threadKind('node'), 'node');
+});
+
+test('threadCpu sums this process\'s threads by kind; treeCpuSeconds includes a busy child', async () => {
+  const own = threadCpu(process.pid);
+  assert.ok(Object.keys(own).length > 0);
+  assert.ok(Object.values(own).every((v) => v >= 0));
+  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 1500);']);
+  const exited = new Promise((r) => child.once('exit', r));
+  // Alive: its own CPU time is in the tree.
+  while ((cpuSeconds(child.pid!) ?? 0) < 0.2) await new Promise((r) => setTimeout(r, 20));
+  // This process's own time is read first: what the tree adds on top can only be its descendants'.
+  const selfBefore = cpuSeconds(process.pid)!;
+  const alive = treeCpuSeconds(process.pid)! - selfBefore;
+  assert.ok(alive >= 0.2, `descendants ${alive} s while the child runs`);
+  // Reaped: its time moved to this process's cutime + cstime, still in the tree.
+  await exited;
+  const selfAfter = cpuSeconds(process.pid)!;
+  const reaped = treeCpuSeconds(process.pid)! - selfAfter;
+  assert.ok(reaped >= 0.2, `descendants ${reaped} s after the child exited`);
+  assert.equal(treeCpuSeconds(2 ** 30), undefined);
 });

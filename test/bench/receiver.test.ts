@@ -34,3 +34,25 @@ test('the timing receiver keys first-byte times by webhook-id over keep-alive co
     await receiver.close();
   }
 });
+
+test('under failFirstUnder the receiver answers 500 to the first request of each webhook-id and 200 after; okAt is the first 200', async () => {
+  const receiver = await startTimingReceiver({ failFirstUnder: '/flaky' });
+  try {
+    const send = async (path: string, id: string) => {
+      const res = await request(`${receiver.url}${path}`, { method: 'POST', headers: { 'webhook-id': id }, body: '{}' });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    assert.equal(await send('/flaky', 'evt_a'), 500);
+    assert.equal(receiver.okAt.has('evt_a'), false);
+    assert.equal(await send('/flaky', 'evt_a'), 200);
+    assert.equal(await send('/flaky', 'evt_a'), 200);
+    assert.ok(receiver.okAt.get('evt_a')! > receiver.firstByte.get('evt_a')!);
+    assert.equal(receiver.duplicates.get('evt_a'), 2);
+    // Other paths are not affected.
+    assert.equal(await send('/crm', 'evt_b'), 200);
+    assert.equal(receiver.okAt.get('evt_b'), receiver.firstByte.get('evt_b'));
+  } finally {
+    await receiver.close();
+  }
+});

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { bearerOf, startReceiver, type Receiver } from '../support/receiver.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
 import { Browser } from './support/browser.ts';
 import { connectInBrowser, destinationFor, postEvent, providersEnv } from './support/flows.ts';
 import { startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
-
-const bearerOf = (h: Record<string, string | string[] | undefined>) => /^Bearer (.+)$/.exec(String(h.authorization ?? ''))?.[1];
 
 describe('oauth2_authorization_code connections (real OAuth2 server, driven over HTTP)', () => {
   let stack: Stack;

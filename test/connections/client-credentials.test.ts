@@ -2,12 +2,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
+import { bearerOf, startReceiver, type Receiver } from '../support/receiver.ts';
 import { settled, startStack, type Stack } from '../support/stack.ts';
 import { startOAuthServer, type OAuthServer } from './support/oauth-server.ts';
 import { destinationFor, postEvent } from './support/flows.ts';
-
-const bearerOf = (h: Record<string, string | string[] | undefined>) => /^Bearer (.+)$/.exec(String(h.authorization ?? ''))?.[1];
 
 describe('oauth2_client_credentials connections (real OAuth2 server on loopback)', () => {
   let stack: Stack;

@@ -5,24 +5,24 @@ import { performAttempt, type AttemptDeps } from '../../src/delivery/attempt.ts'
 import { createDeliveryAgent } from '../../src/delivery/http-client.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startApi, type TestApi } from '../support/api.ts';
+import { createDestination } from '../support/resources.ts';
 
 // The transform's output check (sandboxes/result-shape.ts) refuses these first. The attempt checks
 // again what it sends, for outputs recorded in history before a rule existed: defence in depth.
 describe('the attempt re-checks what a transform asked it to send', () => {
-  let stack: Stack;
+  let stack: TestApi;
   let receiver: Receiver;
   let deps: AttemptDeps;
   let base: Omit<AttemptInput, 'request'>;
 
   before(async () => {
-    stack = await startStack({}, { worker: false });
+    stack = await startApi();
     receiver = await startReceiver();
     const account = await stack.createAccount();
-    const dest = await stack.call('POST', '/v1/destinations', { token: account.api_key, body: { url: `${receiver.url}/hooks/in`, event_types: ['call_completed'] } });
-    assert.equal(dest.status, 201, JSON.stringify(dest.body));
+    const dest = await createDestination(stack, account.api_key, { url: `${receiver.url}/hooks/in` });
     deps = { destinations: stack.core.store.destinations, agent: createDeliveryAgent(stack.core.policy), policy: stack.core.policy, version: 'test' };
-    base = { accountId: account.id, deliveryId: 'delivery:test', destinationId: dest.body.id, event: { ...callCompleted('evt_defence'), account_id: account.id }, attempt: 1 };
+    base = { accountId: account.id, deliveryId: 'delivery:test', destinationId: dest.id, event: { ...callCompleted('evt_defence'), account_id: account.id }, attempt: 1 };
   });
   after(async () => {
     await deps.agent.close();

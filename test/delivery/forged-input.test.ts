@@ -8,6 +8,7 @@ import type { DeliveryInput, DeliveryState } from '../../workflows/types.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
+import { createDestination, createMapping } from '../support/resources.ts';
 
 // issue 10: whoever reaches the Temporal frontend (a destination aimed at its HTTP API, a neighbour on
 // the network) can start `deliveryWorkflow` on the delivery task queue with any input. Delivery and
@@ -24,11 +25,9 @@ describe('the worker acts only on inputs the product made', () => {
 
   const setUp = async (receiver: Receiver) => {
     const account = await stack.createAccount();
-    const dest = await stack.call('POST', '/v1/destinations', { token: account.api_key, body: { url: receiver.url, event_types: ['call_completed'] } });
-    assert.equal(dest.status, 201, JSON.stringify(dest.body));
-    const mapping = await stack.call('POST', '/v1/mappings', { token: account.api_key, body: { name: 'm', language: 'jsonata', source: '{"forged": true}' } });
-    assert.equal(mapping.status, 201, JSON.stringify(mapping.body));
-    return { ...account, destination: dest.body.id as string, mapping: mapping.body.id as string };
+    const dest = await createDestination(stack, account.api_key, { url: receiver.url });
+    const mapping = await createMapping(stack, account.api_key, { name: 'm', source: '{"forged": true}' });
+    return { ...account, destination: dest.id, mapping: mapping.id };
   };
 
   before(async () => {

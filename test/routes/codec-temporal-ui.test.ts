@@ -12,6 +12,7 @@ import { launchChromium, recordPage, type Chromium } from '../support/chromium.t
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { settled, startStack, type Stack } from '../support/stack.ts';
+import { createDestination } from '../support/resources.ts';
 
 // What `npm start` wires (src/server.ts): a dev server whose UI has the install's secret codec URL,
 // and the API serving it. The UI must still show the encrypted payloads in clear, through that URL
@@ -53,8 +54,7 @@ describe('the dev Temporal UI shows payloads decrypted through its secret codec 
 
   test('the delivery\'s input is readable in the UI; every codec call it made went to the secret URL and succeeded', async () => {
     const account = await stack.createAccount();
-    const dest = await stack.call('POST', '/v1/destinations', { token: account.api_key, body: { url: receiver.url, event_types: ['call_completed'] } });
-    assert.equal(dest.status, 201);
+    await createDestination(stack, account.api_key, { url: receiver.url });
     const marker = `survey-${randomBytes(4).toString('hex')}`;
     const ingested = await stack.call('POST', '/v1/events', { token: account.api_key, body: callCompleted(`evt_${randomBytes(4).toString('hex')}`, { summary: `booked a ${marker}` }) });
     const id = ingested.body.deliveries[0].id as string;

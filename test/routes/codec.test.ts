@@ -14,6 +14,7 @@ import { callCompleted } from '../support/events.ts';
 import { ensureTemporalCli } from '../../src/temporal/cli.ts';
 import { codecUiEndpoint, resolveCodecUiSecret } from '../../src/admin-token.ts';
 import { buildApi, createCore } from '../../src/runtime.ts';
+import { localActivityOf } from '../../src/temporal/raw-decode.ts';
 
 const UI = 'http://temporal-ui.test:8233';
 const b64 = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString('base64');
@@ -67,7 +68,8 @@ describe('codec endpoint and encrypted history', () => {
   test('POST /codec/decode with the admin token decodes the history payloads', async () => {
     const history = await rawHistory();
     const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
-    const completed = history.events!.filter((e) => e.activityTaskCompletedEventAttributes).map((e) => e.activityTaskCompletedEventAttributes!.result!.payloads![0]!);
+    // Activity results and local activities' markers (the first attempt is one), as the Temporal UI sends them.
+    const completed = history.events!.flatMap((e) => [...(e.activityTaskCompletedEventAttributes?.result?.payloads ?? []), ...(localActivityOf(e)?.result ?? [])]);
     const res = await stack.call('POST', '/codec/decode', { token: stack.adminToken, body: { payloads: [input, ...completed].map(payloadJSON) } });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const decoded = res.body.payloads.map((p: { metadata: Record<string, string>; data: string }) => ({

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startApi, type TestApi } from '../support/api.ts';
+import { createConnection, createDestination } from '../support/resources.ts';
 
 const PROVIDER_SECRET = `prov_${randomBytes(12).toString('hex')}`;
 const providers = {
@@ -15,17 +16,17 @@ const providers = {
 };
 
 describe('connections API', () => {
-  let stack: Stack;
+  let app: TestApi;
   let a: string;
   let b: string;
   before(async () => {
-    stack = await startStack({ VOICEOI_OAUTH2_PROVIDERS: JSON.stringify(providers) }, { worker: false });
-    a = (await stack.createAccount('A')).api_key;
-    b = (await stack.createAccount('B')).api_key;
+    app = await startApi({ VOICEOI_OAUTH2_PROVIDERS: JSON.stringify(providers) });
+    a = (await app.createAccount('A')).api_key;
+    b = (await app.createAccount('B')).api_key;
   });
-  after(() => stack.stop());
+  after(() => app.stop());
 
-  const create = (token: string, body: unknown) => stack.call('POST', '/v1/connections', { token, body });
+  const create = (token: string, body: unknown) => app.call('POST', '/v1/connections', { token, body });
 
   test('every kind is created with metadata and a status; secrets are write-only, even in the 201', async () => {
     const secrets = [`hv_${randomBytes(8).toString('hex')}`, `pw_${randomBytes(8).toString('hex')}`, `cs_${randomBytes(8).toString('hex')}`];
@@ -44,7 +45,7 @@ describe('connections API', () => {
       ids.push(r.body.id);
       for (const s of [...secrets, PROVIDER_SECRET]) assert.ok(!JSON.stringify(r.body).includes(s), `${body.kind} create response leaks a secret`);
     }
-    const [h, basic, cc, ac] = await Promise.all(ids.map((id) => stack.call('GET', `/v1/connections/${id}`, { token: a })));
+    const [h, basic, cc, ac] = await Promise.all(ids.map((id) => app.call('GET', `/v1/connections/${id}`, { token: a })));
     assert.deepEqual(h!.body.header_names, ['X-Api-Key', 'Authorization']);
     assert.equal(h!.body.status, 'connected');
     assert.equal(basic!.body.username, 'voiceoi');
@@ -57,7 +58,7 @@ describe('connections API', () => {
     assert.equal(ac!.body.status, 'needs_reauth');
     assert.equal(ac!.body.authorized_at, null);
     assert.equal(ac!.body.authorize_path, `/v1/connections/${ids[3]}/oauth2/start`);
-    const list = await stack.call('GET', '/v1/connections', { token: a });
+    const list = await app.call('GET', '/v1/connections', { token: a });
     assert.deepEqual(list.body.items.map((c: { id: string }) => c.id), ids);
     for (const s of [...secrets, PROVIDER_SECRET]) assert.ok(!JSON.stringify(list.body).includes(s));
   });
@@ -65,28 +66,28 @@ describe('connections API', () => {
   test('PATCH keeps unsent secrets, replaces sent ones, and never returns them', async () => {
     const r = await create(a, { kind: 'oauth2_client_credentials', name: 'm2m', token_url: 'https://idp.example/token', client_id: 'one', client_secret: 'first-secret-value' });
     const id = r.body.id;
-    const renamed = await stack.call('PATCH', `/v1/connections/${id}`, { token: a, body: { name: 'renamed', scope: 'a b' } });
+    const renamed = await app.call('PATCH', `/v1/connections/${id}`, { token: a, body: { name: 'renamed', scope: 'a b' } });
     assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
     assert.equal(renamed.body.name, 'renamed');
     assert.equal(renamed.body.scope, 'a b');
-    let rec = await stack.core.store.connections.load(id);
+    let rec = await app.core.store.connections.load(id);
     assert.deepEqual(rec?.secrets, { client_secret: 'first-secret-value' });
-    const rotated = await stack.call('PATCH', `/v1/connections/${id}`, { token: a, body: { client_secret: 'second-secret-value', scope: null } });
+    const rotated = await app.call('PATCH', `/v1/connections/${id}`, { token: a, body: { client_secret: 'second-secret-value', scope: null } });
     assert.equal(rotated.status, 200);
     assert.equal(rotated.body.scope, null);
     assert.ok(!JSON.stringify(rotated.body).includes('second-secret-value'));
-    rec = await stack.core.store.connections.load(id);
+    rec = await app.core.store.connections.load(id);
     assert.deepEqual(rec?.secrets, { client_secret: 'second-secret-value' });
 
     const headers = await create(a, { kind: 'headers', name: 'h', headers: { 'X-One': 'v1', 'X-Two': 'v2' } });
-    const replaced = await stack.call('PATCH', `/v1/connections/${headers.body.id}`, { token: a, body: { headers: { 'X-Three': 'v3' } } });
+    const replaced = await app.call('PATCH', `/v1/connections/${headers.body.id}`, { token: a, body: { headers: { 'X-Three': 'v3' } } });
     assert.deepEqual(replaced.body.header_names, ['X-Three']);
-    assert.deepEqual((await stack.core.store.connections.load(headers.body.id))?.secrets, { headers: { 'X-Three': 'v3' } });
+    assert.deepEqual((await app.core.store.connections.load(headers.body.id))?.secrets, { headers: { 'X-Three': 'v3' } });
 
-    const kind = await stack.call('PATCH', `/v1/connections/${id}`, { token: a, body: { kind: 'basic' } });
+    const kind = await app.call('PATCH', `/v1/connections/${id}`, { token: a, body: { kind: 'basic' } });
     assert.equal(kind.status, 400);
     assert.equal(kind.body.code, 'connection_kind_immutable');
-    const wrongField = await stack.call('PATCH', `/v1/connections/${id}`, { token: a, body: { password: 'x' } });
+    const wrongField = await app.call('PATCH', `/v1/connections/${id}`, { token: a, body: { password: 'x' } });
     assert.equal(wrongField.status, 400);
     assert.equal(wrongField.body.code, 'validation_error');
     assert.match(wrongField.body.message, /password/);
@@ -122,50 +123,49 @@ describe('connections API', () => {
   });
 
   test('another account’s connection is not found, for every verb, and cannot be used by a destination', async () => {
-    const c = await create(a, { kind: 'basic', name: 'mine', username: 'u', password: 'p' });
-    const id = c.body.id;
+    const { id } = await createConnection(app, a, { kind: 'basic', name: 'mine', username: 'u', password: 'p' });
     for (const [method, path, body] of [
       ['GET', `/v1/connections/${id}`],
       ['PATCH', `/v1/connections/${id}`, { name: 'theirs' }],
       ['DELETE', `/v1/connections/${id}`],
       ['GET', `/v1/connections/${id}/oauth2/start`],
     ] as const) {
-      const r = await stack.call(method, path, { token: b, body });
+      const r = await app.call(method, path, { token: b, body });
       assert.equal(r.status, 404, `${method} ${path}`);
       assert.equal(r.body.code, 'connection_not_found');
     }
-    assert.ok(!(await stack.call('GET', '/v1/connections', { token: b })).body.items.some((x: { id: string }) => x.id === id));
+    assert.ok(!(await app.call('GET', '/v1/connections', { token: b })).body.items.some((x: { id: string }) => x.id === id));
 
-    const theirs = await stack.call('POST', '/v1/destinations', { token: b, body: { url: 'http://127.0.0.1:9/x', event_types: ['*'], connection_id: id } });
+    const theirs = await app.call('POST', '/v1/destinations', { token: b, body: { url: 'http://127.0.0.1:9/x', event_types: ['*'], connection_id: id } });
     assert.equal(theirs.status, 404);
     assert.equal(theirs.body.code, 'connection_not_found');
     assert.match(theirs.body.message, /connection_id/);
-    const unknown = await stack.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1:9/x', event_types: ['*'], connection_id: 'con_nope' } });
+    const unknown = await app.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1:9/x', event_types: ['*'], connection_id: 'con_nope' } });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.code, 'connection_not_found');
-    const ok = await stack.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1:9/x', event_types: ['*'], connection_id: id } });
+    const ok = await app.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1:9/x', event_types: ['*'], connection_id: id } });
     assert.equal(ok.status, 201);
-    const dest = (await stack.call('POST', '/v1/destinations', { token: b, body: { url: 'http://127.0.0.1:9/x', event_types: ['*'] } })).body.id;
-    const patched = await stack.call('PATCH', `/v1/destinations/${dest}`, { token: b, body: { connection_id: id } });
+    const dest = (await createDestination(app, b, { url: 'http://127.0.0.1:9/x', event_types: ['*'] })).id;
+    const patched = await app.call('PATCH', `/v1/destinations/${dest}`, { token: b, body: { connection_id: id } });
     assert.equal(patched.status, 404);
     assert.equal(patched.body.code, 'connection_not_found');
   });
 
   test('a connection in use cannot be deleted; an unused one can', async () => {
-    const c = await create(a, { kind: 'headers', name: 'in use', headers: { 'X-Key': 'v' } });
-    const d = await stack.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1:9/x', event_types: ['*'], connection_id: c.body.id } });
-    const refused = await stack.call('DELETE', `/v1/connections/${c.body.id}`, { token: a });
+    const c = await createConnection(app, a, { kind: 'headers', name: 'in use', headers: { 'X-Key': 'v' } });
+    const d = await createDestination(app, a, { url: 'http://127.0.0.1:9/x', event_types: ['*'], connection_id: c.id });
+    const refused = await app.call('DELETE', `/v1/connections/${c.id}`, { token: a });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.code, 'connection_in_use');
-    assert.deepEqual(refused.body.destination_ids, [d.body.id]);
-    await stack.call('PATCH', `/v1/destinations/${d.body.id}`, { token: a, body: { connection_id: null } });
-    assert.equal((await stack.call('DELETE', `/v1/connections/${c.body.id}`, { token: a })).status, 204);
-    assert.equal((await stack.call('GET', `/v1/connections/${c.body.id}`, { token: a })).status, 404);
+    assert.deepEqual(refused.body.destination_ids, [d.id]);
+    await app.call('PATCH', `/v1/destinations/${d.id}`, { token: a, body: { connection_id: null } });
+    assert.equal((await app.call('DELETE', `/v1/connections/${c.id}`, { token: a })).status, 204);
+    assert.equal((await app.call('GET', `/v1/connections/${c.id}`, { token: a })).status, 404);
   });
 
   test('oauth2/start: PKCE S256 and a state bound to the connection; refused for other kinds', async () => {
     const c = await create(a, { kind: 'oauth2_authorization_code', name: 'CRM', provider: 'crm', scope: 'api' });
-    const r = await fetch(`${stack.url}/v1/connections/${c.body.id}/oauth2/start`, { headers: { authorization: `Bearer ${a}` }, redirect: 'manual' });
+    const r = await app.call('GET', `/v1/connections/${c.body.id}/oauth2/start`, { token: a });
     assert.equal(r.status, 302);
     const loc = new URL(r.headers.get('location')!);
     assert.equal(`${loc.origin}${loc.pathname}`, providers.crm.authorize_url);
@@ -176,27 +176,27 @@ describe('connections API', () => {
     assert.equal(q.code_challenge_method, 'S256');
     assert.match(q.code_challenge!, /^[A-Za-z0-9_-]{43}$/);
     assert.match(q.state!, /^[A-Za-z0-9_-]{43}$/);
-    assert.equal(q.redirect_uri, `${stack.url}/v1/oauth2/callback`);
+    assert.equal(q.redirect_uri, `${app.url}/v1/oauth2/callback`);
     assert.ok(!loc.toString().includes(PROVIDER_SECRET));
     const cookie = r.headers.getSetCookie().find((s) => s.startsWith('voiceoi_oauth2_'));
     assert.ok(cookie, 'the verifier cookie binds the flow to this browser');
     assert.match(cookie, /HttpOnly/i);
     assert.match(cookie, /Path=\/v1\/oauth2\/callback/);
 
-    const json = await stack.call('GET', `/v1/connections/${c.body.id}/oauth2/start`, { token: a, headers: { accept: 'application/json' } });
+    const json = await app.call('GET', `/v1/connections/${c.body.id}/oauth2/start`, { token: a, headers: { accept: 'application/json' } });
     assert.equal(json.status, 200);
     assert.notEqual(new URL(json.body.authorize_url).searchParams.get('state'), q.state, 'every start gets its own state');
 
     const basic = await create(a, { kind: 'basic', name: 'b', username: 'u', password: 'p' });
-    const refused = await stack.call('GET', `/v1/connections/${basic.body.id}/oauth2/start`, { token: a });
+    const refused = await app.call('GET', `/v1/connections/${basic.body.id}/oauth2/start`, { token: a });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.code, 'connection_not_authorization_code');
-    const anonymous = await fetch(`${stack.url}/v1/connections/${c.body.id}/oauth2/start`, { redirect: 'manual' });
+    const anonymous = await app.call('GET', `/v1/connections/${c.body.id}/oauth2/start`);
     assert.equal(anonymous.status, 401);
   });
 
   test('the OpenAPI document describes the connection routes', async () => {
-    const doc = await stack.call('GET', '/openapi.json');
+    const doc = await app.call('GET', '/openapi.json');
     assert.equal(doc.status, 200);
     for (const path of ['/v1/connections', '/v1/connections/{id}', '/v1/connections/{id}/oauth2/start', '/v1/oauth2/callback']) assert.ok(doc.body.paths[path], path);
     const kinds = JSON.stringify(doc.body.paths['/v1/connections'].post.requestBody);
@@ -204,10 +204,10 @@ describe('connections API', () => {
   });
 
   test('the callback refuses a missing or unknown state', async () => {
-    const missing = await stack.call('GET', '/v1/oauth2/callback?code=abc');
+    const missing = await app.call('GET', '/v1/oauth2/callback?code=abc');
     assert.equal(missing.status, 400);
     assert.equal(missing.body.code, 'oauth2_state_missing');
-    const unknown = await stack.call('GET', '/v1/oauth2/callback?code=abc&state=forged');
+    const unknown = await app.call('GET', '/v1/oauth2/callback?code=abc&state=forged');
     assert.equal(unknown.status, 400);
     assert.equal(unknown.body.code, 'oauth2_state_invalid');
   });

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
+import { createDestination } from '../support/resources.ts';
 
 // A run can still end without a result (an operator terminates it, a bug fails it): its status
 // attribute then says what it was doing, never a final status. The API must not show it pending forever.
@@ -24,8 +25,7 @@ describe('a delivery whose run ended without a result', () => {
 
   test('reads failed with the reason, is listed as failed, and recover replays it', async () => {
     const key = (await stack.createAccount()).api_key;
-    const d = await stack.call('POST', '/v1/destinations', { token: key, body: { url: receiver.url, event_types: ['call_completed'], retry_schedule_s: [0, 3600] } });
-    assert.equal(d.status, 201);
+    const d = await createDestination(stack, key, { url: receiver.url, retry_schedule_s: [0, 3600] });
     const since = new Date(Date.now() - 1000).toISOString();
     const res = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(`evt_ended_${run}`) });
     const id = res.body.deliveries[0].id as string;
@@ -42,14 +42,14 @@ describe('a delivery whose run ended without a result', () => {
     assert.equal(ended.body.next_attempt_at, undefined);
 
     await eventually(async () => {
-      const r = await stack.call('GET', `/v1/deliveries?destination_id=${d.body.id}&status=failed`, { token: key });
+      const r = await stack.call('GET', `/v1/deliveries?destination_id=${d.id}&status=failed`, { token: key });
       return r.body.items?.length === 1 && r.body.items[0].status === 'failed';
     }, 'the listing of failed deliveries to hold it');
-    const retrying = await stack.call('GET', `/v1/deliveries?destination_id=${d.body.id}&status=retrying`, { token: key });
+    const retrying = await stack.call('GET', `/v1/deliveries?destination_id=${d.id}&status=retrying`, { token: key });
     assert.deepEqual(retrying.body.items, [], 'its stale status attribute does not list it as retrying');
 
     healthy = true;
-    const r = await stack.call('POST', `/v1/destinations/${d.body.id}/recover`, { token: key, body: { since } });
+    const r = await stack.call('POST', `/v1/destinations/${d.id}/recover`, { token: key, body: { since } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(r.body.deliveries, [id]);
     const replayed = await eventually(async () => {

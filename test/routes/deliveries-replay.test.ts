@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { callCompleted } from '../support/events.ts';
+import { createDestination } from '../support/resources.ts';
 
 describe('replay: retry, recover, cancel', () => {
   let stack: Stack;
@@ -17,9 +18,7 @@ describe('replay: retry, recover, cancel', () => {
   // A fresh account per destination, so each event fans out to that destination only.
   const destination = async (schedule: number[]) => {
     key = (await stack.createAccount()).api_key;
-    const r = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/hook`, event_types: ['call_completed'], retry_schedule_s: schedule } });
-    assert.equal(r.status, 201);
-    return r.body.id as string;
+    return (await createDestination(stack, key, { url: `${receiver.url}/hook`, retry_schedule_s: schedule })).id;
   };
   const send = async (eventId: string) => {
     const r = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(eventId) });

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { callCompleted } from '../support/events.ts';
+import { createDestination } from '../support/resources.ts';
 
 const tag = () => randomBytes(4).toString('hex');
 const voiceDetected = (id: string, callId: string, leadId?: string) => ({
@@ -42,7 +43,7 @@ describe('GET /v1/deliveries (visibility listing)', () => {
     refusing = await startReceiver(() => ({ status: 400, body: 'unknown lead' }));
     a = (await stack.createAccount('A')).api_key;
     b = (await stack.createAccount('B')).api_key;
-    const mk = async (token: string, url: string) => (await stack.call('POST', '/v1/destinations', { token, body: { url, event_types: ['*'], retry_schedule_s: [0] } })).body.id as string;
+    const mk = async (token: string, url: string) => (await createDestination(stack, token, { url, event_types: ['*'], retry_schedule_s: [0] })).id;
     destOk = await mk(a, ok.url);
     destBad = await mk(a, refusing.url);
     destB = await mk(b, ok.url);

@@ -1,29 +1,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { settled, startStack, type Stack } from '../support/stack.ts';
+import { startDeliveryStack, type DeliveryStack } from '../support/delivery-stack.ts';
+import type { Receiver } from '../support/receiver.ts';
+import { settled } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
+import { createDestination } from '../support/resources.ts';
 
 describe('GET /v1/deliveries/:id/event: the event a delivery carried, read from its workflow input', () => {
-  let stack: Stack;
+  let stack: DeliveryStack;
   let receiver: Receiver;
   let key: string;
   let accountId: string;
   let other: string;
   before(async () => {
-    stack = await startStack();
-    receiver = await startReceiver();
-    ({ api_key: key, id: accountId } = await stack.createAccount('A'));
+    stack = await startDeliveryStack();
+    ({ receiver, account: { api_key: key, id: accountId } } = stack);
     other = (await stack.createAccount('B')).api_key;
   });
-  after(async () => {
-    await stack.stop();
-    await receiver.close();
-  });
+  after(() => stack.stop());
 
   test('answers the envelope as accepted, with the account it belongs to; another account gets 404', async () => {
-    const d = await stack.call('POST', '/v1/destinations', { token: key, body: { url: receiver.url, event_types: ['call_completed'], retry_schedule_s: [0] } });
-    assert.equal(d.status, 201, JSON.stringify(d.body));
+    const d = await createDestination(stack, key, { url: receiver.url, retry_schedule_s: [0] });
     const sent = callCompleted('evt_carried', { lead_id: 'lead-77', disposition: 'sale' });
     const res = await stack.call('POST', '/v1/events', { token: key, body: sent });
     assert.equal(res.status, 202, JSON.stringify(res.body));
@@ -37,7 +34,7 @@ describe('GET /v1/deliveries/:id/event: the event a delivery carried, read from 
     const foreign = await stack.call('GET', `/v1/deliveries/${encodeURIComponent(id)}/event`, { token: other });
     assert.equal(foreign.status, 404);
     assert.equal(foreign.body.code, 'delivery_not_found');
-    assert.equal((await stack.call('GET', `/v1/deliveries/${encodeURIComponent(`delivery:${d.body.id}:nope`)}/event`, { token: key })).status, 404);
+    assert.equal((await stack.call('GET', `/v1/deliveries/${encodeURIComponent(`delivery:${d.id}:nope`)}/event`, { token: key })).status, 404);
   });
 
   test('the OpenAPI document describes it', async () => {

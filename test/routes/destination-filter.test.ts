@@ -1,22 +1,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { callCompleted } from '../support/events.ts';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { settled, startStack, type Stack } from '../support/stack.ts';
+import { startDeliveryStack, type DeliveryStack } from '../support/delivery-stack.ts';
+import type { Receiver } from '../support/receiver.ts';
+import { settled } from '../support/stack.ts';
 
 describe('destination filter', () => {
-  let stack: Stack;
+  let stack: DeliveryStack;
   let receiver: Receiver;
   let key: string;
   before(async () => {
-    stack = await startStack();
-    receiver = await startReceiver();
-    key = (await stack.createAccount()).api_key;
+    stack = await startDeliveryStack();
+    ({ receiver, account: { api_key: key } } = stack);
   });
-  after(async () => {
-    await receiver.close();
-    await stack.stop();
-  });
+  after(() => stack.stop());
 
   const create = (body: Record<string, unknown>) =>
     stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/hook`, event_types: ['call_completed'], ...body } });

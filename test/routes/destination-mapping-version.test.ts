@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { settled, startStack, type Stack } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
+import { createDestination, createMapping } from '../support/resources.ts';
 
 // The column is a migration of its own: the suite runs on both control-plane databases.
 for (const database of ['sqlite', 'postgres'] as const) {
@@ -22,16 +23,8 @@ for (const database of ['sqlite', 'postgres'] as const) {
       await receiver.close();
     });
 
-    const mapping = async (token: string, v: number) => {
-      const m = await stack.call('POST', '/v1/mappings', { token, body: { name: `v${v}`, language: 'jsonata', source: `{"v": ${v}}` } });
-      assert.equal(m.status, 201, JSON.stringify(m.body));
-      return m.body.id as string;
-    };
-    const destination = async (body: Record<string, unknown>) => {
-      const d = await stack.call('POST', '/v1/destinations', { token: key, body: { url: receiver.url, event_types: ['call_completed'], retry_schedule_s: [0], ...body } });
-      assert.equal(d.status, 201, JSON.stringify(d.body));
-      return d.body as { id: string; mapping_version: number | null };
-    };
+    const mapping = async (token: string, v: number) => (await createMapping(stack, token, { name: `v${v}`, source: `{"v": ${v}}` })).id;
+    const destination = (body: Record<string, unknown>) => createDestination(stack, key, { url: receiver.url, retry_schedule_s: [0], ...body });
 
     test('a pinned destination runs its version after a new one is saved; an unpinned one follows the current version', async () => {
       const m = await mapping(key, 1);

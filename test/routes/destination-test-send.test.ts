@@ -3,28 +3,22 @@ import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { eventDataSchemas, eventTypes } from '../../src/events/catalog.ts';
 import { sampleEvent } from '../../src/events/samples.ts';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
+import { startDeliveryStack, type DeliveryStack } from '../support/delivery-stack.ts';
+import type { Receiver } from '../support/receiver.ts';
+import { eventually, settled } from '../support/stack.ts';
+import { createDestination } from '../support/resources.ts';
 
 describe('POST /v1/destinations/:id/test', () => {
-  let stack: Stack;
+  let stack: DeliveryStack;
   let receiver: Receiver;
   let key: string;
   before(async () => {
-    stack = await startStack();
-    receiver = await startReceiver();
-    key = (await stack.createAccount()).api_key;
+    stack = await startDeliveryStack();
+    ({ receiver, account: { api_key: key } } = stack);
   });
-  after(async () => {
-    await receiver.close();
-    await stack.stop();
-  });
+  after(() => stack.stop());
 
-  const create = async (path: string, body: Record<string, unknown> = {}) => {
-    const r = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}${path}`, event_types: ['call_completed'], ...body } });
-    assert.equal(r.status, 201);
-    return r.body as { id: string; signing_secret: string };
-  };
+  const create = (path: string, body: Record<string, unknown> = {}) => createDestination(stack, key, { url: `${receiver.url}${path}`, ...body });
 
   test('sends the catalog sample to this destination only, signed, with X-VoiceOI-Test: true, past its filter', async () => {
     // The filter would refuse every event: a test send does not go through it.

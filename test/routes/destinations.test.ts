@@ -1,20 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startApi, type TestApi } from '../support/api.ts';
+import { createDestination } from '../support/resources.ts';
 
 describe('destinations API', () => {
-  let stack: Stack;
+  let app: TestApi;
   let a: string;
   let b: string;
   before(async () => {
-    stack = await startStack({}, { worker: false });
-    a = (await stack.createAccount('A')).api_key;
-    b = (await stack.createAccount('B')).api_key;
+    app = await startApi();
+    a = (await app.createAccount('A')).api_key;
+    b = (await app.createAccount('B')).api_key;
   });
-  after(() => stack.stop());
+  after(() => app.stop());
 
   test('creates a destination, shows its signing secret once, and never again', async () => {
-    const created = await stack.call('POST', '/v1/destinations', {
+    const created = await app.call('POST', '/v1/destinations', {
       token: a,
       body: { url: 'http://127.0.0.1:9/hook', event_types: ['call_completed', 'transfer_success'], timeout_ms: 5000, retry_schedule_s: [0, 1, 2] },
     });
@@ -22,24 +23,22 @@ describe('destinations API', () => {
     assert.match(created.body.signing_secret, /^whsec_[A-Za-z0-9+/]+=*$/);
     assert.equal(Buffer.from(created.body.signing_secret.slice(6), 'base64').length, 32);
     assert.deepEqual(created.body.retry_schedule_s, [0, 1, 2]);
-    const got = await stack.call('GET', `/v1/destinations/${created.body.id}`, { token: a });
+    const got = await app.call('GET', `/v1/destinations/${created.body.id}`, { token: a });
     assert.equal(got.status, 200);
     assert.equal(got.body.signing_secret, undefined);
     assert.ok(!JSON.stringify(got.body).includes(created.body.signing_secret));
-    const list = await stack.call('GET', '/v1/destinations', { token: a });
+    const list = await app.call('GET', '/v1/destinations', { token: a });
     assert.ok(!JSON.stringify(list.body).includes(created.body.signing_secret));
     assert.equal(list.body.items.length, 1);
 
-    const patched = await stack.call('PATCH', `/v1/destinations/${created.body.id}`, { token: a, body: { enabled: false } });
+    const patched = await app.call('PATCH', `/v1/destinations/${created.body.id}`, { token: a, body: { enabled: false } });
     assert.equal(patched.status, 200);
     assert.equal(patched.body.enabled, false);
     assert.equal(patched.body.url, 'http://127.0.0.1:9/hook');
   });
 
   test('another account’s destination is not found (404), for every verb', async () => {
-    const created = await stack.call('POST', '/v1/destinations', { token: a, body: { url: 'https://crm.internal/hook', event_types: ['*'] } });
-    assert.equal(created.status, 201);
-    const id = created.body.id;
+    const { id } = await createDestination(app, a, { url: 'https://crm.internal/hook', event_types: ['*'] });
     for (const [method, path, body] of [
       ['GET', `/v1/destinations/${id}`],
       ['PATCH', `/v1/destinations/${id}`, { enabled: false }],
@@ -47,34 +46,34 @@ describe('destinations API', () => {
       ['POST', `/v1/destinations/${id}/rotate-secret`, {}],
       ['POST', `/v1/destinations/${id}/pause`],
     ] as const) {
-      const r = await stack.call(method, path, { token: b, body });
+      const r = await app.call(method, path, { token: b, body });
       assert.equal(r.status, 404, `${method} ${path}`);
       assert.equal(r.body.code, 'destination_not_found');
     }
-    assert.equal((await stack.call('GET', `/v1/destinations/${id}`, { token: a })).status, 200);
-    const listB = await stack.call('GET', '/v1/destinations', { token: b });
+    assert.equal((await app.call('GET', `/v1/destinations/${id}`, { token: a })).status, 200);
+    const listB = await app.call('GET', '/v1/destinations', { token: b });
     assert.deepEqual(listB.body.items, []);
   });
 
   test('refuses a URL that is not http(s), carries credentials, or points at link-local / metadata addresses', async () => {
     for (const url of ['ftp://crm.example/hook', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url']) {
-      const r = await stack.call('POST', '/v1/destinations', { token: a, body: { url, event_types: ['call_completed'] } });
+      const r = await app.call('POST', '/v1/destinations', { token: a, body: { url, event_types: ['call_completed'] } });
       assert.equal(r.status, 400, url);
       assert.equal(r.body.code, 'validation_error');
       assert.match(r.body.message, /^url: /);
     }
-    const creds = await stack.call('POST', '/v1/destinations', { token: a, body: { url: 'https://user:pw@crm.example/hook', event_types: ['call_completed'] } });
+    const creds = await app.call('POST', '/v1/destinations', { token: a, body: { url: 'https://user:pw@crm.example/hook', event_types: ['call_completed'] } });
     assert.equal(creds.status, 400);
     assert.match(creds.body.message, /credentials/);
     for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fe80::1]/x', 'http://[::ffff:169.254.169.254]/x']) {
-      const r = await stack.call('POST', '/v1/destinations', { token: a, body: { url, event_types: ['call_completed'] } });
+      const r = await app.call('POST', '/v1/destinations', { token: a, body: { url, event_types: ['call_completed'] } });
       assert.equal(r.status, 400, url);
       assert.equal(r.body.code, 'destination_address_refused');
     }
   });
 
   test('refuses unknown event types and out-of-range settings with field paths', async () => {
-    const r = await stack.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1/x', event_types: ['call_ended'], timeout_ms: 1 } });
+    const r = await app.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1/x', event_types: ['call_ended'], timeout_ms: 1 } });
     assert.equal(r.status, 400);
     const paths = r.body.issues.map((i: { path: string }) => i.path);
     assert.ok(paths.includes('event_types.0'), JSON.stringify(r.body));
@@ -82,14 +81,14 @@ describe('destinations API', () => {
   });
 
   test('the admin token cannot act as an account, and an account key cannot create accounts', async () => {
-    const r = await stack.call('GET', '/v1/destinations', { token: stack.adminToken });
+    const r = await app.call('GET', '/v1/destinations', { token: app.adminToken });
     assert.equal(r.status, 403);
-    const r2 = await stack.call('POST', '/v1/accounts', { token: a, body: { name: 'x' } });
+    const r2 = await app.call('POST', '/v1/accounts', { token: a, body: { name: 'x' } });
     assert.equal(r2.status, 403);
   });
 
   test('GET /v1/event-types serves the catalog with a JSON Schema per type, without auth', async () => {
-    const r = await stack.call('GET', '/v1/event-types');
+    const r = await app.call('GET', '/v1/event-types');
     assert.equal(r.status, 200);
     const types = r.body.items.map((i: { type: string }) => i.type);
     assert.deepEqual(types.sort(), [
@@ -102,10 +101,10 @@ describe('destinations API', () => {
     // Operational events are about no call: their data needs no call_id.
     const failed = r.body.items.find((i: { type: string }) => i.type === 'hook.delivery_failed');
     assert.deepEqual([...failed.schema.properties.data.required].sort(), ['attempts', 'delivery_id', 'destination_id', 'event_id', 'event_type', 'reason']);
-    const openapi = await stack.call('GET', '/openapi.json');
+    const openapi = await app.call('GET', '/openapi.json');
     assert.equal(openapi.status, 200);
     assert.ok(openapi.body.paths['/v1/events']);
-    const docs = await fetch(`${stack.url}/docs`);
+    const docs = await app.call('GET', '/docs');
     assert.equal(docs.status, 200);
   });
 });

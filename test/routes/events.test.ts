@@ -1,28 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { settled, startStack, type Stack } from '../support/stack.ts';
+import { startDeliveryStack, type DeliveryStack } from '../support/delivery-stack.ts';
+import type { Receiver } from '../support/receiver.ts';
+import { settled } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
+import { createDestination } from '../support/resources.ts';
 
 describe('POST /v1/events', () => {
-  let stack: Stack;
+  let stack: DeliveryStack;
   let receiver: Receiver;
   let key: string;
   let destination: { id: string; signing_secret: string };
 
   before(async () => {
-    stack = await startStack();
-    receiver = await startReceiver();
-    key = (await stack.createAccount()).api_key;
-    const r = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/crm/hooks`, event_types: ['call_completed'] } });
-    assert.equal(r.status, 201);
-    destination = r.body;
+    stack = await startDeliveryStack();
+    ({ receiver, account: { api_key: key } } = stack);
+    destination = await createDestination(stack, key, { url: `${receiver.url}/crm/hooks` });
   });
-  after(async () => {
-    await stack.stop();
-    await receiver.close();
-  });
+  after(() => stack.stop());
 
   test('delivers a signed event that a Standard Webhooks library verifies with the destination secret', async () => {
     const event = callCompleted('evt_signed');

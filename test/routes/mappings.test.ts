@@ -1,25 +1,23 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { settled, startStack, type Stack } from '../support/stack.ts';
+import { startDeliveryStack, type DeliveryStack } from '../support/delivery-stack.ts';
+import type { Receiver } from '../support/receiver.ts';
+import { createDestination, createMapping } from '../support/resources.ts';
+import { settled } from '../support/stack.ts';
 import { callCompleted } from '../support/events.ts';
 
 const example = (name: string) => readFileSync(new URL(`../../sandboxes/examples/${name}`, import.meta.url), 'utf8');
 
 describe('mappings: upload, versions, test runs, and the transform step of deliveries', () => {
-  let stack: Stack;
+  let stack: DeliveryStack;
   let receiver: Receiver;
   let key: string;
   before(async () => {
-    stack = await startStack();
-    receiver = await startReceiver();
-    key = (await stack.createAccount()).api_key;
+    stack = await startDeliveryStack();
+    ({ receiver, account: { api_key: key } } = stack);
   });
-  after(async () => {
-    await stack.stop();
-    await receiver.close();
-  });
+  after(() => stack.stop());
 
   const finalState = (id: string) => settled<any>(stack, key, id);
 
@@ -91,17 +89,15 @@ describe('mappings: upload, versions, test runs, and the transform step of deliv
   });
 
   test('a destination with a TypeScript mapping receives the transformed request, and the delivery pins the version', async () => {
-    const m = await stack.call('POST', '/v1/mappings', { token: key, body: { name: 'salesforce', language: 'typescript', source: example('salesforce-lead-update.ts') } });
-    assert.equal(m.status, 201, JSON.stringify(m.body));
-    const d = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/sf`, event_types: ['call_completed'], mapping_id: m.body.id } });
-    assert.equal(d.status, 201);
+    const m = await createMapping(stack, key, { name: 'salesforce', language: 'typescript', source: example('salesforce-lead-update.ts') });
+    const d = await createDestination(stack, key, { url: `${receiver.url}/sf`, mapping_id: m.id });
     const before = receiver.requests.length;
     const res = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_sf', { disposition: 'sale' }) });
-    const mine = res.body.deliveries.find((x: any) => x.destination_id === d.body.id);
+    const mine = res.body.deliveries.find((x: any) => x.destination_id === d.id);
     const state = await finalState(mine.id);
     assert.equal(state.status, 'delivered');
     assert.equal(state.mapping_version, 1);
-    assert.equal(state.mapping_id, m.body.id);
+    assert.equal(state.mapping_id, m.id);
     // The transform's output is part of the delivery's record, as the console's detail view shows it.
     assert.equal(state.transform.request.method, 'PATCH');
     assert.equal(state.transform.request.path, '/services/data/v60.0/sobjects/Lead/884');
@@ -111,43 +107,42 @@ describe('mappings: upload, versions, test runs, and the transform step of deliv
     assert.equal(JSON.parse(req.body).Status, 'Closed - Converted');
 
     // A new version applies to new events only; the recorded delivery still names version 1.
-    await stack.call('PUT', `/v1/mappings/${m.body.id}`, { token: key, body: { source: example('product-page.ts') } });
+    await stack.call('PUT', `/v1/mappings/${m.id}`, { token: key, body: { source: example('product-page.ts') } });
     const res2 = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_sf2') });
-    const state2 = await finalState(res2.body.deliveries.find((x: any) => x.destination_id === d.body.id).id);
+    const state2 = await finalState(res2.body.deliveries.find((x: any) => x.destination_id === d.id).id);
     assert.equal(state2.mapping_version, 2);
     assert.equal((await finalState(mine.id)).mapping_version, 1);
-    await stack.call('DELETE', `/v1/destinations/${d.body.id}`, { token: key });
+    await stack.call('DELETE', `/v1/destinations/${d.id}`, { token: key });
   });
 
   test('a JSONata filter skips short calls: status skipped, nothing sent', async () => {
-    const m = await stack.call('POST', '/v1/mappings', { token: key, body: { name: 'filter', language: 'jsonata', source: example('filter-short-calls.jsonata') } });
-    const d = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/dialer`, event_types: ['call_completed'], mapping_id: m.body.id } });
+    const m = await createMapping(stack, key, { name: 'filter', source: example('filter-short-calls.jsonata') });
+    const d = await createDestination(stack, key, { url: `${receiver.url}/dialer`, mapping_id: m.id });
     const res = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_short', { duration_s: 8 }) });
-    const state = await finalState(res.body.deliveries.find((x: any) => x.destination_id === d.body.id).id);
+    const state = await finalState(res.body.deliveries.find((x: any) => x.destination_id === d.id).id);
     assert.equal(state.status, 'skipped');
     assert.equal(state.attempts.length, 0);
     assert.ok(!receiver.requests.some((r) => r.url === '/dialer' && r.headers['webhook-id'] === 'evt_short'));
-    await stack.call('DELETE', `/v1/destinations/${d.body.id}`, { token: key });
+    await stack.call('DELETE', `/v1/destinations/${d.id}`, { token: key });
   });
 
   test('an endless loop fails only its own delivery with a recorded timeout; the next delivery still flows', async () => {
-    const loop = await stack.call('POST', '/v1/mappings', { token: key, body: { name: 'loop', language: 'typescript', source: "import type { TransformResult } from 'voiceoi';\nexport default function transform(): TransformResult { while (true) {} }" } });
-    assert.equal(loop.status, 201);
-    const bad = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/loop`, event_types: ['call_completed'], mapping_id: loop.body.id } });
-    const good = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/good`, event_types: ['call_completed'] } });
+    const loop = await createMapping(stack, key, { name: 'loop', language: 'typescript', source: "import type { TransformResult } from 'voiceoi';\nexport default function transform(): TransformResult { while (true) {} }" });
+    const bad = await createDestination(stack, key, { url: `${receiver.url}/loop`, mapping_id: loop.id });
+    const good = await createDestination(stack, key, { url: `${receiver.url}/good` });
     const res = await stack.call('POST', '/v1/events', { token: key, body: callCompleted('evt_loop') });
-    const badState = await finalState(res.body.deliveries.find((x: any) => x.destination_id === bad.body.id).id);
+    const badState = await finalState(res.body.deliveries.find((x: any) => x.destination_id === bad.id).id);
     assert.equal(badState.status, 'failed');
     assert.match(badState.reason, /transform failed/);
     assert.equal(badState.attempts.length, 0);
-    const goodState = await finalState(res.body.deliveries.find((x: any) => x.destination_id === good.body.id).id);
+    const goodState = await finalState(res.body.deliveries.find((x: any) => x.destination_id === good.id).id);
     assert.equal(goodState.status, 'delivered');
   });
 
   test('a destination cannot name another account’s mapping', async () => {
-    const m = await stack.call('POST', '/v1/mappings', { token: key, body: { name: 'mine', language: 'jsonata', source: '$' } });
+    const m = await createMapping(stack, key, { name: 'mine', source: '$' });
     const other = (await stack.createAccount('other2')).api_key;
-    const r = await stack.call('POST', '/v1/destinations', { token: other, body: { url: `${receiver.url}/x`, event_types: ['*'], mapping_id: m.body.id } });
+    const r = await stack.call('POST', '/v1/destinations', { token: other, body: { url: `${receiver.url}/x`, event_types: ['*'], mapping_id: m.id } });
     assert.equal(r.status, 400);
     assert.equal(r.body.code, 'mapping_not_found');
   });

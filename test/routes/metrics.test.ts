@@ -5,6 +5,7 @@ import { eventually, startStack, type Stack } from '../support/stack.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { callCompleted } from '../support/events.ts';
 import { createMetrics, serveMetrics } from '../../src/metrics.ts';
+import { createDestination, createMapping } from '../support/resources.ts';
 
 /** The value of one series in a Prometheus text exposition, 0 when absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -47,10 +48,9 @@ describe('GET /metrics', () => {
     const before = await metrics();
     assert.equal(sample(before, 'voiceoi_events_ingested_total', { event_type: 'call_completed' }), 0);
 
-    const mapping = await stack.call('POST', '/v1/mappings', { token: key, body: { name: 'crm', language: 'jsonata', source: '{"lead": data.lead_id, "mins": data.duration_s / 60}' } });
-    assert.equal(mapping.status, 201, JSON.stringify(mapping.body));
-    const dOk = (await stack.call('POST', '/v1/destinations', { token: key, body: { url: ok.url, event_types: ['call_completed'], mapping_id: mapping.body.id } })).body.id;
-    await stack.call('POST', '/v1/destinations', { token: key, body: { url: broken.url, event_types: ['transfer_success'], retry_schedule_s: [0, 0.2] } });
+    const mapping = await createMapping(stack, key, { name: 'crm', source: '{"lead": data.lead_id, "mins": data.duration_s / 60}' });
+    const dOk = (await createDestination(stack, key, { url: ok.url, mapping_id: mapping.id })).id;
+    await createDestination(stack, key, { url: broken.url, event_types: ['transfer_success'], retry_schedule_s: [0, 0.2] });
     for (let i = 0; i < 3; i++) {
       assert.equal((await stack.call('POST', '/v1/events', { token: key, body: callCompleted(`m-${run}-${i}`) })).status, 202);
     }

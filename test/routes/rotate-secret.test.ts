@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { callCompleted } from '../support/events.ts';
-import { startReceiver, type ReceivedRequest, type Receiver } from '../support/receiver.ts';
-import { startStack, type Stack } from '../support/stack.ts';
+import { startDeliveryStack, type DeliveryStack } from '../support/delivery-stack.ts';
+import type { ReceivedRequest, Receiver } from '../support/receiver.ts';
+import { createDestination } from '../support/resources.ts';
 
 /** Whether a Standard Webhooks receiver holding `secret` accepts this request. */
 function accepts(secret: string, req: ReceivedRequest): boolean {
@@ -16,20 +17,16 @@ function accepts(secret: string, req: ReceivedRequest): boolean {
 }
 
 describe('signing-secret rotation', () => {
-  let stack: Stack;
+  let stack: DeliveryStack;
   let receiver: Receiver;
   let token: string;
   let other: string;
   before(async () => {
-    stack = await startStack();
-    receiver = await startReceiver();
-    token = (await stack.createAccount('A')).api_key;
+    stack = await startDeliveryStack();
+    ({ receiver, account: { api_key: token } } = stack);
     other = (await stack.createAccount('B')).api_key;
   });
-  after(async () => {
-    await stack.stop();
-    await receiver.close();
-  });
+  after(() => stack.stop());
 
   const deliver = async (id: string) => {
     const n = receiver.requests.length;
@@ -39,14 +36,13 @@ describe('signing-secret rotation', () => {
   };
 
   test('old and new secrets both verify during the grace period; only the new one after it', async () => {
-    const d = await stack.call('POST', '/v1/destinations', { token, body: { url: receiver.url, event_types: ['call_completed'] } });
-    assert.equal(d.status, 201);
-    const oldSecret: string = d.body.signing_secret;
+    const d = await createDestination(stack, token, { url: receiver.url });
+    const oldSecret = d.signing_secret;
 
     const before = await deliver('rot-before');
     assert.ok(accepts(oldSecret, before));
 
-    const rotated = await stack.call('POST', `/v1/destinations/${d.body.id}/rotate-secret`, { token, body: { grace_s: 3 } });
+    const rotated = await stack.call('POST', `/v1/destinations/${d.id}/rotate-secret`, { token, body: { grace_s: 3 } });
     assert.equal(rotated.status, 200);
     const newSecret: string = rotated.body.signing_secret;
     assert.match(newSecret, /^whsec_/);
@@ -68,7 +64,7 @@ describe('signing-secret rotation', () => {
     assert.ok(!accepts(oldSecret, afterGrace), 'the old secret no longer verifies');
 
     // The secret is shown by rotate only, never by reads.
-    const got = await stack.call('GET', `/v1/destinations/${d.body.id}`, { token });
+    const got = await stack.call('GET', `/v1/destinations/${d.id}`, { token });
     const list = await stack.call('GET', '/v1/destinations', { token });
     for (const body of [got.body, list.body]) {
       assert.ok(!JSON.stringify(body).includes(newSecret.slice(6)));
@@ -77,21 +73,21 @@ describe('signing-secret rotation', () => {
   });
 
   test('grace_s 0 retires the old secret at once; another account cannot rotate', async () => {
-    const d = await stack.call('POST', '/v1/destinations', { token, body: { url: `${receiver.url}/zero`, event_types: ['transfer_success'] } });
-    const oldSecret: string = d.body.signing_secret;
-    const rotated = await stack.call('POST', `/v1/destinations/${d.body.id}/rotate-secret`, { token, body: { grace_s: 0 } });
+    const d = await createDestination(stack, token, { url: `${receiver.url}/zero`, event_types: ['transfer_success'] });
+    const oldSecret = d.signing_secret;
+    const rotated = await stack.call('POST', `/v1/destinations/${d.id}/rotate-secret`, { token, body: { grace_s: 0 } });
     assert.equal(rotated.status, 200);
     assert.equal(rotated.body.previous_valid_until, null);
     const signingSecrets = async (id: string) => (await stack.core.store.destinations.getForAttempt(id, new Date()))?.signingSecrets;
-    const secrets = (await signingSecrets(d.body.id)) ?? [];
+    const secrets = (await signingSecrets(d.id)) ?? [];
     assert.deepEqual(secrets, [rotated.body.signing_secret]);
     assert.ok(!secrets.includes(oldSecret));
 
-    const foreign = await stack.call('POST', `/v1/destinations/${d.body.id}/rotate-secret`, { token: other, body: {} });
+    const foreign = await stack.call('POST', `/v1/destinations/${d.id}/rotate-secret`, { token: other, body: {} });
     assert.equal(foreign.status, 404);
     assert.equal(foreign.body.code, 'destination_not_found');
-    assert.deepEqual(await signingSecrets(d.body.id), [rotated.body.signing_secret]);
-    const bad = await stack.call('POST', `/v1/destinations/${d.body.id}/rotate-secret`, { token, body: { grace_s: -1 } });
+    assert.deepEqual(await signingSecrets(d.id), [rotated.body.signing_secret]);
+    const bad = await stack.call('POST', `/v1/destinations/${d.id}/rotate-secret`, { token, body: { grace_s: -1 } });
     assert.equal(bad.status, 400);
   });
 });

@@ -1,26 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
-import { loadConfig } from '../../src/config.ts';
-import { loggerOptions } from '../../src/logger.ts';
-import { buildApi, createClient, createCore } from '../../src/runtime.ts';
-import { targetFromConfig } from '../../src/temporal/connection.ts';
+import { startApi, type TestApi } from '../support/api.ts';
 import { signIn, type ConsoleSession } from '../support/console-session.ts';
-import { startStack, type Stack } from '../support/stack.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const destination = { url: 'http://127.0.0.1:9/hook', event_types: ['call_completed'] };
 
 describe('console sessions: sign-in, cookies, CSRF, revocation', () => {
-  let stack: Stack;
+  let stack: TestApi;
   let account: { id: string; api_key: string };
   before(async () => {
     // Loopback stands in for a TLS-terminating proxy, so X-Forwarded-Proto is believed.
-    stack = await startStack({ VOICEOI_TRUSTED_PROXIES: '127.0.0.1' }, { worker: false });
+    stack = await startApi({ VOICEOI_TRUSTED_PROXIES: '127.0.0.1' });
     account = await stack.createAccount('Session BPO');
   });
   after(() => stack.stop());
@@ -173,51 +165,13 @@ describe('console sessions end when idle and at their absolute end; nothing secr
   const IDLE_S = 2;
   const MAX_S = 8;
   const logs: string[] = [];
-  let stack: Pick<Stack, 'url' | 'call' | 'createAccount' | 'adminToken'>;
-  let close: () => Promise<void>;
+  let stack: TestApi;
 
   before(async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'voiceoi-session-'));
-    const config = loadConfig({
-      VOICEOI_DATA_DIR: dataDir,
-      VOICEOI_ADMIN_TOKEN: `admin-${randomBytes(16).toString('hex')}`,
-      LOG_LEVEL: 'trace',
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!,
-      VOICEOI_SESSION_IDLE_S: String(IDLE_S),
-      VOICEOI_SESSION_MAX_S: String(MAX_S),
-      VOICEOI_AUTH_FAILURES_MAX: '5',
-    });
-    const core = await createCore(config);
-    core.logger = pino(loggerOptions('trace'), { write: (line: string) => void logs.push(line) });
-    const temporal = await createClient(core, targetFromConfig(config, process.env.TEMPORAL_ADDRESS!));
-    const api = await buildApi(core, temporal.client);
-    await api.listen({ port: 0, host: '127.0.0.1' });
-    const url = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
-    const call: Stack['call'] = async (method, path, o = {}) => {
-      const headers: Record<string, string> = { ...o.headers };
-      if (o.token) headers.authorization = `Bearer ${o.token}`;
-      if (o.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(url + path, { method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body) });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-    };
-    stack = {
-      url,
-      call,
-      adminToken: config.VOICEOI_ADMIN_TOKEN!,
-      async createAccount(name = 'Idle BPO') {
-        return (await call('POST', '/v1/accounts', { token: config.VOICEOI_ADMIN_TOKEN!, body: { name } })).body;
-      },
-    };
-    close = async () => {
-      await api.close();
-      await temporal.connection.close();
-      await core.engine.close();
-      await core.store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    };
+    const env = { LOG_LEVEL: 'trace', VOICEOI_SESSION_IDLE_S: String(IDLE_S), VOICEOI_SESSION_MAX_S: String(MAX_S), VOICEOI_AUTH_FAILURES_MAX: '5' };
+    stack = await startApi(env, { log: (line) => void logs.push(line) });
   });
-  after(() => close());
+  after(() => stack.stop());
 
   const alive = async (s: ConsoleSession) => (await stack.call('GET', '/v1/destinations', { headers: s.cookie })).status === 200;
 

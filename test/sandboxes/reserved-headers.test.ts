@@ -4,8 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import { isReservedHeader } from '../../sandboxes/reserved-headers.ts';
 import { normaliseResult } from '../../sandboxes/result-shape.ts';
 import { callCompleted } from '../support/events.ts';
-import { startReceiver, type Receiver } from '../support/receiver.ts';
-import { settled, startStack, type Stack } from '../support/stack.ts';
+import { startDeliveryStack, type DeliveryStack } from '../support/delivery-stack.ts';
+import type { Receiver } from '../support/receiver.ts';
+import { settled } from '../support/stack.ts';
+import { createDestination, createMapping } from '../support/resources.ts';
 
 // issue 10: a header connection set `Origin: http://127.0.0.1:8233` and the codec took the caller for
 // the Temporal UI. Claims about the caller, and what VoiceOI sets itself, come from no tenant.
@@ -63,22 +65,16 @@ describe('a transform\'s output (normaliseResult)', () => {
 });
 
 describe('reserved headers, against the real stack', () => {
-  let stack: Stack;
+  let stack: DeliveryStack;
   let receiver: Receiver;
   let key: string;
   let accountId: string;
 
   before(async () => {
-    stack = await startStack();
-    receiver = await startReceiver();
-    const account = await stack.createAccount();
-    key = account.api_key;
-    accountId = account.id;
+    stack = await startDeliveryStack();
+    ({ receiver, account: { api_key: key, id: accountId } } = stack);
   });
-  after(async () => {
-    await stack.stop();
-    await receiver.close();
-  });
+  after(() => stack.stop());
 
   test('a header connection cannot set a reserved header (400, naming the header)', async () => {
     for (const name of [...CLAIMS, 'webhook-anything', 'X-VoiceOI-Future', 'Proxy-Authorization']) {
@@ -101,14 +97,13 @@ describe('reserved headers, against the real stack', () => {
       status: 'connected',
       spec: { kind: 'headers', settings: { header_names: ['Origin', 'X-Api-Key'] }, secrets: { headers: { Origin: 'http://127.0.0.1:8233', 'X-Api-Key': 'k1' } } },
     });
-    const dest = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/legacy`, event_types: ['call_completed'], connection_id: conn.id } });
-    assert.equal(dest.status, 201, JSON.stringify(dest.body));
+    const dest = await createDestination(stack, key, { url: `${receiver.url}/legacy`, connection_id: conn.id });
     const ingested = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(`evt_${randomBytes(4).toString('hex')}`) });
     assert.equal((await settled(stack, key, ingested.body.deliveries[0].id)).status, 'delivered');
     const got = receiver.requests.find((r) => r.url === '/legacy')!;
     assert.equal(got.headers['x-api-key'], 'k1');
     assert.equal(got.headers.origin, undefined);
-    await stack.call('DELETE', `/v1/destinations/${dest.body.id}`, { token: key });
+    await stack.call('DELETE', `/v1/destinations/${dest.id}`, { token: key });
   });
 
   test('a transform with a bad header value fails the delivery with a clear error, instead of 202-then-undeliverable', async () => {
@@ -118,10 +113,8 @@ describe('reserved headers, against the real stack', () => {
     assert.equal(tried.body.code, 'invalid_result');
     assert.match(tried.body.message, /X-Note.*control character/);
 
-    const m = await stack.call('POST', '/v1/mappings', { token: key, body: { name: 'bell', language: 'typescript', source } });
-    assert.equal(m.status, 201, JSON.stringify(m.body));
-    const dest = await stack.call('POST', '/v1/destinations', { token: key, body: { url: `${receiver.url}/bell`, event_types: ['call_completed'], mapping_id: m.body.id, retry_schedule_s: [0, 1, 1] } });
-    assert.equal(dest.status, 201, JSON.stringify(dest.body));
+    const m = await createMapping(stack, key, { name: 'bell', language: 'typescript', source });
+    await createDestination(stack, key, { url: `${receiver.url}/bell`, mapping_id: m.id, retry_schedule_s: [0, 1, 1] });
     const ingested = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(`evt_${randomBytes(4).toString('hex')}`) });
     assert.equal(ingested.status, 202);
     const delivery = await settled(stack, key, ingested.body.deliveries[0].id);

@@ -1,4 +1,4 @@
-import type { Stack } from './stack.ts';
+import type { TestApi } from './api.ts';
 
 /** A console sign-in as the browser holds it: the cookie, and what GET /v1/session told the page. */
 export interface ConsoleSession {
@@ -14,13 +14,9 @@ export interface ConsoleSession {
 }
 
 /** Signs in with `apiKey` as the console does (POST then GET /v1/session). */
-export async function signIn(stack: Pick<Stack, 'url' | 'call'>, apiKey: string): Promise<ConsoleSession> {
-  const res = await fetch(`${stack.url}/v1/session`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: stack.url },
-    body: JSON.stringify({ api_key: apiKey }),
-  });
-  if (res.status !== 204) throw new Error(`sign-in answered ${res.status}: ${await res.text()}`);
+export async function signIn(stack: Pick<TestApi, 'url' | 'call'>, apiKey: string): Promise<ConsoleSession> {
+  const res = await stack.call('POST', '/v1/session', { headers: { origin: stack.url }, body: { api_key: apiKey } });
+  if (res.status !== 204) throw new Error(`sign-in answered ${res.status}: ${JSON.stringify(res.body)}`);
   const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('voiceoi_session='));
   if (!setCookie) throw new Error('sign-in set no voiceoi_session cookie');
   const id = setCookie.slice('voiceoi_session='.length).split(';')[0]!;

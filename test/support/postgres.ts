@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -39,8 +39,12 @@ export interface PostgresServer {
   stop(): void;
 }
 
-/** initdb + pg_ctl in a temporary directory, on a free loopback port; as `postgres` when run as root (initdb refuses root). */
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * initdb + pg_ctl in a temporary directory, on a free loopback port; as `postgres` when run as root
+ * (initdb refuses root). `durable` keeps PostgreSQL's fsync defaults, for benchmarks of a production
+ * set-up (bench/temporal-postgres.ts); tests run without fsync.
+ */
+export async function startPostgres(o: { durable?: boolean } = {}): Promise<PostgresServer & { pid(): number | undefined }> {
   const initdb = findBin('initdb');
   const pgCtl = findBin('pg_ctl');
   const dir = mkdtempSync(join(tmpdir(), 'voiceoi-pg-'));
@@ -61,11 +65,20 @@ export async function startPostgres(): Promise<PostgresServer> {
   const port = await freePort();
   run(initdb, ['-D', data, '-U', 'voiceoi', '--auth=trust', '--no-sync', '-E', 'UTF8']);
   // Durability is not what a test run checks: no fsync keeps CREATE DATABASE per file cheap.
-  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
+  const relaxed = o.durable ? '' : ' -c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+  const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir}${relaxed} -c max_connections=300`;
   run(pgCtl, ['-D', data, '-l', join(dir, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']);
   let stopped = false;
   return {
     url: `postgres://voiceoi@127.0.0.1:${port}/postgres`,
+    /** The postmaster's pid (its first line of postmaster.pid), for resource accounting. */
+    pid() {
+      try {
+        return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]) || undefined;
+      } catch {
+        return undefined;
+      }
+    },
     stop() {
       if (stopped) return;
       stopped = true;

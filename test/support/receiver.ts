@@ -11,6 +11,9 @@ export interface ReceivedRequest {
 
 export type Reply = { status: number; headers?: Record<string, string>; body?: string };
 
+/** The bearer token a request carried (Authorization: Bearer …), if any. */
+export const bearerOf = (headers: IncomingMessage['headers']): string | undefined => /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+
 /** A real HTTP server on loopback standing in for a BPO's CRM; it records what reaches it. */
 export interface Receiver {
   url: string;

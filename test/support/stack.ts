@@ -1,60 +1,32 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import type { Client, Connection } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { buildApi, createClient, createCore, startWorker, type Core, type WorkerHandle } from '../../src/runtime.ts';
+import { buildApi, createClient, createCore, startWorker, type WorkerHandle } from '../../src/runtime.ts';
 import { targetFromConfig, type TemporalTarget } from '../../src/temporal/connection.ts';
 import type { DialectName } from '../../src/store/db.ts';
-import { createTestDatabase, testDialect } from './postgres.ts';
+import { createAccountWith, parsedBody, requestHeaders, testConfig, type TestApi } from './api.ts';
 
 /**
  * The real product wired for one test file: its own SQLite file, its own task queue on the shared dev
- * server (test/run.ts), a real worker and the API on a loopback port.
+ * server (test/run.ts), a real worker and the API on a loopback port. A route test that starts no
+ * delivery needs none of that: startApi (api.ts).
  */
-export interface Stack {
-  url: string;
-  adminToken: string;
-  config: Config;
-  core: Core;
+export interface Stack extends TestApi {
   client: Client;
   connection: Connection;
   target: TemporalTarget;
   taskQueue: string;
-  api: FastifyInstance;
   worker?: WorkerHandle;
   startWorker(): Promise<WorkerHandle>;
   stopWorker(): Promise<void>;
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
-  createAccount(name?: string): Promise<{ id: string; api_key: string }>;
-  stop(): Promise<void>;
 }
 
-/**
- * `database`: where the control plane lives; by default SQLite, or PostgreSQL in the twins test/run.ts
- * generates (testDialect). On PostgreSQL each stack gets a fresh database and its own master keys, as
- * a replica needs them (an `env` DATABASE_URL is used as given: a test's own prepared database).
- */
+/** `database`: where the control plane lives (testConfig in api.ts). */
 export async function startStack(env: Record<string, string> = {}, opts: { worker?: boolean; database?: DialectName } = {}): Promise<Stack> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run the tests with `npm test`');
-  const dataDir = mkdtempSync(join(tmpdir(), 'voiceoi-test-'));
   const taskQueue = `test-${randomBytes(6).toString('hex')}`;
-  const onPostgres = env.DATABASE_URL ? {} : (opts.database ?? testDialect()) === 'postgres' ? { DATABASE_URL: await createTestDatabase() } : {};
-  const config = loadConfig({
-    ...onPostgres,
-    ...(onPostgres.DATABASE_URL || env.DATABASE_URL ? { VOICEOI_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}` } : {}),
-    VOICEOI_DATA_DIR: dataDir,
-    VOICEOI_ADMIN_TOKEN: `admin-${randomBytes(16).toString('hex')}`,
-    LOG_LEVEL: 'silent',
-    TEMPORAL_ADDRESS: address,
-    VOICEOI_TASK_QUEUE: taskQueue,
-    // Every test receiver listens on loopback, which the secure default refuses: the operator opens it.
-    VOICEOI_ALLOWED_NETWORKS: '127.0.0.0/8',
-    ...env,
-  });
+  const { config, dataDir } = await testConfig({ TEMPORAL_ADDRESS: address, VOICEOI_TASK_QUEUE: taskQueue, ...env }, opts.database);
   const core = await createCore(config);
   const target = targetFromConfig(config, address);
   const { client, connection } = await createClient(core, target);
@@ -88,28 +60,10 @@ export async function startStack(env: Record<string, string> = {}, opts: { worke
       stack.worker = undefined;
     },
     async call(method, path, o = {}) {
-      const headers: Record<string, string> = { ...o.headers };
-      if (o.token) headers.authorization = `Bearer ${o.token}`;
-      let body: string | undefined = o.raw;
-      if (o.body !== undefined) {
-        body = JSON.stringify(o.body);
-        headers['content-type'] ??= 'application/json';
-      } else if (o.raw !== undefined) headers['content-type'] ??= 'application/json';
-      const res = await fetch(url + path, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        // keep text
-      }
-      return { status: res.status, body: parsed as any, headers: res.headers };
+      const res = await fetch(url + path, { method, headers: requestHeaders(o), body: o.body !== undefined ? JSON.stringify(o.body) : o.raw });
+      return { status: res.status, body: parsedBody(await res.text()), headers: res.headers };
     },
-    async createAccount(name = 'Test BPO') {
-      const r = await stack.call('POST', '/v1/accounts', { token: stack.adminToken, body: { name } });
-      if (r.status !== 201) throw new Error(`account creation failed: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body as { id: string; api_key: string };
-    },
+    createAccount: (name) => createAccountWith(stack.call, stack.adminToken, name),
     async stop() {
       await api.close();
       await stack.stopWorker();

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { schedulesAttempt } from '../../src/activities/names.ts';
+import { recordsAttempt } from '../../src/deliveries/runs.ts';
 import { RECORDED_LIMITS, jsonSize } from '../../src/delivery/recorded.ts';
+import { localActivityOf } from '../../src/temporal/raw-decode.ts';
 import { MAX_ATTEMPTS_PER_RUN } from '../../workflows/attempt-limits.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
@@ -66,12 +67,13 @@ describe('history stays bounded: what one attempt records and what one delivery 
     assert.deepEqual(runs.map((r) => r.status).sort(), ['COMPLETED', ...Array<string>(runs.length - 1).fill('CONTINUED_AS_NEW')]);
     for (const r of runs) {
       const history = await stack.client.workflow.getHandle(id, r.runId, { followRuns: false }).fetchHistory();
-      const attemptsHere = history.events!.filter(schedulesAttempt).length;
+      const attemptsHere = history.events!.filter(recordsAttempt).length;
       assert.ok(attemptsHere <= MAX_ATTEMPTS_PER_RUN, `run ${r.runId} made ${attemptsHere} attempts`);
       // No payload of any run comes near Temporal's 2 MB limit.
       for (const e of history.events!) {
         const payloads = [
           ...(e.activityTaskCompletedEventAttributes?.result?.payloads ?? []),
+          ...(localActivityOf(e)?.result ?? []),
           ...(e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? []),
           ...(e.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? []),
         ];

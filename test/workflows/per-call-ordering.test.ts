@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type ReceivedRequest, type Receiver, type Reply } from '../support/receiver.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process.ts';
+import { spawnWorker, type ProductProcess } from '../support/product-process.ts';
 
 const eventOf = (r: ReceivedRequest) => String(r.headers['webhook-id']);
 
@@ -25,7 +25,7 @@ function assertOneAtATime(requests: ReceivedRequest[], ids: string[], succeededA
 describe('ordering: "per_call": one call reaches the destination one delivery at a time, in acceptance order', () => {
   let stack: Stack;
   let receiver: Receiver;
-  let crashing: WorkerProcess | undefined;
+  let crashing: ProductProcess | undefined;
   const run = randomBytes(4).toString('hex');
   const succeededAt = new Map<string, number>();
   /** Per event id: how the receiver answers its n-th request (0-based); default 200. */

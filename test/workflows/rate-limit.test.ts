@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process.ts';
+import { spawnWorker, type ProductProcess } from '../support/product-process.ts';
 
 /** The most arrivals inside any window of `ms` (half-open, starting at an arrival). */
 function busiestWindow(at: number[], ms: number): number {
@@ -16,7 +16,7 @@ function busiestWindow(at: number[], ms: number): number {
 describe('rate_limit_per_s: attempts start at the destination rate, across worker processes', () => {
   let stack: Stack;
   let receiver: Receiver;
-  const workers: WorkerProcess[] = [];
+  const workers: ProductProcess[] = [];
   const run = randomBytes(4).toString('hex');
 
   before(async () => {
@@ -33,7 +33,7 @@ describe('rate_limit_per_s: attempts start at the destination rate, across worke
     });
   });
   after(async () => {
-    for (const w of workers) await w.kill();
+    for (const w of workers) await w.stop();
     await stack.stop();
     await receiver.close();
   });

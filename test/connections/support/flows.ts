@@ -1,4 +1,5 @@
 import { callCompleted } from '../../support/events.ts';
+import { createDestination } from '../../support/resources.ts';
 import type { Stack } from '../../support/stack.ts';
 import type { Browser } from './browser.ts';
 import type { OAuthServer } from './oauth-server.ts';
@@ -12,9 +13,7 @@ export async function postEvent(stack: Stack, token: string, eventId: string): P
 
 /** Creates a destination (one attempt unless told otherwise) for the connection. */
 export async function destinationFor(stack: Stack, token: string, url: string, connectionId: string, retry: number[] = [0]): Promise<string> {
-  const r = await stack.call('POST', '/v1/destinations', { token, body: { url, event_types: ['call_completed'], connection_id: connectionId, retry_schedule_s: retry } });
-  if (r.status !== 201) throw new Error(`destination creation answered ${r.status}: ${JSON.stringify(r.body)}`);
-  return r.body.id as string;
+  return (await createDestination(stack, token, { url, connection_id: connectionId, retry_schedule_s: retry })).id;
 }
 
 export const providersEnv = (server: OAuthServer) =>
