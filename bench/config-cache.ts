@@ -16,7 +16,7 @@ import { createConnectionStore } from '../src/store/connections.ts';
 import type { DatabaseTarget } from '../src/store/db.ts';
 import { createDestinationStore } from '../src/store/destinations.ts';
 import { createMappingStore } from '../src/store/mappings.ts';
-import { createStore, type SqliteStore } from '../src/store/index.ts';
+import { createStore, type KyselyStore } from '../src/store/index.ts';
 
 const N = Number(process.env.BENCH_RUNS ?? 5000);
 
@@ -29,7 +29,7 @@ async function cpuPerCall(f: () => Promise<unknown>): Promise<number> {
   return (c.user + c.system) / N;
 }
 
-async function measure(store: SqliteStore, keyRing: KeyRing): Promise<string[]> {
+async function measure(store: KyselyStore, keyRing: KeyRing): Promise<string[]> {
   const accountId = (await store.accounts.create('Bench BPO')).id;
   const plain = await store.destinations.create(accountId, { url: 'https://crm.example/hook', event_types: ['*'] });
   const m = await store.mappings.create(accountId, { name: 'm', language: 'jsonata', source: '{"call": data.call_id}' });
@@ -46,7 +46,7 @@ async function measure(store: SqliteStore, keyRing: KeyRing): Promise<string[]> 
   };
   // Per delivery, what src/ingest.ts (API), src/transform/transform-step.ts and src/delivery/attempt.ts
   // with src/connections/credential-provider.ts (worker) read.
-  const perDelivery = (s: Pick<SqliteStore, 'destinations' | 'connections' | 'mappings'>) => ({
+  const perDelivery = (s: Pick<KyselyStore, 'destinations' | 'connections' | 'mappings'>) => ({
     ingest: () => s.destinations.listSubscribed(accountId, 'call_completed'),
     plain: () => s.destinations.forAttempt(accountId, plain.id, new Date()),
     full: async () => {

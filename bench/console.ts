@@ -1,5 +1,7 @@
 // The integrator console on loopback, in Debian's Chromium (playwright-core):
 //   - bundle sizes of console/dist (raw and gzip), and what the first page actually downloads;
+//   - the bytes the console's files of each first load take on the wire, per Accept-Encoding (the
+//     build's .br/.gz variants, console/vite.config.ts), fetched again outside the browser;
 //   - first load of /console/destinations, cold (fresh profile, empty cache) and warm (reload);
 //   - the Mappings page (Monaco, lazy) cold and warm;
 //   - keystroke-to-preview latency of the mapping editor's live preview (POST /v1/mappings/test
@@ -8,7 +10,8 @@
 //   npm run build:console && node --no-node-snapshot --import tsx bench/console.ts [--runs 5] [--keys 30]
 //
 // It starts its own Temporal dev server (headless, free port) and the real stack (test/support/stack.ts).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -60,10 +63,12 @@ const quantile = (xs: number[], q: number) => {
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 function bundleSizes() {
-  const assets = readdirSync(join(dist, 'assets'));
+  // The build's own .br/.gz variants are counted with their file, not as files.
+  const assets = readdirSync(join(dist, 'assets')).filter((f) => !/\.(br|gz)$/.test(f));
   const size = (f: string) => {
     const buf = readFileSync(join(dist, 'assets', f));
-    return { file: f, raw: buf.length, gzip: gzipSync(buf).length };
+    const br = join(dist, 'assets', `${f}.br`);
+    return { file: f, raw: buf.length, gzip: gzipSync(buf).length, br: existsSync(br) ? statSync(br).size : undefined };
   };
   const pick = (re: RegExp) => assets.filter((f) => re.test(f)).map(size);
   const total = assets.reduce((n, f) => n + statSync(join(dist, 'assets', f)).size, 0);
@@ -76,20 +81,54 @@ function bundleSizes() {
   };
 }
 
-/** Loads `path` and waits for `ready`; returns ms and the bytes the page downloaded. */
+/** Loads `path` and waits for `ready`; returns ms, the bytes the page downloaded, and the console files it asked for. */
 async function timedLoad(page: Page, url: string, ready: string) {
   let bytes = 0;
+  const files = new Set<string>();
   const onResponse = (r: import('playwright-core').Response) => {
     void r.request().sizes().then((s) => (bytes += Math.max(0, s.responseBodySize)), () => undefined);
   };
+  // Worker scripts are requested from the page too (with an empty frame), so they are counted here.
+  const onRequest = (r: import('playwright-core').Request) => {
+    if (r.method() === 'GET' && new URL(r.url()).pathname.startsWith('/console')) files.add(r.url());
+  };
   page.on('response', onResponse);
+  page.on('request', onRequest);
   const t0 = performance.now();
   await page.goto(url, { waitUntil: 'commit' });
   await page.locator(ready).first().waitFor({ timeout: 60_000 });
   const ms = performance.now() - t0;
   await page.waitForLoadState('networkidle');
   page.off('response', onResponse);
-  return { ms, bytes };
+  page.off('request', onRequest);
+  return { ms, bytes, files: [...files] };
+}
+
+const ENCODINGS = { identity: 'identity', gzip: 'gzip', br: 'gzip, deflate, br' } as const;
+
+/** The body bytes on the wire for `url` with this Accept-Encoding (no decompression), and the encoding served. */
+function wireBytes(url: string, acceptEncoding: string): Promise<{ bytes: number; encoding: string }> {
+  return new Promise((resolveBytes, reject) => {
+    request(url, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolveBytes({ bytes, encoding: String(res.headers['content-encoding'] ?? 'identity') }));
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+/** What the files of a first load weigh on the wire with each Accept-Encoding a browser may send. */
+async function transferByEncoding(urls: string[]) {
+  const out: Record<string, number> = {};
+  for (const [name, accept] of Object.entries(ENCODINGS)) {
+    let total = 0;
+    for (const url of urls) total += (await wireBytes(url, accept)).bytes;
+    out[name] = total;
+  }
+  return out as Record<keyof typeof ENCODINGS, number>;
 }
 
 async function loads(cs: ConsoleStack, runs: number) {
@@ -98,9 +137,9 @@ async function loads(cs: ConsoleStack, runs: number) {
     { name: 'destinations', path: '/console/destinations', ready: 'h1:has-text("Destinations")' },
     { name: 'mappings editor', path: '/console/mappings/new', ready: '.monaco-editor .view-lines' },
   ];
-  const out: Record<string, { cold_ms: number[]; warm_ms: number[]; cold_bytes: number; warm_bytes: number }> = {};
+  const out: Record<string, { cold_ms: number[]; warm_ms: number[]; cold_bytes: number; warm_bytes: number; files: string[] }> = {};
   for (const t of targets) {
-    const r = { cold_ms: [] as number[], warm_ms: [] as number[], cold_bytes: 0, warm_bytes: 0 };
+    const r = { cold_ms: [] as number[], warm_ms: [] as number[], cold_bytes: 0, warm_bytes: 0, files: [] as string[] };
     for (let i = 0; i < runs; i++) {
       // Cold: a fresh profile, so nothing is cached. No request interception (it disables the cache).
       const browser = await launchChromium();
@@ -109,6 +148,7 @@ async function loads(cs: ConsoleStack, runs: number) {
         const cold = await timedLoad(browser.page, url + t.path, t.ready);
         r.cold_ms.push(cold.ms);
         r.cold_bytes = cold.bytes;
+        r.files = cold.files;
         // Warm: the same profile coming back (hashed assets are cached as immutable).
         const warm = await timedLoad(browser.page, url + t.path, t.ready);
         r.warm_ms.push(warm.ms);
@@ -207,16 +247,23 @@ async function main() {
   const cs = await startConsoleStack();
   try {
     const load = await loads(cs, runs);
+    const transfer: Record<string, Awaited<ReturnType<typeof transferByEncoding>>> = {};
+    for (const [name, r] of Object.entries(load)) transfer[name] = await transferByEncoding(r.files);
     const latency = await keystrokeLatency(cs, keys);
     const lines = [
       '## Console (bench/console.ts)',
       '',
       `Bundle (console/dist/assets, ${sizes.files} files, ${kb(sizes.all_assets_raw)} in all, most of it Monaco language chunks loaded on demand):`,
-      ...[...sizes.entry, ...sizes.mappings_page, ...sizes.workers].map((f) => `- ${f.file}: ${kb(f.raw)} (gzip ${kb(f.gzip)})`),
+      ...[...sizes.entry, ...sizes.mappings_page, ...sizes.workers].map((f) => `- ${f.file}: ${kb(f.raw)} (gzip ${kb(f.gzip)}${f.br === undefined ? '' : `, br as built ${kb(f.br)}`})`),
       '',
       `First load on loopback (median of ${runs}; until the page's content shows; transferred body bytes of the last run):`,
       ...Object.entries(load).map(
         ([name, r]) => `- ${name}: cold ${quantile(r.cold_ms, 0.5).toFixed(0)} ms (${kb(r.cold_bytes)}), warm ${quantile(r.warm_ms, 0.5).toFixed(0)} ms (${kb(r.warm_bytes)})`,
+      ),
+      '',
+      'The console files of each cold load (workers included) on the wire, by Accept-Encoding:',
+      ...Object.entries(transfer).map(
+        ([name, t]) => `- ${name} (${load[name]!.files.length} files): identity ${kb(t.identity)}, gzip ${kb(t.gzip)}, br ${kb(t.br)}`,
       ),
       '',
       `Keystroke to preview (${latency.isolated.length} isolated keys: p50 ${quantile(latency.isolated, 0.5).toFixed(0)} ms, p90 ${quantile(latency.isolated, 0.9).toFixed(0)} ms, max ${Math.max(...latency.isolated).toFixed(0)} ms; ` +

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { AppError } from './errors.ts';
@@ -34,24 +33,35 @@ export async function registerKeyFailureLimit(
   config: Pick<Config, 'VOICEOI_AUTH_FAILURES_MAX' | 'VOICEOI_AUTH_FAILURES_WINDOW_S'>,
   failures: KeyFailureStore,
 ): Promise<KeyFailureLimit> {
-  await app.register(rateLimit, { global: false, store: sharedStore(failures, config.VOICEOI_AUTH_FAILURES_WINDOW_S * 1000) });
-  const counted = app.createRateLimit({ max: config.VOICEOI_AUTH_FAILURES_MAX, timeWindow: config.VOICEOI_AUTH_FAILURES_WINDOW_S * 1000 });
-  const tooMany = (retryAfterS: number) =>
-    new AppError(429, 'too_many_requests', `Too many failed API-key attempts from this address: try again in ${retryAfterS} s`, {
+  const max = config.VOICEOI_AUTH_FAILURES_MAX;
+  const windowMs = config.VOICEOI_AUTH_FAILURES_WINDOW_S * 1000;
+  const tooMany = (windowEndsMs: number) => {
+    const retryAfterS = Math.max(1, Math.ceil((windowEndsMs - Date.now()) / 1000));
+    return new AppError(429, 'too_many_requests', `Too many failed API-key attempts from this address: try again in ${retryAfterS} s`, {
       retry_after_s: retryAfterS,
     });
+  };
+  let prunedAt = Date.now();
   const limit: KeyFailureLimit = {
     async guard(req, authenticate, keyPresented = Boolean(req.headers.authorization)) {
       // No key presented (a console session, a missing header): nothing was guessed.
       if (!keyPresented) return authenticate();
-      const now = await counted(req, { increment: false });
-      if (!now.isAllowed && now.isExceeded) throw tooMany(Math.max(1, now.ttlInSeconds));
+      const key = keyOf(req.ip);
+      // Read per request, never cached: a lock-out counted on another replica holds here at once.
+      const open = await failures.read(key, windowMs);
+      if (open && open.failures > max) throw tooMany(open.windowEndsMs);
       try {
         return await authenticate();
       } catch (err) {
         if (err instanceof AppError && err.statusCode === 401) {
-          const after = await counted(req);
-          if (!after.isAllowed && after.isExceeded) throw tooMany(Math.max(1, after.ttlInSeconds));
+          // Ended windows are deleted at most once a window per process: the table holds about one
+          // row per address that failed within the last window.
+          if (Date.now() - prunedAt > windowMs) {
+            prunedAt = Date.now();
+            void failures.prune(windowMs).catch(() => undefined);
+          }
+          const count = await failures.record(key, windowMs);
+          if (count.failures > max) throw tooMany(count.windowEndsMs);
         }
         throw err;
       }
@@ -61,32 +71,5 @@ export async function registerKeyFailureLimit(
   return limit;
 }
 
-type Counted = { current: number; ttl: number };
-type Callback = (err: Error | null, res?: Counted) => void;
-
-/**
- * @fastify/rate-limit's store interface over the database. The address is kept as a hash; ended
- * windows are deleted at most once a window per process, so the table holds about one row per address
- * that failed within the last window.
- */
-function sharedStore(failures: KeyFailureStore, windowMs: number) {
-  const keyOf = (address: string) => createHash('sha256').update(address).digest('base64url');
-  const answer = (cb: Callback, c: { failures: number; windowEndsMs: number } | undefined) =>
-    cb(null, c ? { current: c.failures, ttl: Math.max(0, c.windowEndsMs - Date.now()) } : { current: 0, ttl: 0 });
-  let prunedAt = Date.now();
-  return class SharedKeyFailureStore {
-    incr(address: string, cb: Callback, timeWindow: number): void {
-      if (Date.now() - prunedAt > windowMs) {
-        prunedAt = Date.now();
-        void failures.prune(windowMs).catch(() => undefined);
-      }
-      failures.record(keyOf(address), timeWindow).then((c) => answer(cb, c), cb);
-    }
-    read(address: string, cb: Callback, timeWindow: number): void {
-      failures.read(keyOf(address), timeWindow).then((c) => answer(cb, c), cb);
-    }
-    child(): SharedKeyFailureStore {
-      return this;
-    }
-  };
-}
+/** The address as stored: a hash, so the table never holds client addresses. */
+const keyOf = (address: string) => createHash('sha256').update(address).digest('base64url');

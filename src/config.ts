@@ -2,7 +2,8 @@ import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { oauth2ProvidersEnv } from './connections/providers-config.ts';
-import { cidrProblem } from './delivery/network-policy.ts';
+import { refineCidrs } from './delivery/network-policy.ts';
+import { isPostgresUrl } from './store/postgres.ts';
 
 /** A boolean environment variable: true/1, false/0; unset or empty gives `fallback`. */
 export const envFlag = (fallback: boolean) =>
@@ -23,16 +24,13 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv,
   return parsed.data;
 }
 
-const cidrList = z
+/** A comma-separated list: its entries trimmed, empty ones dropped; unset or empty gives none. */
+const commaList = z
   .string()
   .optional()
-  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
-  .superRefine((list, ctx) => {
-    for (const c of list) {
-      const problem = cidrProblem(c);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }
-  });
+  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []));
+
+const cidrList = commaList.superRefine(refineCidrs);
 
 // Private networks are refused by default now: `true` asks for what already holds; `false` asked for
 // every private network to be open, which nothing does any more, so it stops the start rather than
@@ -46,20 +44,16 @@ const retiredBlockPrivate = z
   });
 
 /** Proxies whose X-Forwarded-* headers are believed: addresses, CIDRs, or proxy-addr's names (loopback, …). */
-const trustedProxies = z
-  .string()
-  .optional()
-  .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []))
-  .superRefine((list, ctx) => {
-    for (const p of list) {
-      if (isIP(p) || ['loopback', 'linklocal', 'uniquelocal'].includes(p)) continue;
-      try {
-        ipaddr.parseCIDR(p);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `'${p}' is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/24, loopback)` });
-      }
+const trustedProxies = commaList.superRefine((list, ctx) => {
+  for (const p of list) {
+    if (isIP(p) || ['loopback', 'linklocal', 'uniquelocal'].includes(p)) continue;
+    try {
+      ipaddr.parseCIDR(p);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `'${p}' is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/24, loopback)` });
     }
-  });
+  }
+});
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -71,7 +65,7 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v) => v || undefined)
-    .refine((v) => v === undefined || (/^postgres(ql)?:\/\//i.test(v) && URL.canParse(v)), {
+    .refine((v) => v === undefined || (isPostgresUrl(v) && URL.canParse(v)), {
       message: 'must be a postgres:// or postgresql:// URL (e.g. postgres://voiceoi:password@db.internal:5432/voiceoi)',
     }),
   /** Connections to PostgreSQL each process keeps open at most. */
@@ -84,10 +78,7 @@ const envSchema = z.object({
   VOICEOI_TASK_QUEUE: z.string().min(1).default('voiceoi-deliveries'),
   VOICEOI_PUBLIC_URL: z.url().optional(),
   /** Temporal UI origins whose browser may call /codec without a token (src/routes/codec.ts). */
-  VOICEOI_CODEC_ORIGINS: z
-    .string()
-    .optional()
-    .transform((v) => (v ? v.split(',').map((s) => s.trim().replace(/\/$/, '')).filter(Boolean) : [])),
+  VOICEOI_CODEC_ORIGINS: commaList.transform((list) => list.map((o) => o.replace(/\/$/, '')).filter(Boolean)),
   /** Unset: no proxy is trusted, and X-Forwarded-* headers are ignored (they steer redirect URIs and client IPs). */
   VOICEOI_TRUSTED_PROXIES: trustedProxies,
   /** Failed API-key attempts one client address may make per window before 429 (src/auth-rate-limit.ts). */

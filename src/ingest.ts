@@ -168,14 +168,18 @@ export function createIngestService(deps: IngestDeps): IngestService {
       }
       const acceptedAt = nowIso();
       const event: DeliveryEvent = { ...envelope, account_id: accountId } as DeliveryEvent;
-      const subscribed = await passingFilters(await store.destinations.listSubscribed(accountId, envelope.type), event);
-      const record = await store.events.claim(accountId, {
-        event_id: envelope.id,
-        type: envelope.type,
-        received_at: acceptedAt,
-        deliveries: subscribed.map((d) => ({ id: deliveryId(d.id, envelope.id), destination_id: d.id })),
-      });
-      const byId = new Map(subscribed.map((d) => [d.id, d]));
+      const destinations = await store.destinations.listSubscribed(accountId, envelope.type);
+      const claim = async () => {
+        const subscribed = await passingFilters(destinations, event);
+        const deliveries = subscribed.map((d) => ({ id: deliveryId(d.id, envelope.id), destination_id: d.id }));
+        return store.events.claim(accountId, { event_id: envelope.id, type: envelope.type, received_at: acceptedAt, deliveries });
+      };
+      // A duplicate answers the first request's fan-out, so the sandbox runs filters only for an event
+      // not seen yet; the look-up is made only when a filter would run (otherwise the claim alone is
+      // cheaper). Two concurrent first requests both run them: the claim decides, and the loser answers the winner's.
+      const seen = destinations.some((d) => d.filter) ? await store.events.get(accountId, envelope.id) : undefined;
+      const record = seen ?? (await claim());
+      const byId = new Map(destinations.map((d) => [d.id, d]));
       // A duplicate re-issues the starts of the first request: if that one died between recording
       // the event and Temporal accepting every start, the producer's retry completes the fan-out.
       try {

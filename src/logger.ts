@@ -1,7 +1,7 @@
 import type { LoggerOptions } from 'pino';
 
 /** Paths pino blanks in every log line: credentials never reach a log, whatever logs them. */
-export const redactPaths = [
+const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',

@@ -8,10 +8,10 @@ import type { AttemptRecord, DeliveryStatus } from '../workflows/types.ts';
 // `npm start` both roles share one registry, so one scrape sees everything. Labels never carry
 // account, destination or event ids: the cardinality stays bounded and no tenant shows in a scrape.
 
-export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network_error' | 'not_sent';
+type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network_error' | 'not_sent';
 
 /** Not sent: the attempt stopped before a request left (disabled, refused address, credentials). */
-export function statusClass(record: AttemptRecord): StatusClass {
+function statusClass(record: AttemptRecord): StatusClass {
   if (record.response) return `${Math.min(5, Math.max(1, Math.floor(record.response.status / 100)))}xx` as StatusClass;
   const code = record.error?.code ?? '';
   if (code === 'timeout') return 'timeout';

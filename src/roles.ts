@@ -62,18 +62,15 @@ export async function runRoles(): Promise<void> {
   let devServer: DevServer | undefined;
   let address = config.TEMPORAL_ADDRESS;
   let urls = '';
-  const { buildApi, createClient, createCore, createSharedClient, startWorker } = await import('./runtime.ts');
-  const core = await createCore(config, log).catch(async (err: unknown) => {
-    await stopAll();
-    throw err;
-  });
-  let warming: Promise<void> | undefined;
-  const warmup = () => {
-    // The sandbox process (and, where uploads are validated, the type checker), before the first
-    // transform or upload needs them.
-    warming ??= core.engine.warmup({ typeChecker: role !== 'worker' }).catch((err: unknown) => log.warn({ err }, 'the transform engine did not warm up'));
-  };
   try {
+    const { buildApi, createClient, createCore, createSharedClient, startWorker } = await import('./runtime.ts');
+    const core = await createCore(config, log);
+    let warming: Promise<void> | undefined;
+    const warmup = () => {
+      // The sandbox process (and, where uploads are validated, the type checker), before the first
+      // transform or upload needs them.
+      warming ??= core.engine.warmup({ typeChecker: role !== 'worker' }).catch((err: unknown) => log.warn({ err }, 'the transform engine did not warm up'));
+    };
     stops.push(() => core.store.close());
     stops.push(() => core.engine.close());
     if (devServerStarting) {
@@ -122,11 +119,11 @@ export async function runRoles(): Promise<void> {
     }
     if (devServer?.uiUrl) urls += `\n  Temporal UI  ${devServer.uiUrl}/namespaces/${target.namespace}/workflows`;
     process.stdout.write(`\nVoiceOI Hooks is running (role: ${role}, Temporal: ${address}, namespace: ${target.namespace})${urls}\n  Press Ctrl-C to stop.\n\n`);
+    warmup();
   } catch (err) {
     await stopAll();
     throw err;
   }
-  warmup();
 
   let stopping = false;
   async function shutdown(signal: string): Promise<void> {

@@ -26,7 +26,7 @@ import { loggerOptions } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { codecOriginsFor } from './routes/codec.ts';
 import { databaseTargetOf } from './store/db.ts';
-import { createStore, type SqliteStore } from './store/index.ts';
+import { createStore, type KyselyStore } from './store/index.ts';
 import { createTransformEngine, type TransformEngine } from '../sandboxes/index.ts';
 import { createTransformStep } from './transform/transform-step.ts';
 import { createEncryptionCodec } from './temporal/codec.ts';
@@ -44,7 +44,7 @@ export const workflowsPath = join(projectRoot, 'workflows', 'index.ts');
 export interface Core {
   config: Config;
   keyRing: KeyRing;
-  store: SqliteStore;
+  store: KyselyStore;
   policy: NetworkPolicy;
   dataConverter: DataConverter;
   logger: pino.Logger;
@@ -118,11 +118,16 @@ export async function startWorker(
     streaks: core.store.failingStreaks,
     destinations: core.store.destinations,
     onError: (err) => core.logger.warn({ err }, 'could not record the failing streak of a destination'),
+  });
+  const health = createDestinationHealth({
+    destinations: core.store.destinations,
+    streak,
     onDisabled: (accountId, destinationId, reason) => operational.destinationDisabled(accountId, destinationId, reason),
+    onError: (err) => core.logger.warn({ err }, 'could not emit hook.destination_disabled'),
   });
   const activities = createDeliveryActivities({
     operational,
-    health: createDestinationHealth({ destinations: core.store.destinations, streak }),
+    health,
     destinations: core.store.destinations,
     agent,
     policy: core.policy,

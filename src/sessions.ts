@@ -13,8 +13,8 @@ import { safeEqual } from './crypto/safe-equal.ts';
 // VOICEOI_SESSION_IDLE_S without a request, VOICEOI_SESSION_MAX_S after sign-in, on sign-out, or when
 // an admin ends every session of the account.
 
-export const SESSION_COOKIE = 'voiceoi_session';
-export const CSRF_HEADER = 'x-csrf-token';
+const SESSION_COOKIE = 'voiceoi_session';
+const CSRF_HEADER = 'x-csrf-token';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -71,12 +71,11 @@ const databaseUrl = process.env.VOICEOI_TEST_DATABASE_URL ?? postgres!.url;
 // The product's build, brought up to date once: the tests that start `npm start`, `npm run api` and
 // `npm run worker` run it, and its workflow bundle is the one every test worker loads (bundling per
 // worker costs seconds each; the build rebundles only when a workflow source changed).
-const t0 = Date.now();
 const built = await buildCurrent(root).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });
-process.stdout.write(`# ${describeBuild(built) ?? 'build: dist/ is up to date'} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+process.stdout.write(`# ${describeBuild(built) ?? 'build: dist/ is up to date'}\n`);
 const bundlePath = workflowBundleOf(root);
 
 let address = process.env.TEMPORAL_ADDRESS;

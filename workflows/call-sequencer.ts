@@ -1,6 +1,7 @@
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
-import { doneSignal, enqueueSignal, gateQuery, gateSignal } from './gate-signals.ts';
-import type { GateMessage, TurnRequest } from './types.ts';
+import { condition, continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
+import { GateSignals, RecentKeys } from './gate-bookkeeping.ts';
+import { doneSignal, enqueueSignal, gateQuery } from './gate-signals.ts';
+import type { TurnRequest } from './types.ts';
 
 /** What a sequencer run hands to the next when it continues as new. */
 export interface CallSequencerCarry {
@@ -28,30 +29,13 @@ const LINGER = '30 seconds';
 export async function callSequencerWorkflow(carry?: CallSequencerCarry): Promise<void> {
   const queue: TurnRequest[] = [...(carry?.queue ?? [])];
   let current: TurnRequest | null = carry?.current ?? null;
-  const ended: string[] = [...(carry?.ended ?? [])];
-  const endedSet = new Set(ended);
-  const pending = new Set<Promise<unknown>>();
-
-  const send = (deliveryId: string, message: GateMessage): Promise<boolean> => {
-    const p = getExternalWorkflowHandle(deliveryId)
-      .signal(gateSignal, message)
-      .then(
-        () => true,
-        () => false,
-      );
-    pending.add(p);
-    void p.finally(() => pending.delete(p));
-    return p;
-  };
-  const end = (run: string) => {
-    if (endedSet.has(run)) return;
-    endedSet.add(run);
-    ended.push(run);
-    if (ended.length > ENDED_RUNS) endedSet.delete(ended.shift()!);
-  };
+  const ended = new RecentKeys(ENDED_RUNS, carry?.ended);
+  const signals = new GateSignals();
+  const send = signals.send.bind(signals);
+  const end = (run: string) => ended.add(run);
 
   setHandler(enqueueSignal, (r) => {
-    if (endedSet.has(r.run) || current?.run === r.run || queue.some((q) => q.run === r.run)) return;
+    if (ended.has(r.run) || current?.run === r.run || queue.some((q) => q.run === r.run)) return;
     const ahead = queue.at(-1) ?? current;
     queue.push(r);
     // Only a delivery that will wait is told whom for: the common case costs no signal.
@@ -74,7 +58,7 @@ export async function callSequencerWorkflow(carry?: CallSequencerCarry): Promise
   setHandler(gateQuery, () => ({ waiting: queue.map((q) => q.deliveryId), current: current?.deliveryId ?? null }));
 
   // A fresh sequencer is started by the enqueue it is signalled with: waiting for it costs no timer.
-  if (!carry) await condition(() => queue.length > 0 || current !== null || ended.length > 0);
+  if (!carry) await condition(() => queue.length > 0 || current !== null || ended.size > 0);
   for (;;) {
     if (current === null && queue.length > 0) {
       const next = queue.shift()!;
@@ -87,9 +71,8 @@ export async function callSequencerWorkflow(carry?: CallSequencerCarry): Promise
       continue;
     }
     if (workflowInfo().historyLength > MAX_HISTORY || workflowInfo().continueAsNewSuggested) {
-      while (pending.size > 0) await Promise.all([...pending]);
-      await condition(allHandlersFinished);
-      return await continueAsNew<typeof callSequencerWorkflow>({ queue, current, ended });
+      await signals.settle();
+      return await continueAsNew<typeof callSequencerWorkflow>({ queue, current, ended: ended.list });
     }
     if (current !== null) {
       const holder: TurnRequest = current;
@@ -100,8 +83,7 @@ export async function callSequencerWorkflow(carry?: CallSequencerCarry): Promise
       continue;
     }
     if (await condition(() => queue.length > 0, LINGER)) continue;
-    while (pending.size > 0) await Promise.all([...pending]);
-    await condition(allHandlersFinished);
+    await signals.settle();
     if (queue.length === 0 && current === null) return;
   }
 }

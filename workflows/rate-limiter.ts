@@ -1,6 +1,8 @@
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
-import { gateQuery, gateSignal, permitSignal } from './gate-signals.ts';
+import { condition, continueAsNew, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { GateSignals, RecentKeys } from './gate-bookkeeping.ts';
+import { gateQuery, permitSignal } from './gate-signals.ts';
 import type { PermitRequest } from './types.ts';
+import { packKey, packWaiting, unpackKey, unpackWaiting, type CarriedWaiting } from './waiting-list.ts';
 
 /** What a limiter run hands to the next when it continues as new. */
 export interface RateLimiterCarry {
@@ -8,8 +10,11 @@ export interface RateLimiterCarry {
   tokens: number;
   /** Workflow time (ms) `tokens` was counted at. */
   at: number;
-  queue: PermitRequest[];
-  /** Keys granted lately: a repeated request (a producer's retry, a re-sent start) is not granted twice. */
+  /** The waiting requests, oldest first, as ids only (waiting-list.ts). */
+  waiting?: CarriedWaiting;
+  /** How runs before the compact form carried them; a run continued from one of those reads it. */
+  queue?: PermitRequest[];
+  /** Keys granted lately (packed, or whole from an older run): a repeated request (a producer's retry, a re-sent start) is not granted twice. */
   recent: string[];
 }
 
@@ -28,18 +33,19 @@ const MAX_HISTORY = 8000;
  * queue entry; the limiter itself sleeps on durable timers only while it has a backlog.
  */
 export async function rateLimiterWorkflow(carry?: RateLimiterCarry): Promise<void> {
-  const queue: PermitRequest[] = [...(carry?.queue ?? [])];
-  const recent: string[] = [...(carry?.recent ?? [])];
-  const known = new Set<string>([...recent, ...queue.map((r) => r.key)]);
   let perS = carry?.perS ?? 1;
+  const queue: PermitRequest[] = carry?.waiting ? unpackWaiting(carry.waiting, perS) : [...(carry?.queue ?? [])];
+  const queued = new Set(queue.map((r) => r.key));
+  /** Keys granted lately. */
+  const recent = new RecentKeys(RECENT_KEYS, carry?.recent.map(unpackKey));
+  const signals = new GateSignals();
   let tokens: number | undefined = carry?.tokens;
   let at = carry?.at ?? Date.now();
-  const pending = new Set<Promise<void>>();
 
   setHandler(permitSignal, (r) => {
     perS = r.perS;
-    if (known.has(r.key)) return;
-    known.add(r.key);
+    if (recent.has(r.key) || queued.has(r.key)) return;
+    queued.add(r.key);
     queue.push(r);
   });
   setHandler(gateQuery, () => ({ waiting: queue.map((r) => r.deliveryId), tokens, perS }));
@@ -51,20 +57,12 @@ export async function rateLimiterWorkflow(carry?: RateLimiterCarry): Promise<voi
     at = now;
   };
   const grant = (r: PermitRequest) => {
-    recent.push(r.key);
-    if (recent.length > RECENT_KEYS) known.delete(recent.shift()!);
+    queued.delete(r.key);
+    recent.add(r.key);
     // A delivery that ended meanwhile cannot take its permit: the signal fails and the permit returns.
-    const p = getExternalWorkflowHandle(r.deliveryId)
-      .signal(gateSignal, { kind: 'permit', key: r.key })
-      .catch(() => {
-        tokens = Math.min(perS, (tokens ?? perS) + 1);
-      })
-      .finally(() => pending.delete(p));
-    pending.add(p);
-  };
-  const settle = async () => {
-    while (pending.size > 0) await Promise.all([...pending]);
-    await condition(allHandlersFinished);
+    void signals.send(r.deliveryId, { kind: 'permit', key: r.key }).then((delivered) => {
+      if (!delivered) tokens = Math.min(perS, (tokens ?? perS) + 1);
+    });
   };
 
   // A fresh limiter is started by the request it is signalled with: waiting for it here, not in the
@@ -77,9 +75,9 @@ export async function rateLimiterWorkflow(carry?: RateLimiterCarry): Promise<voi
       grant(queue.shift()!);
     }
     if (workflowInfo().historyLength > MAX_HISTORY || workflowInfo().continueAsNewSuggested) {
-      await settle();
+      await signals.settle();
       refill();
-      return await continueAsNew<typeof rateLimiterWorkflow>({ perS, tokens: tokens!, at, queue, recent });
+      return await continueAsNew<typeof rateLimiterWorkflow>({ perS, tokens: tokens!, at, waiting: packWaiting(queue), recent: recent.list.map(packKey) });
     }
     if (queue.length > 0) {
       await sleep(Math.max(MIN_WAIT_MS, Math.ceil(((1 - tokens!) * 1000) / perS)));
@@ -87,7 +85,7 @@ export async function rateLimiterWorkflow(carry?: RateLimiterCarry): Promise<voi
     }
     const untilFull = Math.ceil(((perS - tokens!) * 1000) / perS);
     if (await condition(() => queue.length > 0, untilFull + LINGER_MS)) continue;
-    await settle();
+    await signals.settle();
     if (queue.length === 0) return;
   }
 }

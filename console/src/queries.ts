@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { get } from './api.ts';
-import type { Connection, Destination, EventType, Mapping } from './types.ts';
+import type { Connection, Destination, EventType, Mapping, OAuth2Provider } from './types.ts';
 
 // Server state shared by several pages; mutations invalidate these keys.
 export const useDestinations = () =>
@@ -16,5 +16,14 @@ export const useEventTypes = () =>
   useQuery({
     queryKey: ['event-types'],
     queryFn: ({ signal }) => get<{ items: EventType[] }>('/v1/event-types', signal).then((r) => r.items),
+    staleTime: Infinity,
+  });
+
+/** Configured at the API's boot: a reload of the page is enough to see a change. */
+export const useOAuth2Providers = (enabled = true) =>
+  useQuery({
+    queryKey: ['oauth2-providers'],
+    enabled,
+    queryFn: ({ signal }) => get<{ items: OAuth2Provider[] }>('/v1/oauth2/providers', signal).then((r) => r.items),
     staleTime: Infinity,
   });

@@ -82,6 +82,13 @@ export interface Connection {
   authorize_path?: string;
 }
 
+/** GET /v1/oauth2/providers: a provider the operator configured (src/routes/oauth2.schema.ts). */
+export interface OAuth2Provider {
+  name: string;
+  display_name: string | null;
+  scopes: string[];
+}
+
 export type DeliveryStatus = 'pending' | 'delivered' | 'retrying' | 'failed' | 'skipped' | 'cancelled';
 export const DELIVERY_STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'retrying', 'failed', 'skipped', 'cancelled'];
 

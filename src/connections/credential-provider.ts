@@ -14,7 +14,7 @@ const LEASE_MS = 30_000;
 const LEASE_WAIT_MS = 15_000;
 const LEASE_POLL_MS = 100;
 
-export function freshUntil(t: Pick<OAuth2Tokens, 'issued_at' | 'expires_at'>): number {
+function freshUntil(t: Pick<OAuth2Tokens, 'issued_at' | 'expires_at'>): number {
   const issued = t.issued_at ? Date.parse(t.issued_at) : undefined;
   if (!t.expires_at) return (issued ?? 0) + NO_EXPIRY_LIFETIME_MS;
   const expires = Date.parse(t.expires_at);

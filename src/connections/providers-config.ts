@@ -1,14 +1,17 @@
 import { z } from 'zod';
 
 // OAuth2 provider apps for `oauth2_authorization_code` connections, configured by the operator at boot:
-// VOICEOI_OAUTH2_PROVIDERS='{"salesforce": {"authorize_url": "...", "token_url": "...", "client_id": "...",
-// "client_secret": "...", "scopes": ["api", "refresh_token"]}}'. Each is registered with @fastify/oauth2.
+// VOICEOI_OAUTH2_PROVIDERS='{"salesforce": {"display_name": "Salesforce", "authorize_url": "...", "token_url": "...",
+// "client_id": "...", "client_secret": "...", "scopes": ["api", "refresh_token"]}}'. Each is registered with
+// @fastify/oauth2. Accounts can list name, display name and scopes (GET /v1/oauth2/providers), nothing else.
 
 const endpoint = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
   .refine((u) => !new URL(u).hash, { message: 'must not have a #fragment' });
 
 export const oauth2ProviderSchema = z.strictObject({
+  /** What the console shows for it ("Salesforce"); the name is shown when absent. */
+  display_name: z.string().trim().min(1).max(80).optional(),
   authorize_url: endpoint,
   token_url: endpoint,
   client_id: z.string().min(1),

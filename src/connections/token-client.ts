@@ -45,7 +45,7 @@ function causeChain(err: unknown): unknown[] {
  * Turns whatever openid-client or the network threw into a CredentialError with a message fit for
  * the audit log: the endpoint, the HTTP status, the OAuth error code and a bounded, scrubbed description.
  */
-export function tokenError(err: unknown, ep: TokenEndpoint, secrets: readonly (string | undefined)[]): CredentialError {
+function tokenError(err: unknown, ep: TokenEndpoint, secrets: readonly (string | undefined)[]): CredentialError {
   const at = `token endpoint ${ep.token_url}`;
   const chain = causeChain(err);
   const refused = chain.find((c) => c instanceof RefusedAddressError) as RefusedAddressError | undefined;

@@ -77,7 +77,7 @@ const workflowStatusName = (code: number | null | undefined): string => STATUS_N
  * Runs that closed without a result (the workflow failed, was terminated or timed out) never set their
  * status attribute to a final value: the API reports them `failed`, and recover replays them.
  */
-export const ENDED_WITHOUT_RESULT: ReadonlySet<string> = new Set(['FAILED', 'TERMINATED', 'TIMED_OUT']);
+const ENDED_WITHOUT_RESULT: ReadonlySet<string> = new Set(['FAILED', 'TERMINATED', 'TIMED_OUT']);
 const ENDED_WITHOUT_RESULT_LIST = `('Failed', 'Terminated', 'TimedOut')`;
 /** The same runs in a visibility query. */
 export const ENDED_WITHOUT_RESULT_QUERY = `ExecutionStatus IN ${ENDED_WITHOUT_RESULT_LIST}`;

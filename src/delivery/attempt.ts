@@ -6,6 +6,7 @@ import { refuseLiteral, type DeliveryAgent } from './http-client.ts';
 import { inputAccount } from './input-account.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import { prepareRequest, withCredentials, type PreparedRequest } from './prepare-request.ts';
+import { boundRecord } from './recorded.ts';
 import { send } from './send.ts';
 
 /** Applies a destination's connection (issue: credentials). Header values it names are secret. */
@@ -33,13 +34,15 @@ export interface AttemptDeps {
 /**
  * One HTTP attempt of one delivery, in stages: look the destination up, prepareRequest (checks, signing,
  * the redacted record), credentials, send, classify. What the outcome does to the destination (410
- * Gone, the failing streak) is the next step, destination-health.ts.
+ * Gone, the failing streak) is the next step, destination-health.ts. The record it answers is bounded
+ * (boundRecord).
  */
 export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Promise<AttemptRecord> {
   const startedAt = new Date();
   const t0 = performance.now();
+  // Every stage ends here, so every record is bounded exactly once, as it leaves the attempt for history.
   const finish = (rest: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>): AttemptRecord => {
-    const record = { n: input.attempt, started_at: startedAt.toISOString(), duration_ms: Math.round((performance.now() - t0) * 10) / 10, ...rest };
+    const record = boundRecord({ n: input.attempt, started_at: startedAt.toISOString(), duration_ms: Math.round((performance.now() - t0) * 10) / 10, ...rest });
     deps.onOutcome?.(record, { destinationId: input.destinationId });
     return record;
   };

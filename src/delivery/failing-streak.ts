@@ -8,10 +8,11 @@ export const DISABLE_AFTER_FAILING_MS = 5 * 86_400_000;
 export interface FailingStreak {
   /**
    * Folds one attempt into the destination's streak: a 2xx ends it, a failed request extends it, and
-   * a streak older than the limit disables the destination with a reason. Never throws: bookkeeping
-   * must not turn a recorded attempt into a failed activity.
+   * a streak older than the limit disables the destination with a reason, which it answers (the
+   * health step alerts with it, destination-health.ts). Never throws: bookkeeping must not turn a
+   * recorded attempt into a failed activity.
    */
-  record(destinationId: string, attempt: AttemptRecord): Promise<void>;
+  record(destinationId: string, attempt: AttemptRecord): Promise<{ disabledReason: string } | undefined>;
   /** When the current streak began, if the destination is failing. */
   since(destinationId: string): Promise<string | undefined>;
 }
@@ -31,14 +32,12 @@ export function createFailingStreak(deps: {
   now?: () => Date;
   disableAfterMs?: number;
   onError?: (err: unknown) => void;
-  /** The streak disabled the destination (hook.destination_disabled, src/events/operational.ts). */
-  onDisabled?: (accountId: string, destinationId: string, reason: string) => Promise<unknown>;
 }): FailingStreak {
   const { streaks } = deps;
   const now = deps.now ?? (() => new Date());
   const limit = deps.disableAfterMs ?? DISABLE_AFTER_FAILING_MS;
 
-  async function record(destinationId: string, attempt: AttemptRecord): Promise<void> {
+  async function record(destinationId: string, attempt: AttemptRecord): Promise<{ disabledReason: string } | undefined> {
     const verdict = failed(attempt);
     if (verdict === undefined) return;
     if (!verdict) {
@@ -57,15 +56,16 @@ export function createFailingStreak(deps: {
     }
     // Re-enabling starts a fresh streak.
     await streaks.clear(destinationId);
-    if (dest && disabledReason) await deps.onDisabled?.(dest.account_id, dest.id, disabledReason);
+    return disabledReason ? { disabledReason } : undefined;
   }
 
   return {
     async record(destinationId, attempt) {
       try {
-        await record(destinationId, attempt);
+        return await record(destinationId, attempt);
       } catch (err) {
         deps.onError?.(err);
+        return undefined;
       }
     },
     since: (destinationId) => streaks.since(destinationId),

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { LruCache } from '../../sandboxes/lru-cache.ts';
-import { ipLiteral, portOf, type NetworkPolicy } from './network-policy.ts';
+import { ipLiteral, portOf, type NetworkPolicy, type Refusal } from './network-policy.ts';
 
 export class RefusedAddressError extends Error {
   readonly code = 'address_refused';
@@ -26,13 +26,13 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  * later (DNS rebinding) is still refused. The lookup does not see the port (the own-listener check
  * needs it), so there is one connector per destination port.
  */
-function createPool(policy: NetworkPolicy, accountNetworks: readonly string[], connections: number): Agent {
-  const guardedLookup = (port: number) => (hostname: string, options: object, callback: LookupCallback): void => {
+function createPool(refuse: Refusal, connections: number): Agent {
+  const guardedLookup = (port: number | undefined) => (hostname: string, options: object, callback: LookupCallback): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
       for (const a of list) {
-        const reason = policy.refuse(a.address, port, accountNetworks);
+        const reason = refuse(a.address, port);
         if (reason) return callback(new RefusedAddressError(`${hostname} resolves to ${reason}`), []);
       }
       if ((options as { all?: boolean }).all) return callback(null, list);
@@ -41,12 +41,12 @@ function createPool(policy: NetworkPolicy, accountNetworks: readonly string[], c
       callback(null, first.address, first.family);
     });
   };
-  const connectors = new LruCache<number, buildConnector.connector>(64);
+  const connectors = new LruCache<number | undefined, buildConnector.connector>(64);
   const connect: buildConnector.connector = (opts, callback) => {
-    const port = opts.port ? Number(opts.port) : opts.protocol === 'https:' ? 443 : 80;
+    const port = portOf(opts);
     // An IP literal involves no lookup: it is judged here.
     const ip = ipLiteral(opts.hostname);
-    const reason = ip ? policy.refuse(ip, port, accountNetworks) : undefined;
+    const reason = ip ? refuse(ip, port) : undefined;
     if (reason) return callback(new RefusedAddressError(reason), null);
     let connector = connectors.get(port);
     if (!connector) {
@@ -60,7 +60,7 @@ function createPool(policy: NetworkPolicy, accountNetworks: readonly string[], c
 
 export function createDeliveryAgent(policy: NetworkPolicy, opts: { connections?: number } = {}): DeliveryAgent {
   const connections = opts.connections ?? 128;
-  const shared = createPool(policy, [], connections);
+  const shared = createPool(policy.forAccount([]), connections);
   // Few accounts have a list of their own; an evicted pool finishes its requests, then closes.
   const pools = new LruCache<string, Agent>(256, (_k, pool) => void pool.close().catch(() => undefined));
   return {
@@ -69,7 +69,7 @@ export function createDeliveryAgent(policy: NetworkPolicy, opts: { connections?:
       const key = [...accountNetworks].sort().join(',');
       let pool = pools.get(key);
       if (!pool) {
-        pool = createPool(policy, [...accountNetworks], connections);
+        pool = createPool(policy.forAccount(accountNetworks), connections);
         pools.set(key, pool);
       }
       return pool;

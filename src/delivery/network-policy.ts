@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { LruCache } from '../../sandboxes/lru-cache.ts';
+import type { z } from 'zod';
 
 export type Address = ipaddr.IPv4 | ipaddr.IPv6;
 type Cidr = [Address, number];
@@ -21,12 +21,17 @@ export interface NetworkPolicyOptions {
   ownListeners?: OwnListener[];
 }
 
+/** A reason when `address:port` must not be contacted, else undefined (no port: one no listener of ours has). */
+export type Refusal = (address: string, port: number | undefined) => string | undefined;
+
 export interface NetworkPolicy {
   /**
    * A reason when `address:port` must not be contacted, else undefined. `accountNetworks` are the
    * CIDRs an operator opened for the one account the request is made for.
    */
-  refuse(address: string, port: number, accountNetworks?: readonly string[]): string | undefined;
+  refuse(address: string, port: number | undefined, accountNetworks?: readonly string[]): string | undefined;
+  /** `refuse` for one account's list, parsed once: what a pool of the delivery agent holds. */
+  forAccount(accountNetworks: readonly string[]): Refusal;
   /** Listeners learned after start (the API's port once it listens, a dev server's ports). */
   addOwnListener(listener: OwnListener): void;
 }
@@ -127,88 +132,119 @@ export function cidrProblem(text: string): string | undefined {
   return undefined;
 }
 
-function parseCidrs(list: readonly string[], what: string): Cidr[] {
-  return list.map((c) => {
+/** A zod refinement: an issue, in cidrProblem's words, for each entry that is not an allow-list entry. */
+export function refineCidrs(value: string | readonly string[], ctx: z.core.$RefinementCtx): void {
+  for (const c of typeof value === 'string' ? [value] : value) {
     const problem = cidrProblem(c);
-    if (problem) throw new Error(`${what}: ${problem}`);
-    return ipaddr.parseCIDR(c) as Cidr;
-  });
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }
+}
+
+/** The allow-list entries of `list`; one that is not an entry goes to `bad` (which may throw) and is left out. */
+function parseCidrs(list: readonly string[], bad: (problem: string) => void): Cidr[] {
+  const cidrs: Cidr[] = [];
+  for (const c of list) {
+    const problem = cidrProblem(c);
+    if (problem) bad(problem);
+    else cidrs.push(ipaddr.parseCIDR(c) as Cidr);
+  }
+  return cidrs;
 }
 
 const within = (a: Address, nets: readonly Cidr[]) => nets.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
 
-/** Whether this host answers on `a` (loopback, unspecified, an interface's), read when needed: interfaces come and go. */
+// Interfaces come and go, but reading them on every connect costs more than the connect's own check.
+const INTERFACES_TTL_MS = 1000;
+let interfaces = { readAt: -Infinity, addresses: new Set<string>() };
+
+/** This host's interface addresses (normalized), read again once they are a second old. */
+function interfaceAddresses(): ReadonlySet<string> {
+  const now = performance.now();
+  if (now - interfaces.readAt >= INTERFACES_TTL_MS) {
+    const addresses = new Set<string>();
+    for (const list of Object.values(networkInterfaces())) {
+      for (const i of list ?? []) {
+        const a = parseAddress(i.address);
+        if (a) addresses.add(a.toNormalizedString());
+      }
+    }
+    interfaces = { readAt: now, addresses };
+  }
+  return interfaces.addresses;
+}
+
+/** Whether this host answers on `a` (loopback, unspecified, an interface's). */
 export function isThisHost(a: Address): boolean {
   const range = a.range();
-  if (range === 'loopback' || range === 'unspecified') return true;
-  const text = a.toNormalizedString();
-  for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) {
-      const mine = parseAddress(i.address);
-      if (mine && mine.kind() === a.kind() && mine.toNormalizedString() === text) return true;
-    }
-  }
-  return false;
+  // An IPv4 and an IPv6 address never normalize to the same text: the set needs no family.
+  return range === 'loopback' || range === 'unspecified' || interfaceAddresses().has(a.toNormalizedString());
+}
+
+/** The listeners on one port: the one on every address of this host, and those on given addresses, by address. */
+interface PortListeners {
+  here?: string;
+  at: Map<string, string>;
 }
 
 export function createNetworkPolicy(opts: NetworkPolicyOptions): NetworkPolicy {
-  const installNetworks = parseCidrs(opts.allowedNetworks, 'VOICEOI_ALLOWED_NETWORKS');
-  const listeners: { name: string; port: number; addresses?: Address[] }[] = [];
-  // Per-account lists were validated when the operator set them; a bad stored entry opens nothing.
-  const accountLists = new LruCache<string, Cidr[]>(256);
-  const accountCidrs = (list: readonly string[]): Cidr[] => {
-    const key = list.join(',');
-    let parsed = accountLists.get(key);
-    if (!parsed) {
-      parsed = list.filter((c) => !cidrProblem(c)).map((c) => ipaddr.parseCIDR(c) as Cidr);
-      accountLists.set(key, parsed);
-    }
-    return parsed;
-  };
+  const installNetworks = parseCidrs(opts.allowedNetworks, (problem) => {
+    throw new Error(`VOICEOI_ALLOWED_NETWORKS: ${problem}`);
+  });
+  // The first listener named for a port (and address) keeps its name: adding it again changes nothing.
+  const listeners = new Map<number, PortListeners>();
 
-  const ownListener = (a: Address, port: number) => {
-    const candidates = listeners.filter((l) => l.port === port);
-    if (candidates.length === 0) return undefined;
-    const text = a.toNormalizedString();
-    const local = candidates.some((l) => !l.addresses) && isThisHost(a);
-    return candidates.find((l) => (l.addresses ? l.addresses.some((x) => x.kind() === a.kind() && x.toNormalizedString() === text) : local));
+  const ownListener = (a: Address, port: number | undefined): string | undefined => {
+    const mine = port === undefined ? undefined : listeners.get(port);
+    if (!mine) return undefined;
+    return mine.at.get(a.toNormalizedString()) ?? (mine.here !== undefined && isThisHost(a) ? mine.here : undefined);
   };
 
   /** Judges one IPv4 or non-embedding IPv6 address; `shown` is how the message names it. */
-  const judge = (a: Address, port: number, shown: string, account: readonly Cidr[]): string | undefined => {
+  const judge = (a: Address, port: number | undefined, shown: string, account: readonly Cidr[]): string | undefined => {
     const metadata = METADATA.get(a.toString()) ?? METADATA.get(a.toNormalizedString());
     if (metadata) return `${shown} is ${metadata}, which is never contacted (no allow-list opens it)`;
     const range = a.range();
     if (NEVER.has(range)) return `${shown} is ${rangeText(range)}, which is never contacted (no allow-list opens it)`;
     const own = ownListener(a, port);
-    if (own) return `${shown} port ${port} is this product's own ${own.name}, which is never a destination, even inside an allowed network; deliver to another host or port`;
+    if (own) return `${shown} port ${port} is this product's own ${own}, which is never a destination, even inside an allowed network; deliver to another host or port`;
     if (range === 'unicast' || within(a, installNetworks) || within(a, account)) return undefined;
     return `${shown} is ${rangeText(range)}, ${HOW_TO_OPEN}`;
   };
 
   const addOwnListener = (l: OwnListener) => {
-    const addresses = l.addresses?.map(parseAddress).filter((x): x is Address => x !== undefined);
-    listeners.push({ name: l.name, port: l.port, ...(addresses ? { addresses } : {}) });
+    let mine = listeners.get(l.port);
+    if (!mine) listeners.set(l.port, (mine = { at: new Map() }));
+    if (!l.addresses) mine.here ??= l.name;
+    for (const raw of l.addresses ?? []) {
+      const text = parseAddress(raw)?.toNormalizedString();
+      if (text !== undefined && !mine.at.has(text)) mine.at.set(text, l.name);
+    }
   };
   for (const l of opts.ownListeners ?? []) addOwnListener(l);
 
-  return {
-    refuse(raw, port, accountNetworks = []) {
-      const a = parseAddress(raw);
-      if (!a) return `'${raw}' is not an IP address`;
-      const account = accountNetworks.length ? accountCidrs(accountNetworks) : [];
-      if (a.kind() === 'ipv6') {
-        const embedded = embeddedIPv4(a as ipaddr.IPv6);
-        if (embedded) {
-          for (const inner of embedded.inner) {
-            const reason = judge(inner, port, `${raw} (${embedded.form}, carrying ${inner.toString()})`, account);
-            if (reason) return reason;
-          }
-          return undefined;
+  const refusalFor = (account: readonly Cidr[]): Refusal => (raw, port) => {
+    const a = parseAddress(raw);
+    if (!a) return `'${raw}' is not an IP address`;
+    if (a.kind() === 'ipv6') {
+      const embedded = embeddedIPv4(a as ipaddr.IPv6);
+      if (embedded) {
+        for (const inner of embedded.inner) {
+          const reason = judge(inner, port, `${raw} (${embedded.form}, carrying ${inner.toString()})`, account);
+          if (reason) return reason;
         }
+        return undefined;
       }
-      return judge(a, port, a.kind() === 'ipv4' ? a.toString() : raw, account);
-    },
+    }
+    return judge(a, port, a.kind() === 'ipv4' ? a.toString() : raw, account);
+  };
+  const installOnly = refusalFor([]);
+  // Per-account lists were validated when the operator set them; a bad stored entry opens nothing.
+  const forAccount = (list: readonly string[]): Refusal =>
+    list.length ? refusalFor(parseCidrs(list, () => undefined)) : installOnly;
+
+  return {
+    refuse: (raw, port, accountNetworks = []) => forAccount(accountNetworks)(raw, port),
+    forAccount,
     addOwnListener,
   };
 }
@@ -219,5 +255,7 @@ export function ipLiteral(hostname: string): string | undefined {
   return a?.toString();
 }
 
-/** The port a URL connects to. */
-export const portOf = (url: URL): number => (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80);
+const SCHEME_PORTS: Readonly<Record<string, number>> = { 'http:': 80, 'https:': 443, 'postgres:': 5432, 'postgresql:': 5432 };
+
+/** The port a URL (or undici's connect options) connects to: its own, else its scheme's; undefined for a scheme it does not know. */
+export const portOf = (url: { port: string; protocol: string }): number | undefined => (url.port ? Number(url.port) : SCHEME_PORTS[url.protocol]);

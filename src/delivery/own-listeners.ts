@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Config } from '../config.ts';
-import { isThisHost, parseAddress, type OwnListener } from './network-policy.ts';
+import { isThisHost, parseAddress, portOf, type OwnListener } from './network-policy.ts';
 
 /** Temporal's default frontend HTTP API port (a cluster's, and the one `npm start` gives its dev server). */
 export const TEMPORAL_HTTP_PORT = 7243;
@@ -17,10 +17,10 @@ function hostPort(address: string, defaultPort: number): { host: string; port: n
   return m ? { host: m[1]!, port: m[2] ? Number(m[2]) : defaultPort } : undefined;
 }
 
-function fromUrl(name: string, raw: string | undefined, defaultPorts: Record<string, number>): Endpoint | undefined {
+function fromUrl(name: string, raw: string | undefined): Endpoint | undefined {
   if (!raw || !URL.canParse(raw)) return undefined;
   const url = new URL(raw);
-  const port = url.port ? Number(url.port) : defaultPorts[url.protocol];
+  const port = portOf(url);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   return port && host ? { name, host, port } : undefined;
 }
@@ -36,9 +36,9 @@ function endpointsOf(config: Config): Endpoint[] {
     out.push({ name: 'Temporal frontend (HTTP API)', host: temporal.host, port: TEMPORAL_HTTP_PORT });
   }
   out.push({ name: 'Temporal UI (TEMPORAL_UI_PORT)', host: '127.0.0.1', port: config.TEMPORAL_UI_PORT });
-  out.push(fromUrl('API (VOICEOI_PUBLIC_URL)', config.VOICEOI_PUBLIC_URL, { 'http:': 80, 'https:': 443 }));
+  out.push(fromUrl('API (VOICEOI_PUBLIC_URL)', config.VOICEOI_PUBLIC_URL));
   // PostgreSQL (issue 14) and anything else behind a URL: add it here.
-  out.push(fromUrl('database (DATABASE_URL)', config.DATABASE_URL, { 'postgres:': 5432, 'postgresql:': 5432 }));
+  out.push(fromUrl('database (DATABASE_URL)', config.DATABASE_URL));
   return out.filter((e): e is Endpoint => e !== undefined);
 }
 

@@ -1,7 +1,6 @@
 import { HEADER_NAME, HEADER_VALUE, isReservedHeader } from '../../sandboxes/reserved-headers.ts';
 import type { AttemptInput, AttemptRecord, OutgoingRequest, RecordedRequest } from '../../workflows/types.ts';
 import type { Destination } from '../store/destinations.ts';
-import { excerpt } from './recorded.ts';
 import { signWebhook } from './signing.ts';
 import { inputAccount, ownedByInputAccount } from './input-account.ts';
 
@@ -15,7 +14,7 @@ export interface HttpRequest {
   body: string;
 }
 
-/** The request and the record of it that may enter history (secret header values redacted). */
+/** The request and the record of it that may enter history once bounded (secret header values redacted). */
 export interface PreparedRequest {
   request: HttpRequest;
   record: RecordedRequest;
@@ -111,14 +110,14 @@ export function withCredentials(prepared: PreparedRequest, credentialHeaders: Re
   return { request, record: recordOf(request, applied.map(([k]) => k)) };
 }
 
+/** The whole body and headers, secrets redacted: the attempt's finish bounds the record (boundRecord). */
 function recordOf(request: HttpRequest, secretNames: readonly string[]): RecordedRequest {
-  const bodyExcerpt = excerpt(request.body);
   return {
     method: request.method,
     url: request.url.toString(),
     headers: Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, secretNames.includes(k) ? REDACTED : v])),
-    body: bodyExcerpt.body,
+    body: request.body,
     body_bytes: Buffer.byteLength(request.body),
-    body_truncated: bodyExcerpt.truncated,
+    body_truncated: false,
   };
 }

@@ -53,8 +53,9 @@ export function excerpt(text: string): { body: string; truncated: boolean } {
 }
 
 /**
- * Reads a response body up to the excerpt limit and drops the rest. Escaping never shrinks text, so
- * reading that many raw bytes is enough; a multi-byte character cut at the end decodes to U+FFFD.
+ * Reads a response body up to the excerpt limit in raw bytes and drops the rest; boundRecord then
+ * cuts it to the limit as JSON (escaping never shrinks text, so that many raw bytes is enough). A
+ * multi-byte character cut at the end decodes to U+FFFD. `truncated`: bytes were left unread.
  */
 export async function readExcerpt(body: Dispatcher.ResponseData['body']): Promise<{ body: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
@@ -70,15 +71,14 @@ export async function readExcerpt(body: Dispatcher.ResponseData['body']): Promis
     }
   }
   if (cut) body.destroy();
-  const read = excerpt(Buffer.concat(chunks).subarray(0, RECORDED_LIMITS.body).toString('utf8'));
-  return { body: read.body, truncated: cut || read.truncated };
+  return { body: Buffer.concat(chunks).subarray(0, RECORDED_LIMITS.body).toString('utf8'), truncated: cut };
 }
 
-/** Headers as one string each, within the headers limit (see boundHeaders). */
+/** Headers as one string each; boundRecord bounds them with the rest of the record. */
 export function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return boundHeaders(out);
+  return out;
 }
 
 /** Marks a header map that was cut; its value says how many headers were left out. */
@@ -116,7 +116,8 @@ export function boundHeaders(h: Record<string, string>): Record<string, string> 
 
 /**
  * The record as it goes into history: every field a receiver or a tenant's mapping can make large is
- * within RECORDED_LIMITS. Bodies are already excerpts (excerpt, readExcerpt); cutting again is a no-op.
+ * within RECORDED_LIMITS. The one place a record is bounded: the attempt's finish (attempt.ts) calls
+ * it on whatever stage ended the attempt; the stages before record what they saw, uncut.
  */
 export function boundRecord(r: AttemptRecord): AttemptRecord {
   const out: AttemptRecord = { ...r };

@@ -6,8 +6,8 @@ import { flatHeaders, readExcerpt } from './recorded.ts';
 
 /**
  * Sends one prepared request through the account's guarded pool (the address check runs in its DNS
- * lookup) and reads the answer as it will be recorded. Redirects are not followed. Throws on network
- * errors, timeouts and refused addresses: classify() reads those.
+ * lookup) and reads the answer, its body up to the excerpt limit. Redirects are not followed. Throws
+ * on network errors, timeouts and refused addresses: classify() reads those.
  */
 export async function send(
   agent: DeliveryAgent,

@@ -118,7 +118,6 @@ export const eventDataSchemas = { ...callEventDataSchemas, ...operationalEventDa
 
 export type EventType = keyof typeof eventDataSchemas;
 export type OperationalEventType = keyof typeof operationalEventDataSchemas;
-export const operationalEventTypes = Object.keys(operationalEventDataSchemas) as [OperationalEventType, ...OperationalEventType[]];
 /** Sent by the service about itself; a destination subscribes to each by name (`*` is the call events). */
 export const isOperationalEventType = (type: string): type is OperationalEventType => type.startsWith('hook.');
 export const eventTypes = Object.keys(eventDataSchemas) as [EventType, ...EventType[]];
@@ -143,7 +142,7 @@ export const eventDescriptions: Record<EventType, string> = {
  * The event id becomes the `webhook-id` header of every delivery and part of the delivery id (a
  * workflow id and a URL path segment), so it is limited to characters that are safe in all three.
  */
-export const EVENT_ID_PATTERN = /^[A-Za-z0-9._:~-]{1,200}$/;
+const EVENT_ID_PATTERN = /^[A-Za-z0-9._:~-]{1,200}$/;
 
 const eventId = z
   .string()

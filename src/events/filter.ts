@@ -10,7 +10,7 @@ export type FilterVerdict = { pass: boolean; error?: TransformError };
  * JSONata's own $boolean: what `$boolean(result)` would say. The engine hands back a JSONata
  * result as `{ body }`, and `undefined` (no match) as no request at all.
  */
-export function jsonataTruthy(value: unknown): boolean {
+function jsonataTruthy(value: unknown): boolean {
   if (value === null || value === undefined) return false;
   if (Array.isArray(value)) return value.some(jsonataTruthy);
   switch (typeof value) {

@@ -1,6 +1,6 @@
 import type { EventStore } from '../store/events.ts';
 
-export const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export interface PruneJob {
   /** The run started with the job; it never rejects. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cidrProblem } from '../delivery/network-policy.ts';
+import { refineCidrs } from '../delivery/network-policy.ts';
 import { displayName } from './common.schema.ts';
 
 export const createAccountBody = z.object({ name: displayName });
@@ -12,10 +12,7 @@ const cidr = z
   .string()
   .trim()
   .max(64)
-  .superRefine((c, ctx) => {
-    const problem = cidrProblem(c);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  .superRefine(refineCidrs);
 
 // Strict: a typo such as `allowed_network` is an error, not a silent no-op.
 export const patchAccountBody = z.strictObject({

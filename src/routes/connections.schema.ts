@@ -40,7 +40,7 @@ const scope = z.string().trim().min(1).max(1000).regex(/^[\x21\x23-\x5B\x5D-\x7E
 const audience = z.string().trim().min(1).max(1000);
 const authMethod = z.enum(['client_secret_basic', 'client_secret_post']);
 
-export const kindFields = {
+const kindFields = {
   headers: { headers: headerSet },
   basic: { username, password: secretText(1024) },
   oauth2_client_credentials: {

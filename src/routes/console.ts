@@ -77,7 +77,10 @@ export interface ConsoleRouteDeps {
 export const consoleRoutes = (deps: ConsoleRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const dir = consoleDirOf(deps.config);
   // Only the sendFile decorator (path checks, ranges, ETags); the routes below choose the file.
-  if (!app.hasReplyDecorator('sendFile')) await app.register(fastifyStatic, { serve: false });
+  // preCompressed: the build writes <file>.br and <file>.gz beside each asset (console/vite.config.ts),
+  // sent as they are to a browser that accepts them, with `vary: accept-encoding` on every answer.
+  if (app.hasReplyDecorator('sendFile')) throw new Error('consoleRoutes registers @fastify/static itself (preCompressed): register it in its own scope');
+  await app.register(fastifyStatic, { serve: false, preCompressed: true });
 
   app.addHook('onSend', async (_req, reply) => {
     reply.header('content-security-policy', CSP);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { eventTypeSchema } from '../events/catalog.ts';
 
-export const deliveryStatus = z.enum(['pending', 'delivered', 'retrying', 'failed', 'skipped', 'cancelled']);
+const deliveryStatus = z.enum(['pending', 'delivered', 'retrying', 'failed', 'skipped', 'cancelled']);
 
 // Free-text filters are checked again where they enter the visibility query (src/temporal/visibility-query.ts).
 const filterText = z.string().min(1).max(200);
@@ -17,7 +17,7 @@ export const listDeliveriesQuery = z.object({
   cursor: z.string().max(4096).optional().describe('next_cursor of the previous page, with the same filters'),
 });
 
-export const deliverySummary = z.object({
+const deliverySummary = z.object({
   id: z.string(),
   run_id: z.string(),
   status: deliveryStatus,

@@ -16,7 +16,7 @@ export interface DestinationTestRouteDeps {
   ingest: Pick<IngestService, 'startDelivery'>;
 }
 
-export const testSendBody = z.object({
+const testSendBody = z.object({
   event_type: eventTypeSchema.describe('The catalog type whose sample event is sent.'),
 });
 

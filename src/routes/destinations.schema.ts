@@ -3,7 +3,7 @@ import { eventTypes } from '../events/catalog.ts';
 import { changesSomething, httpUrl } from './common.schema.ts';
 
 /** A filter is one expression, not a mapping: a few lines at most (characters). */
-export const MAX_FILTER_CHARS = 4096;
+const MAX_FILTER_CHARS = 4096;
 
 const eventTypeOrAll = z.enum([...eventTypes, '*']);
 

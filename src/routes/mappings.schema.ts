@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { eventEnvelopeSchema } from '../events/catalog.ts';
 import { displayName, idParams } from './common.schema.ts';
 
-export const mappingLanguage = z.enum(['jsonata', 'typescript']);
+const mappingLanguage = z.enum(['jsonata', 'typescript']);
 const source = z.string().min(1).max(256 * 1024);
 // Per-mapping limits, within the sandbox's own bounds (sandboxes/limits.ts clamps again).
 const timeout_ms = z.number().int().min(1).max(5_000).nullable();

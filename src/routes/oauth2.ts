@@ -16,6 +16,7 @@ import { refuseCrossSiteNavigation } from '../sessions.ts';
 import { callbackQuery, callbackResult, startJson } from './connections.schema.ts';
 import { consoleOutcome, consoleReturnPath, returnToQuery } from './console.ts';
 import { idParams } from './common.schema.ts';
+import { providerList, providerViews } from './oauth2.schema.ts';
 
 // The authorization-code flow: provider apps from VOICEOI_OAUTH2_PROVIDERS are registered with
 // @fastify/oauth2 (one simple-oauth2 client each, used for the authorize URL and the code exchange).
@@ -114,6 +115,20 @@ export const oauth2Routes = (deps: OAuth2RouteDeps): FastifyPluginAsyncZod => as
   // Where a callback whose flow came from the console sends the browser back to (set once its state is known).
   const consoleReturns = new WeakMap<FastifyRequest, { path: string; connectionId: string }>();
   for (const [name, p] of Object.entries(providers)) apps.set(name, await registerProvider(app, name, p, callbackUrl));
+
+  const listed = providerList.parse({ items: providerViews(providers) });
+  app.get('/v1/oauth2/providers', {
+    schema: {
+      tags,
+      description:
+        'The OAuth2 providers an oauth2_authorization_code connection can use (the operator configures them with VOICEOI_OAUTH2_PROVIDERS): ' +
+        'name, display name and default scopes; never a client id or secret.',
+      response: { 200: providerList },
+    },
+  }, async (req) => {
+    requireAccount(req);
+    return listed;
+  });
 
   app.get('/v1/connections/:id/oauth2/start', {
     schema: {

@@ -30,7 +30,7 @@ export const parseNetworks = (stored: string | null): string[] => (stored ? (JSO
 
 // API keys carry 192 random bits, so a fast hash is safe for them; a slow KDF would only add
 // latency to every ingest request.
-export const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
+const hashApiKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
 export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore {
   const { db } = deps;

@@ -12,7 +12,7 @@ import { AppError } from '../errors.ts';
 export const BUSY_BUDGET_MS = 1000;
 /** SQLite's own busy handler: the longest one try may block the event loop. */
 export const BUSY_TIMEOUT_MS = 5;
-export const BUSY_RETRY_AFTER_S = 1;
+const BUSY_RETRY_AFTER_S = 1;
 /** What a call gets after it holds the connection, however long it queued for it. */
 const MIN_TRIES_MS = 20;
 
@@ -65,56 +65,89 @@ export async function retryBusy<T>(
   }
 }
 
-/** The one connection of Kysely's SQLite driver, each query retried on SQLITE_BUSY until the holder's deadline. */
-class RetryingConnection implements DatabaseConnection {
+/**
+ * How a dialect's driver meets its transient errors (GuardedDriver, below): SQLite's here,
+ * PostgreSQL's in src/store/postgres.ts.
+ */
+export interface DriverGuard {
+  /** Runs one statement (transaction commands included) of a caller whose budget ends at `deadline`. */
+  statement<T>(run: () => Promise<T>, deadline: number): Promise<T>;
+  /** Gets a connection for a caller whose budget ends at `deadline`; unset: asks once. */
+  acquire?(get: () => Promise<DatabaseConnection>, deadline: number): Promise<DatabaseConnection>;
+  /** Starts a transaction on the guarded connection; unset: as the inner driver does. */
+  begin?(connection: DatabaseConnection): Promise<void>;
+}
+
+/** A connection of the inner driver whose every statement runs through the guard, with its holder's deadline. */
+class GuardedConnection implements DatabaseConnection {
   deadline = 0;
-  constructor(readonly inner: DatabaseConnection) {}
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly guard: DriverGuard,
+  ) {}
   executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return retryBusy(() => this.inner.executeQuery<R>(query), this.deadline);
+    return this.guard.statement(() => this.inner.executeQuery<R>(query), this.deadline);
   }
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     return this.inner.streamQuery<R>(query, chunkSize);
   }
 }
 
-class RetryingDriver implements Driver {
-  #conn?: RetryingConnection;
-  constructor(private readonly inner: Driver) {}
+/** Kysely's driver of a dialect, its connections guarded against that dialect's transient errors. */
+export class GuardedDriver implements Driver {
+  readonly #wrapped = new WeakMap<DatabaseConnection, GuardedConnection>();
+  constructor(
+    private readonly inner: Driver,
+    private readonly guard: DriverGuard,
+  ) {}
   init(): Promise<void> {
     return this.inner.init();
   }
   async acquireConnection(): Promise<DatabaseConnection> {
-    // The budget starts before the wait for Kysely's connection mutex: callers queued behind a
-    // caller that is waiting out a lock do not each wait a full budget after it. Each still gets a
-    // few tries, so a long queue under load does not turn a brief lock into a refusal.
+    // The budget starts before the wait for a connection (Kysely's mutex on SQLite, the pool on
+    // PostgreSQL): callers queued behind a caller that is waiting out a lock do not each wait a full
+    // budget after it. Each still gets a few tries, so a long queue under load does not turn a brief
+    // lock into a refusal.
     const deadline = Date.now() + BUSY_BUDGET_MS;
-    const inner = await this.inner.acquireConnection();
-    if (this.#conn?.inner !== inner) this.#conn = new RetryingConnection(inner);
-    this.#conn.deadline = Math.max(deadline, Date.now() + MIN_TRIES_MS);
-    return this.#conn;
+    const get = () => this.inner.acquireConnection();
+    const inner = await (this.guard.acquire ? this.guard.acquire(get, deadline) : get());
+    let conn = this.#wrapped.get(inner);
+    if (!conn) this.#wrapped.set(inner, (conn = new GuardedConnection(inner, this.guard)));
+    conn.deadline = Math.max(deadline, Date.now() + MIN_TRIES_MS);
+    return conn;
   }
-  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
-    // Every transaction here reads then writes: taking the write lock at BEGIN makes the wait for
-    // another process's lock a retry of BEGIN alone, instead of a failed upgrade half-way through.
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  // BEGIN and COMMIT are statements on the guarded connection; the rest need the inner driver's own
+  // connection (Kysely's PostgreSQL driver reaches private members of it).
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return this.guard.begin ? this.guard.begin(connection) : this.inner.beginTransaction(connection, settings);
   }
   commitTransaction(connection: DatabaseConnection): Promise<void> {
     return this.inner.commitTransaction(connection);
   }
   rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.rollbackTransaction(connection);
+    const c = connection as GuardedConnection;
+    return this.guard.statement(() => this.inner.rollbackTransaction(c.inner), c.deadline);
   }
   releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.inner.releaseConnection((connection as RetryingConnection).inner);
+    return this.inner.releaseConnection((connection as GuardedConnection).inner);
   }
   destroy(): Promise<void> {
     return this.inner.destroy();
   }
 }
 
+const sqliteGuard: DriverGuard = {
+  statement: (run, deadline) => retryBusy(run, deadline),
+  // Every transaction here reads then writes: taking the write lock at BEGIN makes the wait for
+  // another process's lock a retry of BEGIN alone, instead of a failed upgrade half-way through.
+  async begin(connection) {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  },
+};
+
 /** Kysely's SQLite dialect whose queries wait out another process's lock without blocking the event loop. */
 export class BusyRetryingSqliteDialect extends SqliteDialect {
   override createDriver(): Driver {
-    return new RetryingDriver(super.createDriver());
+    return new GuardedDriver(super.createDriver(), sqliteGuard);
   }
 }

@@ -42,7 +42,7 @@ export interface ConfigCache {
   stats(): { hits: number; misses: number; size: number };
 }
 
-export const DEFAULT_CONFIG_CACHE_ENTRIES = 10_000;
+const DEFAULT_CONFIG_CACHE_ENTRIES = 10_000;
 
 function deepFreeze<T extends object>(value: T): T {
   for (const v of Object.values(value)) if (v && typeof v === 'object' && !Object.isFrozen(v)) deepFreeze(v as object);

@@ -20,7 +20,6 @@ export type ConnectionSpec =
     }
   | { kind: 'oauth2_authorization_code'; settings: { provider: string; scope: string | null }; secrets: Record<string, never> };
 
-export type ConnectionSettings = ConnectionSpec['settings'];
 export type ConnectionSecrets = ConnectionSpec['secrets'];
 
 export interface ConnectionError {

@@ -10,7 +10,7 @@ import { isPostgresUrl } from './postgres.ts';
 import type { Database } from './schema.ts';
 
 /** Every table, parents before children (foreign keys). A table missing here stops the copy. */
-export const TABLES = [
+const TABLES = [
   'accounts',
   'destinations',
   'mappings',

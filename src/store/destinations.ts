@@ -7,8 +7,8 @@ import { parseNetworks } from './accounts.ts';
 import type { ConfigCache, ConfigCheck, ConfigScope } from './config-cache.ts';
 import type { Database, DestinationsTable } from './schema.ts';
 
-export const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400, 86400, 86400];
-export const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400, 86400, 86400];
+const DEFAULT_TIMEOUT_MS = 15_000;
 
 export interface Destination {
   id: string;
@@ -104,7 +104,7 @@ const activeAt = (config: AttemptConfig, at: Date): AttemptView => ({
   allowedNetworks: config.allowedNetworks,
 });
 
-export const newSigningSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
+const newSigningSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
 
 function toDestination(row: Selectable<DestinationsTable>): Destination {
   return {

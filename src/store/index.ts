@@ -34,13 +34,13 @@ export interface Store {
  * The store as the process that opened it holds it (SQLite or PostgreSQL: `dialect`). Services and
  * routes get `Store`; the handle is for the composition root and for tests that forge rows.
  */
-export interface SqliteStore extends Store {
+export interface KyselyStore extends Store {
   readonly db: Kysely<Database>;
   readonly dialect: DialectName;
 }
 
 /** `{ file }`: SQLite; `{ url }`: PostgreSQL (src/store/db.ts, databaseTargetOf). */
-export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): Promise<SqliteStore> {
+export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): Promise<KyselyStore> {
   const db = await openDatabase(deps);
   const config = createConfigCache(db);
   return {

@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { PostgresDialect, type CompiledQuery, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings } from 'kysely';
+import { PostgresDialect, type Driver } from 'kysely';
 import { AppError } from '../errors.ts';
-import { BUSY_BUDGET_MS, codeOf, databaseBusy, retryBusy, type Transience } from './busy-retry.ts';
+import { BUSY_BUDGET_MS, codeOf, databaseBusy, GuardedDriver, retryBusy, type DriverGuard, type Transience } from './busy-retry.ts';
 
 /** How long a request may wait for a free connection of the pool before it is answered `503 database_busy`. */
-export const POOL_WAIT_MS = 5000;
+const POOL_WAIT_MS = 5000;
 
 // SQLSTATE classes and codes that say "not now" rather than "wrong" (PostgreSQL, Appendix A).
 const REFUSE = new Set([
@@ -22,7 +22,7 @@ const WAIT = new Set([
 ]);
 
 /** PostgreSQL's transient errors, for retryBusy (src/store/busy-retry.ts): the same 503 as SQLite's busy. */
-export function postgresTransience(err: unknown): Transience {
+function postgresTransience(err: unknown): Transience {
   const code = codeOf(err);
   if (code && REFUSE.has(code)) return 'refuse';
   if (code && WAIT.has(code)) return 'wait';
@@ -52,49 +52,14 @@ async function refuseTransient<T>(run: () => Promise<T>): Promise<T> {
  * retried (for the same budget as SQLite's lock): a statement may be part of a transaction, which
  * only its caller can run again.
  */
-class MappedConnection implements DatabaseConnection {
-  constructor(readonly inner: DatabaseConnection) {}
-  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    return refuseTransient(() => this.inner.executeQuery<R>(query));
-  }
-  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
-    return this.inner.streamQuery<R>(query, chunkSize);
-  }
-}
-
-class MappedDriver implements Driver {
-  readonly #wrapped = new WeakMap<DatabaseConnection, MappedConnection>();
-  constructor(private readonly inner: Driver) {}
-  init(): Promise<void> {
-    return this.inner.init();
-  }
-  async acquireConnection(): Promise<DatabaseConnection> {
-    const inner = await retryBusy(() => this.inner.acquireConnection(), Date.now() + BUSY_BUDGET_MS, postgresTransience, BUSY_WHY);
-    let conn = this.#wrapped.get(inner);
-    if (!conn) this.#wrapped.set(inner, (conn = new MappedConnection(inner)));
-    return conn;
-  }
-  // Kysely's driver reaches private members of its own connection: hand it that one back.
-  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return refuseTransient(() => this.inner.beginTransaction((connection as MappedConnection).inner, settings));
-  }
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    return refuseTransient(() => this.inner.commitTransaction((connection as MappedConnection).inner));
-  }
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return this.inner.rollbackTransaction((connection as MappedConnection).inner);
-  }
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.inner.releaseConnection((connection as MappedConnection).inner);
-  }
-  destroy(): Promise<void> {
-    return this.inner.destroy();
-  }
-}
+const postgresGuard: DriverGuard = {
+  statement: (run) => refuseTransient(run),
+  acquire: (get, deadline) => retryBusy(get, deadline, postgresTransience, BUSY_WHY),
+};
 
 class TransientMappingPostgresDialect extends PostgresDialect {
   override createDriver(): Driver {
-    return new MappedDriver(super.createDriver());
+    return new GuardedDriver(super.createDriver(), postgresGuard);
   }
 }
 

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { dirname } from 'node:path';
-import { Connection } from '@temporalio/client';
 import { ensureTemporalCli } from './cli.ts';
 import { searchAttributeNames } from './search-attributes.ts';
 
@@ -38,6 +37,17 @@ export async function freePort(): Promise<number> {
       const addr = srv.address();
       srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
     });
+  });
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }
 
@@ -81,10 +91,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const address = `127.0.0.1:${port}`;
 
+  // Loaded while the server boots: the client's modules take a few hundred ms that start-up would wait for.
+  const { Connection } = await import('@temporalio/client');
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`The Temporal dev server exited (${child.exitCode}) while starting:\n${stderr}`);
     try {
+      // A refused TCP connect is a cheap "not yet"; the gRPC call says the frontend really serves.
+      if (!(await listening(port))) throw new Error(`nothing listens on ${address} yet`);
       const conn = await Connection.connect({ address, connectTimeout: 1000 });
       await conn.workflowService.getSystemInfo({});
       await conn.close();
@@ -94,7 +108,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
         child.kill('SIGKILL');
         throw new Error(`The Temporal dev server did not answer on ${address} within 60 s: ${String(err)}\n${stderr}`, { cause: err });
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 

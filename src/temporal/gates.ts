@@ -24,11 +24,11 @@ export function gatesFor(destination: Pick<Destination, 'id' | 'rate_limit_per_s
   return sequencer || rateLimit ? { ...(sequencer ? { sequencer } : {}), ...(rateLimit ? { rateLimit } : {}) } : undefined;
 }
 
-export async function askPermit(client: Client, taskQueue: string, limiter: string, request: PermitRequest): Promise<void> {
+async function askPermit(client: Client, taskQueue: string, limiter: string, request: PermitRequest): Promise<void> {
   await client.workflow.signalWithStart('rateLimiterWorkflow', { workflowId: limiter, taskQueue, args: [], signal: permitSignal, signalArgs: [request] });
 }
 
-export async function enqueueTurn(client: Client, taskQueue: string, sequencer: string, request: TurnRequest): Promise<void> {
+async function enqueueTurn(client: Client, taskQueue: string, sequencer: string, request: TurnRequest): Promise<void> {
   await client.workflow.signalWithStart('callSequencerWorkflow', { workflowId: sequencer, taskQueue, args: [], signal: enqueueSignal, signalArgs: [request] });
 }
 

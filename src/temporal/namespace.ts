@@ -1,5 +1,4 @@
 import type { ConnectionLike } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import { searchAttributeNames } from './search-attributes.ts';
 
@@ -8,12 +7,13 @@ import { searchAttributeNames } from './search-attributes.ts';
  * for the configured retention, and knows the search attributes the UI filters on.
  */
 export async function prepareNamespace(connection: Pick<ConnectionLike, 'workflowService' | 'operatorService'>, namespace: string, retentionDays: number): Promise<void> {
-  const retention = msToTs(`${retentionDays} days`);
+  const seconds = retentionDays * 86_400;
+  const retention = proto.google.protobuf.Duration.fromObject({ seconds });
   const svc = connection.workflowService;
   try {
     const ns = await svc.describeNamespace({ namespace });
     const current = Number(ns.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
-    if (current !== retentionDays * 86_400) {
+    if (current !== seconds) {
       await svc.updateNamespace({ namespace, config: { workflowExecutionRetentionTtl: retention } });
     }
   } catch (err) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadKeyRing } from '../../src/crypto/keyring.ts';
 import type { DatabaseTarget } from '../../src/store/db.ts';
-import { createStore, type SqliteStore } from '../../src/store/index.ts';
+import { createStore, type KyselyStore } from '../../src/store/index.ts';
 import { testDatabase, testDialect } from '../support/postgres.ts';
 
 // Secrets at rest: encrypted with the key ring, bound to their record, re-encrypted on write.
@@ -19,7 +19,7 @@ const CLIENT_SECRET = `cs_${randomBytes(12).toString('hex')}`;
 describe('connection store: secrets at rest', () => {
   let dir: string;
   let database: DatabaseTarget;
-  let store: SqliteStore;
+  let store: KyselyStore;
   let accountA: string;
   let accountB: string;
   before(async () => {

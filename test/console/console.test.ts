@@ -356,7 +356,12 @@ describe('the integrator console (real Chromium, real stack)', () => {
     await page.getByRole('button', { name: 'New connection' }).click();
     await page.getByLabel('Name', { exact: true }).fill('CRM (user consent)');
     await page.getByLabel('Kind').selectOption('oauth2_authorization_code');
-    await page.getByLabel('Provider').fill('crm');
+    // The providers the operator configured (GET /v1/oauth2/providers), offered as a choice rather than typed.
+    const provider = page.getByLabel('Provider', { exact: true });
+    assert.equal(await provider.evaluate((el) => (el as { tagName: string }).tagName), 'SELECT');
+    assert.deepEqual(await provider.locator('option:not([disabled])').allTextContents(), ['crm']);
+    await provider.selectOption('crm');
+    assert.equal(await page.getByLabel('Scope', { exact: true }).getAttribute('placeholder'), 'openid offline_access', "the provider's default scopes");
     await page.getByRole('button', { name: 'Create connection' }).click();
     const card = page.getByRole('listitem', { name: 'Connection CRM (user consent)' });
     await card.getByRole('alert').filter({ hasText: 'needs to be re-authorized' }).waitFor();

@@ -171,6 +171,16 @@ describe('network policy: the product’s own listeners', () => {
     p.addOwnListener({ name: 'API', port: 45678 });
     assert.match(p.refuse('127.0.0.1', 45678)!, /own API/);
   });
+
+  test('a port learned again keeps the name it was first given (the dev server lists ports the configuration already named)', () => {
+    const p = createNetworkPolicy({ allowedNetworks: ['127.0.0.0/8', '10.0.0.0/8'], ownListeners: [{ name: 'Temporal frontend (gRPC)', port: 7233 }] });
+    p.addOwnListener({ name: 'Temporal dev server', port: 7233 });
+    p.addOwnListener({ name: 'database (DATABASE_URL)', port: 5432, addresses: ['10.5.0.9'] });
+    p.addOwnListener({ name: 'database again', port: 5432, addresses: ['10.5.0.9', '10.5.0.10'] });
+    assert.match(p.refuse('127.0.0.1', 7233)!, /own Temporal frontend \(gRPC\)/);
+    assert.match(p.refuse('10.5.0.9', 5432)!, /own database \(DATABASE_URL\)/);
+    assert.match(p.refuse('10.5.0.10', 5432)!, /own database again/, 'a new address of a known port is still learned');
+  });
 });
 
 describe('refusal at delivery time', () => {

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadKeyRing } from '../../src/crypto/keyring.ts';
 import { createConfigCache } from '../../src/store/config-cache.ts';
 import type { DatabaseTarget } from '../../src/store/db.ts';
-import { createStore, type SqliteStore } from '../../src/store/index.ts';
+import { createStore, type KyselyStore } from '../../src/store/index.ts';
 import { testDatabase } from '../support/postgres.ts';
 
 // The worker's cached reads (src/store/config-cache.ts) on both dialects. `worker` and `api` are two
@@ -33,8 +33,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`the worker's config cache on ${dialect}`, () => {
     let dir: string;
     let target: DatabaseTarget;
-    let worker: SqliteStore;
-    let api: SqliteStore;
+    let worker: KyselyStore;
+    let api: KyselyStore;
     let accountId: string;
     let otherAccountId: string;
     const misses = () => worker.config.stats().misses;

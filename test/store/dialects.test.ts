@@ -9,7 +9,7 @@ import pg from 'pg';
 import { AppError } from '../../src/errors.ts';
 import { loadKeyRing } from '../../src/crypto/keyring.ts';
 import type { DatabaseTarget } from '../../src/store/db.ts';
-import { createStore, type SqliteStore } from '../../src/store/index.ts';
+import { createStore, type KyselyStore } from '../../src/store/index.ts';
 import { testDatabase } from '../support/postgres.ts';
 
 // The control plane behaves the same on SQLite and PostgreSQL: one migration list, the same answers
@@ -19,7 +19,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`the store on ${dialect}`, () => {
     let dir: string;
     let database: DatabaseTarget;
-    let store: SqliteStore;
+    let store: KyselyStore;
     let accountId: string;
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'voiceoi-dialects-'));

@@ -5,14 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadKeyRing } from '../../src/crypto/keyring.ts';
-import { createStore, type SqliteStore } from '../../src/store/index.ts';
+import { createStore, type KyselyStore } from '../../src/store/index.ts';
 import { testDatabase } from '../support/postgres.ts';
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe(`failed-key counts on ${dialect}`, () => {
     let dir: string;
-    let one: SqliteStore;
-    let other: SqliteStore;
+    let one: KyselyStore;
+    let other: KyselyStore;
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'voiceoi-key-failures-'));
       const database = await testDatabase(dialect, dir);

@@ -153,6 +153,17 @@ test('one derived key serves consecutive payloads, each with its own IV; a rotat
   await assert.rejects(codec.decode([{ ...a, data: flipSalt }]), (e: unknown) => e instanceof KeyRingError && e.code === 'decrypt_failed');
 });
 
+test('every IV under one derived key is distinct: it starts with the key\'s use count, across refills of the random pool', async () => {
+  const codec = createEncryptionCodec(ring(`k1:${k1}`));
+  const n = 1000; // several refills of the pool of random IV bytes
+  const encoded = await codec.encode(Array.from({ length: n }, () => converter.toPayload(event)));
+  const ivs = encoded.map((p) => Buffer.from(p.data!).subarray(17, 29));
+  assert.deepEqual(ivs.map((iv) => iv.readUInt32BE(0)), Array.from({ length: n }, (_, i) => i + 1));
+  assert.equal(new Set(ivs.map((iv) => iv.subarray(4).toString('hex'))).size, n, 'the random part is never reused either');
+  const decoded = await codec.decode(encoded);
+  assert.deepEqual(decoded.map((p) => converter.fromPayload(p)), Array.from({ length: n }, () => event));
+});
+
 test('format 1 payloads (one HKDF per payload, written before 2026-11-27) still decode', async () => {
   const { FIXTURE_MASTER_KEYS } = await import('../fixtures/record-delivery-history.ts');
   const history = JSON.parse(readFileSync(new URL('../fixtures/delivery-history-current.json', import.meta.url), 'utf8'));

@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { Browser } from '../connections/support/browser.ts';
 import { connectInBrowser, destinationFor, postEvent, providersEnv } from '../connections/support/flows.ts';
 import { startOAuthServer, type OAuthServer } from '../connections/support/oauth-server.ts';
+import { createDestinationHealth } from '../../src/delivery/destination-health.ts';
 import { createFailingStreak, DISABLE_AFTER_FAILING_MS } from '../../src/delivery/failing-streak.ts';
 import { createOperationalEvents } from '../../src/events/operational.ts';
 import { createIngestService } from '../../src/ingest.ts';
@@ -37,6 +38,21 @@ describe('operational events (hook.*)', () => {
     return r.body as { id: string; signing_secret: string };
   };
   const waitForAlerts = (path: string, n: number) => eventually(async () => (at(path).length >= n ? alertsAt(path) : undefined), `${n} alert(s) at ${path}`);
+  /** Long enough for a second alert, had one been emitted, to be ingested and delivered. */
+  const noMoreAlerts = () => new Promise((r) => setTimeout(r, 1500));
+  /** The worker's wiring (src/runtime.ts) of the health step, on an injected clock; `onDisabled` replaces its alert. */
+  const workerHealth = (opts: { now?: () => Date; onDisabled?: (accountId: string, destinationId: string, reason: string) => Promise<unknown>; onError?: (err: unknown) => void } = {}) => {
+    const { core } = stack;
+    const operational = createOperationalEvents({ ingest: createIngestService({ store: core.store, client: stack.client, taskQueue: stack.taskQueue, engine: core.engine }) });
+    const streak = createFailingStreak({ streaks: core.store.failingStreaks, destinations: core.store.destinations, now: opts.now });
+    return createDestinationHealth({
+      destinations: core.store.destinations,
+      streak,
+      now: opts.now,
+      onDisabled: opts.onDisabled ?? ((accountId, destinationId, reason) => operational.destinationDisabled(accountId, destinationId, reason)),
+      onError: opts.onError,
+    });
+  };
 
   test('hook.delivery_failed reaches a subscribed destination, signed, with its fields; `*` does not subscribe to it', async () => {
     const { id: accountId, api_key: token } = await stack.createAccount();
@@ -83,13 +99,18 @@ describe('operational events (hook.*)', () => {
     assert.equal(r.body.code, 'reserved_event_type');
   });
 
-  test('a 410 Gone disables the destination and emits hook.destination_disabled (and hook.delivery_failed)', async () => {
+  test('a 410 Gone disables the destination and emits hook.destination_disabled once (and hook.delivery_failed)', async () => {
     const { api_key: token } = await stack.createAccount();
     const gone = await destination(token, '/gone-2', ['call_completed']);
     await destination(token, '/alerts-2', ['hook.destination_disabled', 'hook.delivery_failed']);
-    await postEvent(stack, token, 'evt_op_2');
+    const [delivery] = await postEvent(stack, token, 'evt_op_2');
 
-    const alerts = await waitForAlerts('/alerts-2', 2);
+    await waitForAlerts('/alerts-2', 2);
+    // The attempt alerted; the delivery's end asked again (deliveryFailed, gone): deduplicated.
+    await stack.client.workflow.getHandle(delivery!).result();
+    await noMoreAlerts();
+    const alerts = alertsAt('/alerts-2');
+    assert.deepEqual(alerts.map((a) => a.type).sort(), ['hook.delivery_failed', 'hook.destination_disabled'], JSON.stringify(alerts));
     const disabled = alerts.find((a) => a.type === 'hook.destination_disabled');
     assert.ok(disabled, JSON.stringify(alerts));
     assert.deepEqual(Object.keys(disabled.data).sort(), ['destination_id', 'reason']);
@@ -102,24 +123,60 @@ describe('operational events (hook.*)', () => {
     assert.equal(now.disabled_reason, disabled.data.reason);
   });
 
-  test('a destination disabled for failing every delivery for 5 days emits hook.destination_disabled, once', async () => {
+  test('a 410 Gone to a test send disables the destination and emits hook.destination_disabled (no hook.delivery_failed)', async () => {
     const { api_key: token } = await stack.createAccount();
+    const gone = await destination(token, '/gone-6', ['call_completed']);
+    await destination(token, '/alerts-6', ['hook.destination_disabled', 'hook.delivery_failed']);
+    const sent = await stack.call('POST', `/v1/destinations/${gone.id}/test`, { token, body: { event_type: 'call_completed' } });
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+
+    const [alert] = await waitForAlerts('/alerts-6', 1);
+    assert.equal(alert!.type, 'hook.destination_disabled');
+    assert.equal(alert!.data.destination_id, gone.id);
+    const now = (await stack.call('GET', `/v1/destinations/${gone.id}`, { token })).body;
+    assert.equal(now.enabled, false);
+    assert.equal(alert!.data.reason, now.disabled_reason);
+    assert.match(String(alert!.data.reason), /410 Gone/);
+    await stack.client.workflow.getHandle(sent.body.delivery.id).result();
+    await noMoreAlerts();
+    assert.equal(at('/alerts-6').length, 1, 'a test send’s failure alerts no one; its disabling does, once');
+  });
+
+  test('a 410 whose alert could not be emitted at the attempt is alerted at the delivery’s end, once', async () => {
+    const { id: accountId, api_key: token } = await stack.createAccount();
+    const gone = await destination(token, '/gone-7', ['call_completed']);
+    await destination(token, '/alerts-7', ['hook.destination_disabled']);
+    const failures: unknown[] = [];
+    const outage = workerHealth({ onDisabled: () => Promise.reject(new Error('ingest unavailable')), onError: (err) => failures.push(err) });
+    const attempt = { n: 1, started_at: new Date().toISOString(), duration_ms: 3, verdict: 'gone', response: { status: 410, headers: {}, body: '', body_truncated: false } } as const;
+    // The attempt itself does not fail (a retry would send the request again): the failure is reported.
+    await outage.afterAttempt(accountId, gone.id, attempt);
+    assert.equal(failures.length, 1);
+    const disabled = (await stack.call('GET', `/v1/destinations/${gone.id}`, { token })).body;
+    assert.equal(disabled.enabled, false);
+
+    // What deliveryFailed does when the last attempt was a 410 (also for runs whose 410 came before
+    // the attempt alerted), retried by Temporal: asked twice, one alert.
+    const health = workerHealth();
+    await health.alertIfDisabled(gone.id);
+    await health.alertIfDisabled(gone.id);
+    const [alert] = await waitForAlerts('/alerts-7', 1);
+    assert.equal(alert!.data.reason, disabled.disabled_reason);
+    await noMoreAlerts();
+    assert.equal(at('/alerts-7').length, 1);
+  });
+
+  test('a destination disabled for failing every delivery for 5 days emits hook.destination_disabled, once', async () => {
+    const { id: accountId, api_key: token } = await stack.createAccount();
     const failing = await destination(token, '/fail-5', ['call_completed']);
     await destination(token, '/alerts-5', ['hook.destination_disabled']);
-    // The worker's wiring (src/runtime.ts), on an injected clock: five days pass in two attempts.
-    const { core } = stack;
-    const operational = createOperationalEvents({ ingest: createIngestService({ store: core.store, client: stack.client, taskQueue: stack.taskQueue, engine: core.engine }) });
+    // Five days pass in two attempts.
     let clock = Date.now();
-    const streak = createFailingStreak({
-      streaks: core.store.failingStreaks,
-      destinations: core.store.destinations,
-      now: () => new Date(clock),
-      onDisabled: (accountId, destinationId, reason) => operational.destinationDisabled(accountId, destinationId, reason),
-    });
+    const health = workerHealth({ now: () => new Date(clock) });
     const attempt = { n: 1, started_at: new Date(clock).toISOString(), duration_ms: 3, verdict: 'retry', response: { status: 503, headers: {}, body: '', body_truncated: false } } as const;
-    await streak.record(failing.id, attempt);
+    await health.afterAttempt(accountId, failing.id, attempt);
     clock += DISABLE_AFTER_FAILING_MS + 1;
-    await streak.record(failing.id, attempt);
+    await health.afterAttempt(accountId, failing.id, attempt);
 
     const [alert] = await waitForAlerts('/alerts-5', 1);
     assert.equal(alert!.type, 'hook.destination_disabled');
@@ -127,8 +184,8 @@ describe('operational events (hook.*)', () => {
     assert.match(String(alert!.data.reason), /every delivery failed for 5 days/);
     assert.equal(alert!.data.reason, (await stack.call('GET', `/v1/destinations/${failing.id}`, { token })).body.disabled_reason);
     // Already disabled: a further failed attempt disables nothing and emits nothing.
-    await streak.record(failing.id, attempt);
-    await new Promise((r) => setTimeout(r, 500));
+    await health.afterAttempt(accountId, failing.id, attempt);
+    await noMoreAlerts();
     assert.equal(at('/alerts-5').length, 1);
   });
 

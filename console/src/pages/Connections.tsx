@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { del, enc, patch, post } from '../api.ts';
-import { useConnections } from '../queries.ts';
+import { useConnections, useOAuth2Providers } from '../queries.ts';
 import { navigate, useLocation } from '../router.tsx';
-import type { Connection, ConnectionKind } from '../types.ts';
+import type { Connection, ConnectionKind, OAuth2Provider } from '../types.ts';
 import { Empty, ErrorBox, Field, Loading, StatusBadge, time } from '../ui.tsx';
 
 const KINDS: { kind: ConnectionKind; label: string }[] = [
@@ -61,15 +61,56 @@ function KindFields({ kind, values, set, editing }: { kind: ConnectionKind; valu
         </>
       );
     case 'oauth2_authorization_code':
-      return (
-        <div className="row">
-          <Field label="Provider" hint="A provider the operator configured (VOICEOI_OAUTH2_PROVIDERS); an unknown name is refused with the configured list.">
-            {(id) => <input id={id} value={values.provider ?? ''} onChange={(e) => set('provider', e.target.value)} required={!editing} />}
-          </Field>
-          <Field label="Scope" hint="Empty: the provider's default scopes">{(id) => <input id={id} value={values.scope ?? ''} onChange={(e) => set('scope', e.target.value)} />}</Field>
-        </div>
-      );
+      return <AuthorizationCodeFields values={values} set={set} editing={editing} />;
   }
+}
+
+const providerLabel = (p: OAuth2Provider) => (p.display_name ? `${p.display_name} (${p.name})` : p.name);
+
+/** The provider is one the operator configured at boot (GET /v1/oauth2/providers), so a select. */
+function AuthorizationCodeFields({ values, set, editing }: { values: Record<string, string>; set: (k: string, v: string) => void; editing?: Connection }) {
+  const providers = useOAuth2Providers();
+  if (providers.isPending) return <Loading />;
+  if (providers.error) return <ErrorBox error={providers.error} title="The providers could not be read" />;
+  const current = values.provider ?? '';
+  // A connection keeps its provider after the operator removed it; it stays selectable so that an edit does not change it.
+  const gone = current !== '' && !providers.data.some((p) => p.name === current);
+  if (providers.data.length === 0 && !gone) {
+    return (
+      <div className="banner warn" role="status" aria-label="No OAuth2 provider">
+        <div>
+          <strong>No OAuth2 provider is configured.</strong> An operator adds one by setting <code>VOICEOI_OAUTH2_PROVIDERS</code> on the API to a JSON object
+          keyed by provider name, with <code>authorize_url</code>, <code>token_url</code>, <code>client_id</code>, <code>client_secret</code> and optional{' '}
+          <code>scopes</code> and <code>display_name</code>, then restarting the API. Register <code>/v1/oauth2/callback</code> on this API&apos;s address as the
+          app&apos;s redirect URI at the provider.
+        </div>
+      </div>
+    );
+  }
+  const selected = providers.data.find((p) => p.name === current);
+  const defaults = selected?.scopes.join(' ') ?? '';
+  return (
+    <div className="row">
+      <Field label="Provider" hint="Configured by the operator (VOICEOI_OAUTH2_PROVIDERS)">
+        {(id) => (
+          <select id={id} value={current} onChange={(e) => set('provider', e.target.value)} required={!editing}>
+            <option value="" disabled>
+              Choose a provider…
+            </option>
+            {providers.data.map((p) => (
+              <option key={p.name} value={p.name}>
+                {providerLabel(p)}
+              </option>
+            ))}
+            {gone && <option value={current}>{current} (no longer configured)</option>}
+          </select>
+        )}
+      </Field>
+      <Field label="Scope" hint={defaults ? `Empty: the provider's default scopes (${defaults})` : "Empty: the provider's default scopes"}>
+        {(id) => <input id={id} value={values.scope ?? ''} placeholder={defaults} onChange={(e) => set('scope', e.target.value)} />}
+      </Field>
+    </div>
+  );
 }
 
 function HeaderRows({ rows, setRows, editing }: { rows: HeaderRow[]; setRows: (r: HeaderRow[]) => void; editing?: Connection }) {
@@ -124,6 +165,9 @@ function ConnectionForm({ editing, onDone }: { editing?: Connection; onDone: () 
       : {},
   );
   const [rows, setRows] = useState<HeaderRow[]>(editing ? [] : [{ name: '', value: '' }]);
+  // Nothing to create an authorization-code connection with until the operator configures a provider.
+  const providers = useOAuth2Providers(kind === 'oauth2_authorization_code' && !editing);
+  const noProvider = kind === 'oauth2_authorization_code' && !editing && providers.data?.length === 0;
   const save = useMutation({
     mutationFn: () => {
       const body = bodyOf(kind, name, values, rows, Boolean(editing));
@@ -161,7 +205,7 @@ function ConnectionForm({ editing, onDone }: { editing?: Connection; onDone: () 
       <KindFields kind={kind} values={values} set={(k, v) => setValues((s) => ({ ...s, [k]: v }))} editing={editing} />
       <ErrorBox error={save.error} />
       <div className="actions">
-        <button type="submit" className="primary" disabled={save.isPending}>
+        <button type="submit" className="primary" disabled={save.isPending || noProvider}>
           {editing ? 'Save connection' : 'Create connection'}
         </button>
         <button type="button" onClick={onDone}>
