@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type ReceivedRequest, type Receiver, type Reply } from '../support/receiver.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
-import { spawnWorker, type ProductProcess } from '../support/product-process.ts';
+import { spawnApi, spawnWorker, type ProductProcess } from '../support/product-process.ts';
 
 const eventOf = (r: ReceivedRequest) => String(r.headers['webhook-id']);
 
@@ -150,5 +150,36 @@ describe('ordering: "per_call": one call reaches the destination one delivery at
     assert.equal((await settled(stack, key, d0)).status, 'cancelled');
     assert.equal((await settled(stack, key, d2)).status, 'delivered');
     assert.equal(counts.get(c1), undefined, 'the cancelled one never reached the receiver');
+  });
+
+  test('events of one call posted alternately to two API processes on one store and one Temporal keep their order', async () => {
+    const key = (await stack.createAccount()).api_key;
+    await orderedDestination(key);
+    const a = Array.from({ length: 6 }, (_, i) => `evt_pca_${run}_a${i}`);
+    // The first is refused twice: the others, accepted by either process, wait behind it.
+    script.set(a[0]!, (n) => (n < 2 ? { status: 503 } : { status: 200 }));
+    const replica = await spawnApi(stack);
+    const deliveries: string[] = [];
+    try {
+      for (const [i, id] of a.entries()) {
+        if (i % 2 === 0) {
+          deliveries.push(await send(key, id, `call_two_apis_${run}`));
+          continue;
+        }
+        const res = await fetch(`${replica.url}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify(callCompleted(id, { call_id: `call_two_apis_${run}` })),
+        });
+        const body = (await res.json()) as { deliveries: { id: string }[] };
+        assert.equal(res.status, 202, JSON.stringify(body));
+        deliveries.push(body.deliveries[0]!.id);
+      }
+    } finally {
+      await replica.stop();
+    }
+    for (const id of deliveries) assert.equal((await settled(stack, key, id, 60_000)).status, 'delivered', id);
+    assertOneAtATime(receiver.requests, a, succeededAt);
+    assert.equal(counts.get(a[0]!), 3, 'the first event was tried three times');
   });
 });
