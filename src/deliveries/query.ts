@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ServiceError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import proto, { type temporal } from '@temporalio/proto';
 import type { DeliveryState, DeliveryStatus } from '../../workflows/types.ts';
 import { statusQuery, type deliveryWorkflow } from '../../workflows/delivery.ts';
 import { DomainError, unknownId } from '../errors.ts';
@@ -13,6 +13,7 @@ import type { RunReader } from './runs.ts';
 /** How long `GET /v1/deliveries/:id` waits for a running delivery to answer its status query. */
 const QUERY_DEADLINE_MS = 1500;
 const GRPC_DEADLINE_EXCEEDED = 4;
+const WORKFLOW_TASK_STARTED = proto.temporal.api.enums.v1.PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED;
 const isDeadlineExceeded = (err: unknown): boolean =>
   err instanceof ServiceError && (err.cause as { code?: number } | undefined)?.code === GRPC_DEADLINE_EXCEEDED;
 
@@ -200,7 +201,8 @@ export function createDeliveryQueries(deps: { client: Client; runs: RunReader })
     if (!ENDED_WITHOUT_RESULT.has(status)) {
       // A query waits for the workflow task in flight, and the first attempt runs inside one (a local
       // activity) for as long as the receiver takes: past the deadline the run has finished no
-      // attempt yet, which is what its input says.
+      // attempt yet, which is what its input says. With no task in flight the worker answers at once.
+      if (description.raw.pendingWorkflowTask?.state !== WORKFLOW_TASK_STARTED) return handle.query(statusQuery);
       return client.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery)).catch(async (err: unknown) => {
         if (!isDeadlineExceeded(err)) throw err;
         return { ...(await fromInput()), reason: 'an attempt is in progress' };
