@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import { callSequencerWorkflow } from '../../workflows/call-sequencer.ts';
 import { enqueueSignal, permitSignal } from '../../workflows/gate-signals.ts';
+import { rateLimiterWorkflow } from '../../workflows/rate-limiter.ts';
 import type { DeliveryEvent, DeliveryGates, PermitRequest, TurnRequest } from '../../workflows/types.ts';
 import type { Destination } from '../store/destinations.ts';
 
@@ -25,11 +27,11 @@ export function gatesFor(destination: Pick<Destination, 'id' | 'rate_limit_per_s
 }
 
 async function askPermit(client: Client, taskQueue: string, limiter: string, request: PermitRequest): Promise<void> {
-  await client.workflow.signalWithStart('rateLimiterWorkflow', { workflowId: limiter, taskQueue, args: [], signal: permitSignal, signalArgs: [request] });
+  await client.workflow.signalWithStart(rateLimiterWorkflow, { workflowId: limiter, taskQueue, args: [], signal: permitSignal, signalArgs: [request] });
 }
 
 async function enqueueTurn(client: Client, taskQueue: string, sequencer: string, request: TurnRequest): Promise<void> {
-  await client.workflow.signalWithStart('callSequencerWorkflow', { workflowId: sequencer, taskQueue, args: [], signal: enqueueSignal, signalArgs: [request] });
+  await client.workflow.signalWithStart(callSequencerWorkflow, { workflowId: sequencer, taskQueue, args: [], signal: enqueueSignal, signalArgs: [request] });
 }
 
 /**
