@@ -36,10 +36,11 @@ export function createDestinationHealth(deps: {
     async afterAttempt(accountId, destinationId, attempt) {
       let disabledReason: string | undefined;
       // A 410 was answered to a request the attempt sent, so the destination is this account's
-      // (prepareRequest checked); one deleted meanwhile updates nothing and alerts no one.
+      // (prepareRequest checked); one deleted meanwhile, or already disabled by another attempt's
+      // 410, changes nothing and alerts no one.
       if (attempt.verdict === 'gone') {
         const reason = `the destination answered 410 Gone at ${now().toISOString()}`;
-        if (await deps.destinations.update(accountId, destinationId, { enabled: false, disabled_reason: reason })) disabledReason = reason;
+        if (await deps.destinations.disable(accountId, destinationId, reason)) disabledReason = reason;
       }
       // Every attempt feeds the streak; after a 410 it finds the destination disabled and disables nothing.
       const streak = await deps.streak.record(destinationId, attempt);

@@ -51,8 +51,8 @@ export function createFailingStreak(deps: {
     let disabledReason: string | undefined;
     if (dest?.enabled) {
       const days = Math.floor((Date.parse(at) - Date.parse(failingSince)) / 86_400_000);
-      disabledReason = `every delivery failed for ${days} days (since ${failingSince}; last: ${describe(attempt)} at ${at}); fix the endpoint, then re-enable it and recover the failed deliveries`;
-      await deps.destinations.update(dest.account_id, dest.id, { enabled: false, disabled_reason: disabledReason });
+      const reason = `every delivery failed for ${days} days (since ${failingSince}; last: ${describe(attempt)} at ${at}); fix the endpoint, then re-enable it and recover the failed deliveries`;
+      if (await deps.destinations.disable(dest.account_id, dest.id, reason)) disabledReason = reason;
     }
     // Re-enabling starts a fresh streak.
     await streaks.clear(destinationId);

@@ -68,6 +68,11 @@ export interface DestinationStore {
   /** Enabled, unpaused-or-paused destinations of the account subscribed to this event type. */
   listSubscribed(accountId: string, eventType: string): Promise<Destination[]>;
   update(accountId: string, id: string, patch: Partial<DestinationInput> & { paused?: boolean; disabled_reason?: string | null }): Promise<Destination | undefined>;
+  /**
+   * Disables an enabled destination with the reason an automatic rule gives; false when it was
+   * already disabled (or is gone), so of two attempts that disable it at once only one alerts.
+   */
+  disable(accountId: string, id: string, reason: string): Promise<boolean>;
   delete(accountId: string, id: string): Promise<boolean>;
   rotateSecret(accountId: string, id: string, graceSeconds: number): Promise<string | undefined>;
   /**
@@ -254,6 +259,16 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (res.numUpdatedRows === 0n) return undefined;
       const row = await byAccount(accountId, id).executeTakeFirstOrThrow();
       return toDestination(row);
+    },
+    async disable(accountId, id, reason) {
+      const res = await db
+        .updateTable('destinations')
+        .set({ enabled: 0, disabled_reason: reason, updated_at: nowIso() })
+        .where('account_id', '=', accountId)
+        .where('id', '=', id)
+        .where('enabled', '=', 1)
+        .executeTakeFirst();
+      return res.numUpdatedRows > 0n;
     },
     async delete(accountId, id) {
       const res = await db.deleteFrom('destinations').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
