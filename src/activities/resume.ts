@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { resumeSignal, resumeUpdate } from '../../workflows/delivery.ts';
 import { RESUME_STEP_TIMEOUT_MS, type HeldCursor, type HeldDelivery, type HeldPage, type ResumeOutcome, type ResumeScope } from '../../workflows/resume-drain.ts';
@@ -44,13 +45,18 @@ export function createResumeActivities(client: Client): ResumeActivities {
     },
 
     async resumeHeldDelivery({ id, runId }) {
+      const ctx = Context.current();
       const handle = client.workflow.getHandle(id, runId);
       let timer: NodeJS.Timeout | undefined;
       const stalled = new Promise<'stalled'>((resolve) => {
         timer = setTimeout(() => resolve('stalled'), RESUME_STEP_TIMEOUT_MS);
       });
       // The update answers once the delivery's next attempt is done: one in flight keeps the order.
-      const update = handle.executeUpdate(resumeUpdate).then(
+      // Its id is this step's, so a retry of the step (its worker stopped meanwhile) waits on the same
+      // update instead of sending a second one that would answer at once and let the next delivery
+      // overtake this one.
+      const updateId = `resume-drain:${ctx.info.workflowExecution.runId}:${ctx.info.activityId}`;
+      const update = handle.executeUpdate(resumeUpdate, { updateId }).then(
         (wasHeld) => (wasHeld ? ('resumed' as const) : ('not_held' as const)),
         async (err: unknown) => {
           // A delivery that finished meanwhile rejects the update: nothing to release. Anything else
@@ -62,7 +68,10 @@ export function createResumeActivities(client: Client): ResumeActivities {
         },
       );
       try {
-        return await Promise.race([update, stalled]);
+        // A worker shutting down cancels the step (the delivery it waits on cannot move while this
+        // worker stops polling): it fails now, for Temporal to retry elsewhere, instead of holding the
+        // shutdown until the stall timer.
+        return await Promise.race([update, stalled, ctx.cancelled]);
       } finally {
         clearTimeout(timer);
       }

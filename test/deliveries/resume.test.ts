@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createResumeActivities } from '../../src/activities/resume.ts';
-import { resumeDrainId } from '../../workflows/resume-drain.ts';
+import { RESUME_STEP_TIMEOUT_MS, resumeDrainId } from '../../workflows/resume-drain.ts';
 import { spawnApi } from '../support/product-process.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
@@ -105,6 +105,24 @@ describe('the resume drain of a paused destination', () => {
     assert.equal(drains.length, 1, 'both resumes reached the same drain run');
   });
 
+  test('a worker stopped mid-drain stops without waiting on the drain; the next worker carries it on, in order', async () => {
+    const crm = await slowReceiver();
+    const { token, id, eventIds } = await holdBacklog(crm.url, 'restarted');
+    await resume(stack.url, token, id);
+    await crm.waitFor(2, 20_000);
+    const stopping = Date.now();
+    await stack.stopWorker();
+    // The drain step waits on a delivery this worker no longer moves: it is cancelled at the end of the
+    // worker's shutdown grace time, not held until its stall timer.
+    assert.ok(Date.now() - stopping < RESUME_STEP_TIMEOUT_MS - 5_000, `the worker stopped in ${Date.now() - stopping} ms`);
+    const atStop = crm.requests.length;
+    assert.ok(atStop < HELD, `the drain was still running when its worker stopped (${atStop} of ${HELD} had arrived)`);
+    await stack.startWorker();
+    await crm.waitFor(HELD, 30_000);
+    assert.deepEqual(crm.requests.map((r) => r.headers['webhook-id']), eventIds, 'every held event, once, in acceptance order');
+    assert.equal(crm.seen.maxInFlight, 1, 'one delivery in flight at a time');
+  });
+
   test('lists the held backlog oldest first, and from a cursor only what follows it', async () => {
     const crm = await startReceiver();
     receivers.push(crm);
@@ -122,5 +140,7 @@ describe('the resume drain of a paused destination', () => {
     assert.deepEqual((await listHeldDeliveries({ accountId: (await stack.createAccount()).id, destinationId: id })).held, []);
     await resume(stack.url, token, id);
     await crm.waitFor(HELD, 30_000);
+    // The drain ends once the backlog is through (and the worker's stop does not wait on it).
+    await stack.client.workflow.getHandle(resumeDrainId(id)).result();
   });
 });
