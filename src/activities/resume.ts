@@ -10,7 +10,7 @@ import { literal, startedSince } from '../temporal/visibility-query.ts';
 export const HELD_PAGE_SIZE = 500;
 
 export interface ResumeActivities {
-  /** The destination's running deliveries after `after` (oldest first), at most HELD_PAGE_SIZE of them. */
+  /** The destination's running deliveries after `after` (oldest first), at most a page of them (HELD_PAGE_SIZE). */
   listHeldDeliveries(input: ResumeScope & { after?: HeldCursor }): Promise<HeldPage>;
   /** Resumes one held delivery and answers once its attempt is done (see workflows/resume-drain.ts). */
   resumeHeldDelivery(held: HeldDelivery): Promise<ResumeOutcome>;
@@ -21,7 +21,8 @@ export interface ResumeActivities {
 const before = (a: HeldCursor, b: HeldCursor) => a.start < b.start || (a.start === b.start && a.id < b.id);
 
 /** The activities of the resume drain (workflows/resume-drain.ts), on the worker's own client. */
-export function createResumeActivities(client: Client): ResumeActivities {
+export function createResumeActivities(client: Client, opts: { pageSize?: number } = {}): ResumeActivities {
+  const pageSize = opts.pageSize ?? HELD_PAGE_SIZE;
   /**
    * Every running delivery of the destination after `after`, oldest first. Start time is when ingest
    * accepted the event (a replayed run: when it was replayed). Visibility cannot sort, so each page
@@ -41,7 +42,7 @@ export function createResumeActivities(client: Client): ResumeActivities {
   return {
     async listHeldDeliveries(input) {
       const held = await runningAfter(input);
-      return { held: held.slice(0, HELD_PAGE_SIZE), more: held.length > HELD_PAGE_SIZE };
+      return { held: held.slice(0, pageSize), more: held.length > pageSize };
     },
 
     async resumeHeldDelivery({ id, runId }) {
@@ -55,7 +56,7 @@ export function createResumeActivities(client: Client): ResumeActivities {
       // Its id is this step's, so a retry of the step (its worker stopped meanwhile) waits on the same
       // update instead of sending a second one that would answer at once and let the next delivery
       // overtake this one.
-      const updateId = `resume-drain:${ctx.info.workflowExecution.runId}:${ctx.info.activityId}`;
+      const updateId = `resume-drain:${ctx.info.workflowExecution?.runId ?? ''}:${ctx.info.activityId}`;
       const update = handle.executeUpdate(resumeUpdate, { updateId }).then(
         (wasHeld) => (wasHeld ? ('resumed' as const) : ('not_held' as const)),
         async (err: unknown) => {

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { Worker } from '@temporalio/worker';
 import { createResumeActivities } from '../../src/activities/resume.ts';
+import { createResumeDrain } from '../../src/deliveries/resume.ts';
+import { workflowsPath } from '../../src/runtime.ts';
+import { connectWorker } from '../../src/temporal/connection.ts';
 import { RESUME_STEP_TIMEOUT_MS, resumeDrainId } from '../../workflows/resume-drain.ts';
 import { spawnApi } from '../support/product-process.ts';
 import { callCompleted } from '../support/events.ts';
@@ -119,6 +123,41 @@ describe('the resume drain of a paused destination', () => {
     assert.ok(atStop < HELD, `the drain was still running when its worker stopped (${atStop} of ${HELD} had arrived)`);
     await stack.startWorker();
     await crm.waitFor(HELD, 30_000);
+    assert.deepEqual(crm.requests.map((r) => r.headers['webhook-id']), eventIds, 'every held event, once, in acceptance order');
+    assert.equal(crm.seen.maxInFlight, 1, 'one delivery in flight at a time');
+  });
+
+  test('a backlog longer than a page drains page after page, each from the last delivery of the one before, in order', async () => {
+    const crm = await slowReceiver();
+    const { accountId, id, eventIds } = await holdBacklog(crm.url, 'paged');
+    // The product's drain on a queue of its own, served by a worker whose pages hold 3 deliveries:
+    // 10 held take four pages, the way more than HELD_PAGE_SIZE would.
+    const taskQueue = `resume-paging-${run}`;
+    const connection = await connectWorker(stack.target);
+    const worker = await Worker.create({
+      connection,
+      namespace: stack.target.namespace,
+      taskQueue,
+      ...(process.env.VOICEOI_TEST_BUNDLE ? { workflowBundle: { codePath: process.env.VOICEOI_TEST_BUNDLE } } : { workflowsPath }),
+      activities: createResumeActivities(stack.client, { pageSize: 3 }),
+      dataConverter: stack.core.dataConverter,
+    });
+    const running = worker.run();
+    try {
+      // What the resume route does, with the drain on that queue.
+      assert.ok(await stack.core.store.destinations.update(accountId, id, { paused: false }));
+      await createResumeDrain({ client: stack.client, taskQueue }).resumeHeld(accountId, id);
+      const drain = stack.client.workflow.getHandle(resumeDrainId(id));
+      await drain.result();
+      const listed = ((await drain.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+      assert.equal(listed.filter((t) => t === 'listHeldDeliveries').length, 4, `pages listed: ${listed.join(' ')}`);
+      assert.equal(listed.filter((t) => t === 'resumeHeldDelivery').length, HELD);
+    } finally {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    }
+    await crm.waitFor(HELD, 10_000);
     assert.deepEqual(crm.requests.map((r) => r.headers['webhook-id']), eventIds, 'every held event, once, in acceptance order');
     assert.equal(crm.seen.maxInFlight, 1, 'one delivery in flight at a time');
   });
