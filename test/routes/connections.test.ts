@@ -37,12 +37,14 @@ describe('connections API', () => {
       { kind: 'oauth2_authorization_code', name: 'CRM user', provider: 'crm' },
     ];
     const ids: string[] = [];
+    const created: { id: string; created_at: string }[] = [];
     for (const body of bodies) {
       const r = await create(a, body);
       assert.equal(r.status, 201, JSON.stringify(r.body));
       assert.equal(r.body.kind, body.kind);
       assert.match(r.body.id, /^con_/);
       ids.push(r.body.id);
+      created.push(r.body);
       for (const s of [...secrets, PROVIDER_SECRET]) assert.ok(!JSON.stringify(r.body).includes(s), `${body.kind} create response leaks a secret`);
     }
     const [h, basic, cc, ac] = await Promise.all(ids.map((id) => app.call('GET', `/v1/connections/${id}`, { token: a })));
@@ -59,7 +61,9 @@ describe('connections API', () => {
     assert.equal(ac!.body.authorized_at, null);
     assert.equal(ac!.body.authorize_path, `/v1/connections/${ids[3]}/oauth2/start`);
     const list = await app.call('GET', '/v1/connections', { token: a });
-    assert.deepEqual(list.body.items.map((c: { id: string }) => c.id), ids);
+    // Oldest first; two created in the same millisecond come in id order.
+    const oldestFirst = [...created].sort((x, y) => (x.created_at !== y.created_at ? (x.created_at < y.created_at ? -1 : 1) : x.id < y.id ? -1 : 1));
+    assert.deepEqual(list.body.items.map((c: { id: string }) => c.id), oldestFirst.map((c) => c.id));
     for (const s of [...secrets, PROVIDER_SECRET]) assert.ok(!JSON.stringify(list.body).includes(s));
   });
 

@@ -15,6 +15,13 @@ describe('replay: retry, recover, cancel', () => {
 
   const delivery = async (id: string) => (await stack.call('GET', `/v1/deliveries/${encodeURIComponent(id)}`, { token: key })).body;
   const untilStatus = (id: string, status: string) => eventually(async () => (await delivery(id)).status === status, `${id} ${status}`);
+  // A failed delivery reads failed a moment before its run closes (it first emits hook.delivery_failed);
+  // retry and recover act only on closed runs.
+  const untilClosed = (id: string, status: string) =>
+    eventually(async () => {
+      const d = await delivery(id);
+      return d.status === status && d.workflow.status !== 'RUNNING' ? d : undefined;
+    }, `${id} ${status}, its run closed`);
   // A fresh account per destination, so each event fans out to that destination only.
   const destination = async (schedule: number[]) => {
     key = (await stack.createAccount()).api_key;
@@ -41,8 +48,7 @@ describe('replay: retry, recover, cancel', () => {
     await destination([0]);
     const eventId = `retry-${run}`;
     const id = await send(eventId);
-    await untilStatus(id, 'failed');
-    const failed = await delivery(id);
+    const failed = await untilClosed(id, 'failed');
     assert.equal(failed.attempts.length, 1);
 
     healthy = true;
@@ -102,7 +108,10 @@ describe('replay: retry, recover, cancel', () => {
     const ids = [];
     for (const e of eventIds) ids.push(await send(e));
     for (const id of ids) await untilStatus(id, 'failed');
-    await eventually(async () => (await stack.call('GET', `/v1/deliveries?status=failed&destination_id=${dest}`, { token: key })).body.items.length === 3, 'failures visible');
+    await eventually(async () => {
+      const items = (await stack.call('GET', `/v1/deliveries?status=failed&destination_id=${dest}`, { token: key })).body.items as { closed_at: string | null }[];
+      return items.length === 3 && items.every((i) => i.closed_at !== null);
+    }, 'failures visible, their runs closed');
 
     healthy = true;
     const r = await stack.call('POST', `/v1/destinations/${dest}/recover`, { token: key, body: { since } });

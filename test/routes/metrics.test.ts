@@ -80,7 +80,12 @@ describe('GET /metrics', () => {
     assert.ok(!text.includes(dOk) && !text.includes(run), 'no destination or event ids in metrics');
 
     // A replay is counted apart from first deliveries.
-    const failedId = await eventually(async () => (await stack.call('GET', '/v1/deliveries?status=failed', { token: key })).body.items[0]?.id as string | undefined, 'failed delivery listed');
+    // Listed closed: a failed delivery's run stays open a moment after it reads failed (it first emits
+    // hook.delivery_failed), and retry refuses a run still open.
+    const failedId = await eventually(async () => {
+      const [item] = (await stack.call('GET', '/v1/deliveries?status=failed', { token: key })).body.items as { id: string; closed_at: string | null }[];
+      return item?.closed_at ? item.id : undefined;
+    }, 'failed delivery listed, its run closed');
     const r = await stack.call('POST', `/v1/deliveries/${encodeURIComponent(failedId)}/retry`, { token: key });
     assert.equal(r.status, 202);
     await eventually(async () => sample(await metrics(), 'voiceoi_deliveries_total', { outcome: 'failed', replay: 'true' }) === 1, 'replay counted');

@@ -61,8 +61,12 @@ describe('history stays bounded: what one attempt records and what one delivery 
     }
 
     // The delivery continued as new instead of growing one history: every run completed or continued.
-    const runs: { status: string; runId: string }[] = [];
-    for await (const wf of stack.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push({ status: wf.status.name, runId: wf.runId });
+    // Visibility lags the close that describe() already reports: list once the last run shows there as completed.
+    const runs = await eventually(async () => {
+      const listed: { status: string; runId: string }[] = [];
+      for await (const wf of stack.client.workflow.list({ query: `WorkflowId = '${id}'` })) listed.push({ status: wf.status.name, runId: wf.runId });
+      return listed.some((r) => r.runId === state.workflow.run_id && r.status === 'COMPLETED') && listed.every((r) => r.status !== 'RUNNING') ? listed : undefined;
+    }, 'every run of the delivery to be listed closed');
     assert.equal(runs.length, Math.ceil(attempts / MAX_ATTEMPTS_PER_RUN));
     assert.deepEqual(runs.map((r) => r.status).sort(), ['COMPLETED', ...Array<string>(runs.length - 1).fill('CONTINUED_AS_NEW')]);
     for (const r of runs) {
