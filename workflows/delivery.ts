@@ -25,7 +25,7 @@ import { delayBeforeAttempt } from './retry-schedule.ts';
 import { deliveryGates } from './delivery-gates.ts';
 import { LEGACY_ATTEMPT_TIMEOUT_MS, MAX_ATTEMPTS_PER_RUN, MAX_RECORDED_PER_RUN, outline } from './attempt-limits.ts';
 import { propagationMs, TERMINAL, type DeliverySinks } from './sinks.ts';
-import type { AttemptRecord, DeliveryInput, DeliveryState, DeliveryStatus } from './types.ts';
+import { untransformed, type AttemptRecord, type DeliveryInput, type DeliveryState, type DeliveryStatus } from './types.ts';
 
 export const statusQuery = defineQuery<DeliveryState>('status');
 /** Sent by `POST /v1/destinations/:id/resume` to deliveries waiting on a paused destination. */
@@ -82,13 +82,20 @@ export const OPERATIONAL_EVENTS_PATCH = 'voiceoi-operational-events';
  * branches of the patches they hold, as before.
  */
 export const DELIVERY_V3_PATCH = 'voiceoi-v3';
+/**
+ * The single marker of runs started from the next release on: it implies voiceoi-v3, and a delivery
+ * without a mapping builds its request in the workflow (the envelope as it is) instead of asking a
+ * local activity for it, which cost the run's workflow task one more activation and one more marker.
+ */
+export const DELIVERY_V4_PATCH = 'voiceoi-v4';
 
 /** The durable delivery of one event to one destination. Its history is the audit log. */
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
   // Asked first, in the run's first activation (see deliver()): a run already under way when this
   // release arrived replays that activation without the marker, so it keeps its own patches.
-  const v3 = patched(DELIVERY_V3_PATCH);
-  const state = await deliver(input, v3);
+  const v4 = patched(DELIVERY_V4_PATCH);
+  const v3 = v4 || patched(DELIVERY_V3_PATCH);
+  const state = await deliver(input, v3, v4);
   // No alert loops: the failure of an operational event's delivery, or of a test send, emits nothing.
   if (state.status === 'failed' && !input.event.type.startsWith('hook.') && !input.test && (v3 || patched(OPERATIONAL_EVENTS_PATCH))) {
     await deliveryFailed({
@@ -108,7 +115,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   return state;
 }
 
-async function deliver(input: DeliveryInput, v3: boolean): Promise<DeliveryState> {
+async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<DeliveryState> {
   const state: DeliveryState = {
     id: input.deliveryId,
     status: 'pending',
@@ -155,7 +162,7 @@ async function deliver(input: DeliveryInput, v3: boolean): Promise<DeliveryState
   try {
     let transform;
     try {
-      transform = await (v3 || patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
+      transform = v4 && !input.mapping ? untransformed(input.event) : await (v3 || patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
         accountId: input.accountId,
         destinationId: input.destinationId,
         deliveryId: input.deliveryId,

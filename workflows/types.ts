@@ -68,6 +68,9 @@ export interface TransformOutcome {
   error?: { code: string; message: string; line?: number; column?: number };
 }
 
+/** What a delivery without a mapping sends: the event envelope as it is (no sandbox, nothing to record). */
+export const untransformed = (event: DeliveryEvent): TransformOutcome => ({ mapping: null, request: { method: 'POST', body: event }, duration_ms: 0 });
+
 export interface RecordedRequest {
   method: string;
   url: string;

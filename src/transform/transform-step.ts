@@ -1,5 +1,5 @@
 import type { TransformEngine } from '../../sandboxes/types.ts';
-import type { DeliveryEvent, TransformOutcome } from '../../workflows/types.ts';
+import { untransformed, type DeliveryEvent, type TransformOutcome } from '../../workflows/types.ts';
 import type { DestinationStore } from '../store/destinations.ts';
 import type { MappingStore } from '../store/mappings.ts';
 import { inputAccount, ownedByInputAccount } from '../delivery/input-account.ts';
@@ -20,7 +20,7 @@ export interface TransformInput {
  */
 export function createTransformStep(deps: { engine: TransformEngine; mappings: MappingStore; destinations: DestinationStore; onDuration?: (ms: number, language: string) => void }) {
   return async function transform(input: TransformInput): Promise<TransformOutcome> {
-    if (!input.mapping) return { mapping: null, request: { method: 'POST', body: input.event }, duration_ms: 0 };
+    if (!input.mapping) return untransformed(input.event);
     const pinned = input.mapping;
     const accountId = inputAccount(input);
     const version = await deps.mappings.versionFor(accountId, pinned.id, pinned.version);

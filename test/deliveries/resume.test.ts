@@ -65,6 +65,9 @@ describe('the resume drain of a paused destination', () => {
       const states = await Promise.all(deliveries.map(async (d) => (await stack.call('GET', `/v1/deliveries/${encodeURIComponent(d)}`, { token })).body));
       return states.every((s) => s.reason === 'destination paused');
     }, `all ${HELD} deliveries holding`, 30_000, 250);
+    // The drain finds the backlog through the visibility listing, which lags the starts.
+    const { listHeldDeliveries } = createResumeActivities(stack.client);
+    await eventually(async () => (await listHeldDeliveries({ accountId: account.id, destinationId: id })).held.length === HELD, `all ${HELD} held deliveries listed`);
     return { token, accountId: account.id, id, eventIds, deliveries };
   };
 

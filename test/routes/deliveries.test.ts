@@ -33,7 +33,7 @@ describe('GET /v1/deliveries (visibility listing)', () => {
   const list = async (token: string, qs: string) => {
     const r = await stack.call('GET', `/v1/deliveries?${qs}`, { token });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body as { items: { id: string; status: string; event_type: string; call_id: string; lead_id: string | null; destination_id: string }[]; next_cursor: string | null };
+    return r.body as { items: { id: string; status: string; event_type: string; call_id: string; lead_id: string | null; destination_id: string; closed_at: string | null }[]; next_cursor: string | null };
   };
   const idsOf = (items: { id: string }[]) => items.map((i) => i.id).sort();
 
@@ -60,8 +60,10 @@ describe('GET /v1/deliveries (visibility listing)', () => {
     await send(a, 'e4', voiceDetected(`e4-${run}`, call1));
     // Account B uses the same lead and call ids: they must never show up for A (nor A's for B).
     await send(b, 'b1', callCompleted(`b1-${run}`, { call_id: call1, lead_id: lead1 }));
-    await eventually(async () => (await list(a, `since=${new Date(Date.now() - 600_000).toISOString()}`)).items.every((i) => i.status === 'delivered' || i.status === 'failed') &&
-      (await list(a, 'limit=100')).items.length === 8, 'A’s 8 deliveries final and visible');
+    // Final and closed: a run reads final a moment before it closes, and a run that closes moves in the
+    // listing's order, which a cursor walk over it would see.
+    await eventually(async () => (await list(a, `since=${new Date(Date.now() - 600_000).toISOString()}`)).items.every((i) => (i.status === 'delivered' || i.status === 'failed') && i.closed_at !== null) &&
+      (await list(a, 'limit=100')).items.length === 8, 'A’s 8 deliveries final, closed and visible');
     await eventually(async () => (await list(b, 'status=delivered')).items.length === 1, 'B’s delivery visible');
   });
   after(async () => {

@@ -4,6 +4,7 @@ import { countHistory, totalActions } from '../../bench/lib/history-count.ts';
 import { recordsAttempt } from '../../src/deliveries/runs.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver, type Reply } from '../support/receiver.ts';
+import { createDestination, createMapping } from '../support/resources.ts';
 import { settled, startStack, type Stack } from '../support/stack.ts';
 
 describe('what one delivery costs Temporal (history events, tasks, billable actions)', () => {
@@ -18,12 +19,12 @@ describe('what one delivery costs Temporal (history events, tasks, billable acti
     await Promise.all(receivers.map((r) => r.close()));
   });
 
-  async function deliverOnce(name: string, replies: Reply[]) {
+  async function deliverOnce(name: string, replies: Reply[], opts: { mapping?: string } = {}) {
     const receiver = await startReceiver((_req, i) => replies[Math.min(i, replies.length - 1)]!);
     receivers.push(receiver);
     const key = (await stack.createAccount()).api_key;
-    const d = await stack.call('POST', '/v1/destinations', { token: key, body: { url: receiver.url, event_types: ['call_completed'], retry_schedule_s: [0, 0.2] } });
-    assert.equal(d.status, 201);
+    const mapping = opts.mapping ? await createMapping(stack, key, { source: opts.mapping }) : undefined;
+    await createDestination(stack, key, { url: receiver.url, retry_schedule_s: [0, 0.2], ...(mapping ? { mapping_id: mapping.id } : {}) });
     const res = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(`evt_cost_${name}`) });
     const id = res.body.deliveries[0].id as string;
     const state = await settled<any>(stack, key, id);
@@ -36,7 +37,7 @@ describe('what one delivery costs Temporal (history events, tasks, billable acti
     return { state, cost, localAttempts, billable: totalActions(cost) };
   }
 
-  test('happy path (200): one workflow task, no activity task, at most 12 history events and 3 billable actions', async () => {
+  test('happy path (200): one workflow task, no activity task, at most 9 history events and 3 billable actions', async () => {
     const { state, cost, localAttempts, billable } = await deliverOnce('happy', [{ status: 200, body: 'ok' }]);
     assert.equal(state.status, 'delivered');
     // The audit log is whole: the attempt's request and response are in the API, from the run's history.
@@ -46,8 +47,22 @@ describe('what one delivery costs Temporal (history events, tasks, billable acti
     assert.equal(cost.workflowTasks, 1);
     assert.equal(cost.activityTasks, 0);
     assert.equal(localAttempts, 1, 'the attempt is a local-activity marker in the run history');
+    assert.equal(cost.localActivityMarkers, 1, 'without a mapping the envelope is sent as is: no transform marker');
+    assert.deepEqual(state.transform, { mapping: null, request: { method: 'POST', body: state.transform.request.body }, duration_ms: 0 });
     assert.equal(cost.actions['search-attribute upsert'], 1, 'only the final status is upserted (pending is set at start)');
-    assert.ok(cost.events <= 12, `${cost.events} history events`);
+    assert.ok(cost.events <= 9, `${cost.events} history events`);
+    assert.ok(billable <= 3, `${billable} billable actions`);
+  });
+
+  test('happy path with a mapping: the transform is one more marker in the same workflow task, no more actions', async () => {
+    const { state, cost, localAttempts, billable } = await deliverOnce('mapped', [{ status: 200, body: 'ok' }], { mapping: '{"call": data.call_id}' });
+    assert.equal(state.status, 'delivered');
+    assert.equal(state.transform.mapping.version, 1);
+    assert.equal(cost.workflowTasks, 1);
+    assert.equal(cost.activityTasks, 0);
+    assert.equal(localAttempts, 1);
+    assert.equal(cost.localActivityMarkers, 2, 'the transform, recorded beside the attempt');
+    assert.ok(cost.events <= 10, `${cost.events} history events`);
     assert.ok(billable <= 3, `${billable} billable actions`);
   });
 
