@@ -41,6 +41,13 @@ export interface Replays {
   recover(accountId: string, destinationId: string, since: string): Promise<RecoverResult>;
 }
 
+/**
+ * How long a retry or recover waits for a failed run to close. A delivery reads `failed` from the
+ * workflow task that gives up, while its run stays open for the activity that emits
+ * hook.delivery_failed; a replay of it must wait for that run to end (same workflow id).
+ */
+const CLOSING_WAIT_MS = 10_000;
+
 /** Replaying into a disabled destination would only fail again. */
 function requireEnabled(destination: Destination): void {
   if (!destination.enabled) {
@@ -60,6 +67,16 @@ export function createReplays(deps: { client: Client; store: Store; ingest: Inge
     return { id: previous.workflowId, run_id: runId, replay_of: previous.runId };
   }
 
+  /** The newest run of a delivery, once closed if it already reads failed (see CLOSING_WAIT_MS); still open past that, as it is. */
+  async function closedRun(accountId: string, run: WorkflowExecutionDescription): Promise<WorkflowExecutionDescription> {
+    if (run.status.name !== 'RUNNING' || run.typedSearchAttributes.get(SA.status) !== 'failed') return run;
+    const signal = AbortSignal.timeout(CLOSING_WAIT_MS);
+    await client
+      .withAbortSignal(signal, () => client.workflow.getHandle(run.workflowId, run.runId, { followRuns: false }).result())
+      .catch(() => undefined);
+    return queries.describeOwned(accountId, run.workflowId);
+  }
+
   /** Whether a cancelled run was cancelled by the destination being disabled (not on request). */
   async function cancelledByDisable(item: DeliverySummary): Promise<boolean> {
     const state = await client.workflow
@@ -71,7 +88,7 @@ export function createReplays(deps: { client: Client; store: Store; ingest: Inge
 
   return {
     async retry(accountId, id) {
-      const previous = await queries.describeOwned(accountId, id);
+      const previous = await closedRun(accountId, await queries.describeOwned(accountId, id));
       if (previous.status.name === 'RUNNING') {
         throw new DomainError('delivery_running', `Delivery '${id}' is still running; wait for it to finish or cancel it first`);
       }
@@ -90,8 +107,8 @@ export function createReplays(deps: { client: Client; store: Store; ingest: Inge
         accountScope(accountId),
         `${SA.destination.name} = ${literal(destinationId, 'destination_id')}`,
         // A run that ended without a result (crashed workflow, terminated) never set a final status.
+        // Running too: a failed run is still open while it emits its alert (closedRun waits for it).
         `(${SA.status.name} IN ('failed', 'cancelled') OR ${ENDED_WITHOUT_RESULT_QUERY})`,
-        `ExecutionStatus != 'Running'`,
         startedSince(since),
       ].join(' AND ');
 
@@ -114,7 +131,7 @@ export function createReplays(deps: { client: Client; store: Store; ingest: Inge
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           for (let item = queue.shift(); item; item = queue.shift()) {
-            const previous = await queries.describeOwned(accountId, item.id);
+            const previous = await closedRun(accountId, await queries.describeOwned(accountId, item.id));
             // Visibility lags: re-check the newest run itself before replaying it.
             if (previous.runId !== item.run_id || previous.status.name === 'RUNNING') continue;
             if (item.status === 'cancelled' && !(await cancelledByDisable(item))) continue;
