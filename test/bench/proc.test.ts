@@ -34,10 +34,12 @@ test('threadCpu sums this process\'s threads by kind; treeCpuSeconds includes a 
   const own = threadCpu(process.pid);
   assert.ok(Object.keys(own).length > 0);
   assert.ok(Object.values(own).every((v) => v >= 0));
-  const child = spawn(process.execPath, ['-e', 'const t = Date.now(); while (Date.now() - t < 1500);']);
+  // Busy for 1 s of its own CPU, however loaded the machine: the wait below always ends.
+  const child = spawn(process.execPath, ['-e', 'while (process.cpuUsage().user < 1e6);']);
   const exited = new Promise((r) => child.once('exit', r));
   // Alive: its own CPU time is in the tree.
-  while ((cpuSeconds(child.pid!) ?? 0) < 0.2) await new Promise((r) => setTimeout(r, 20));
+  // Past 0.3 s of its own, so the sums below (clock ticks as binary fractions) clear 0.2 with room.
+  while ((cpuSeconds(child.pid!) ?? 0) < 0.3) await new Promise((r) => setTimeout(r, 20));
   // This process's own time is read first: what the tree adds on top can only be its descendants'.
   const selfBefore = cpuSeconds(process.pid)!;
   const alive = treeCpuSeconds(process.pid)! - selfBefore;
