@@ -173,7 +173,7 @@ describe('the integrator console (real Chromium, real stack)', () => {
         const lineHeight: number = doc.querySelector('.monaco-editor .view-line').offsetHeight;
         return rows.filter((d) => d.querySelector('.squiggly-error')).map((d) => Math.round(d.offsetTop / lineHeight) + 1);
       });
-    await eventually(async () => JSON.stringify(await markedLines()) === '[7]', 'a marker on line 7 only', 10_000).catch(async (e) => {
+    await eventually(async () => JSON.stringify(await markedLines()) === '[7]', 'a marker on line 7 only', 30_000).catch(async (e) => {
       throw new Error(`${(e as Error).message}; marked lines: ${JSON.stringify(await markedLines())}`);
     });
 
