@@ -1,5 +1,6 @@
-import { CompiledQuery, PostgresAdapter, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { LruCache } from '../../sandboxes/lru-cache.ts';
+import { precompiled } from './precompiled.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -50,17 +51,16 @@ function deepFreeze<T extends object>(value: T): T {
 }
 
 export function createConfigCache(db: Kysely<Database>, capacity = DEFAULT_CONFIG_CACHE_ENTRIES): ConfigCache {
-  // Compiled once: this runs for every attempt, and building a query through Kysely costs more than SQLite running it.
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-  const text = `select config_version from accounts where id = ${postgres ? '$1' : '?'}`;
+  // Runs for every attempt.
+  const versionOf = precompiled(db, db.selectFrom('accounts').select('config_version').where('id', '=', ''));
   const entries = new LruCache<string, { version: number; value: object }>(capacity);
   let hits = 0;
   let misses = 0;
   return {
     async check(scope) {
       if (typeof scope !== 'string') return scope;
-      const { rows } = await db.executeQuery<{ config_version: number }>(CompiledQuery.raw(text, [scope]));
-      return { accountId: scope, version: rows[0]?.config_version };
+      const [row] = await versionOf([scope]);
+      return { accountId: scope, version: row?.config_version };
     },
     async read<T extends object>(check: ConfigCheck, key: string, load: () => Promise<T | undefined>, ownerOf: (value: T) => string) {
       // The account id leads the key: entries of different accounts can never collide.

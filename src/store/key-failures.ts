@@ -1,4 +1,5 @@
-import { CompiledQuery, PostgresAdapter, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { precompiled } from './precompiled.ts';
 import type { Database } from './schema.ts';
 
 /** One client address's failed API-key attempts in its current window. */
@@ -24,12 +25,8 @@ export interface KeyFailureStore {
 
 export function createKeyFailureStore(deps: { db: Kysely<Database> }): KeyFailureStore {
   const { db } = deps;
-  // Compiled once: `read` runs for every request that presents a key, and building a query through
-  // Kysely costs more than the database running it (as in src/store/config-cache.ts).
-  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-  const readText = postgres
-    ? 'select failures, window_started_ms from key_failures where key = $1 and window_started_ms > $2'
-    : 'select failures, window_started_ms from key_failures where key = ? and window_started_ms > ?';
+  // `read` runs for every request that presents a key.
+  const openWindowOf = precompiled(db, db.selectFrom('key_failures').select(['failures', 'window_started_ms']).where('key', '=', '').where('window_started_ms', '>', 0));
   return {
     async record(key, windowMs, nowMs = Date.now()) {
       const ended = nowMs - windowMs;
@@ -51,10 +48,7 @@ export function createKeyFailureStore(deps: { db: Kysely<Database> }): KeyFailur
       return { failures: Number(row.failures), windowEndsMs: Number(row.window_started_ms) + windowMs };
     },
     async read(key, windowMs, nowMs = Date.now()) {
-      const { rows } = await db.executeQuery<{ failures: number | string; window_started_ms: number | string }>(
-        CompiledQuery.raw(readText, [key, nowMs - windowMs]),
-      );
-      const row = rows[0];
+      const [row] = await openWindowOf([key, nowMs - windowMs]);
       return row && { failures: Number(row.failures), windowEndsMs: Number(row.window_started_ms) + windowMs };
     },
     async prune(windowMs, beforeMs = Date.now()) {

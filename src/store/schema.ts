@@ -9,6 +9,8 @@ export interface AccountsTable {
   created_at: string;
   /** JSON string[] of CIDRs the operator opened for this account; null: none. */
   allowed_networks: string | null;
+  /** Bumped by database triggers on every change to the account's configuration (src/store/config-cache.ts). */
+  config_version: Generated<number>;
 }
 
 export interface DestinationsTable {
