@@ -13,6 +13,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eachAtMost } from '../src/concurrency.ts';
 import { callCompleted } from '../test/support/events.ts';
 import { openWindow } from './lib/proc.ts';
 import { cleanupAll, installExitHandlers, onCleanup } from './lib/processes.ts';
@@ -36,13 +37,6 @@ async function post(target: Target, path: string, body: unknown): Promise<any> {
   return answer;
 }
 
-/** Runs `jobs` with `concurrency` in flight. */
-async function pool<T>(jobs: T[], concurrency: number, fn: (job: T) => Promise<void>): Promise<void> {
-  const queue = [...jobs];
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let job = queue.shift(); job !== undefined; job = queue.shift()) await fn(job);
-  }));
-}
 
 type Mode = 'single' | 'batch';
 
@@ -50,11 +44,11 @@ async function send(target: Target, mode: Mode, ids: string[]): Promise<number> 
   // Ten calls' worth of events interleaved, as the platform sends a busy second.
   const events = ids.map((id, i) => callCompleted(id, { call_id: `call_${i % 10}_${id.slice(0, 12)}` }));
   if (mode === 'single') {
-    await pool(events, SINGLE_CONCURRENCY, async (e) => void (await post(target, '/v1/events', e)));
+    await eachAtMost(events, SINGLE_CONCURRENCY, async (e) => void (await post(target, '/v1/events', e)));
     return events.length;
   }
   const batches = Array.from({ length: Math.ceil(events.length / PER_BATCH) }, (_, b) => events.slice(b * PER_BATCH, (b + 1) * PER_BATCH));
-  await pool(batches, BATCH_CONCURRENCY, async (events) => {
+  await eachAtMost(batches, BATCH_CONCURRENCY, async (events) => {
     const answer = await post(target, '/v1/events/batch', events);
     if (answer.refused > 0) throw new Error(`batch refused ${answer.refused}: ${JSON.stringify(answer.results.find((r: { code?: string }) => r.code))}`);
   });

@@ -3,6 +3,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/com
 import { attemptTimeoutMs } from '../workflows/attempt-limits.ts';
 import type { DeliveryEvent, DeliveryInput } from '../workflows/types.ts';
 import { deliveryWorkflow } from '../workflows/delivery.ts';
+import { eachAtMost } from './concurrency.ts';
 import { AppError, DomainError } from './errors.ts';
 import { isOperationalEventType, type EventEnvelope } from './events/catalog.ts';
 import { applyFilter } from './events/filter.ts';
@@ -208,28 +209,24 @@ export function createIngestService(deps: IngestDeps): IngestService {
         else lanes.set(key, [i]);
       });
       // Longest lanes first: a call with many events in the batch is not left to run alone at the end.
-      const queue = [...lanes.values()].sort((a, b) => b.length - a.length);
-      await Promise.all(
-        Array.from({ length: Math.min(BATCH_CONCURRENCY, queue.length) }, async () => {
-          for (let lane = queue.shift(); lane; lane = queue.shift()) {
-            let held: string | undefined;
-            for (const i of lane) {
-              const { accountId, envelope } = items[i]!;
-              if (held !== undefined) {
-                // Accepting it would let it overtake the earlier event when that one is sent again.
-                outcomes[i] = { ok: false, error: new AppError(503, 'call_order_held', `Not accepted: event '${held}' of the same call earlier in this batch was refused with a temporary error, and this one must not overtake it. Send both again, in order`) };
-                continue;
-              }
-              try {
-                outcomes[i] = { ok: true, result: await service.ingest(accountId, envelope) };
-              } catch (error) {
-                outcomes[i] = { ok: false, error };
-                if (!isPermanent(error)) held = envelope.id;
-              }
-            }
+      const longestFirst = [...lanes.values()].sort((a, b) => b.length - a.length);
+      await eachAtMost(longestFirst, BATCH_CONCURRENCY, async (lane) => {
+        let held: string | undefined;
+        for (const i of lane) {
+          const { accountId, envelope } = items[i]!;
+          if (held !== undefined) {
+            // Accepting it would let it overtake the earlier event when that one is sent again.
+            outcomes[i] = { ok: false, error: new AppError(503, 'call_order_held', `Not accepted: event '${held}' of the same call earlier in this batch was refused with a temporary error, and this one must not overtake it. Send both again, in order`) };
+            continue;
           }
-        }),
-      );
+          try {
+            outcomes[i] = { ok: true, result: await service.ingest(accountId, envelope) };
+          } catch (error) {
+            outcomes[i] = { ok: false, error };
+            if (!isPermanent(error)) held = envelope.id;
+          }
+        }
+      });
       return outcomes;
     },
   };

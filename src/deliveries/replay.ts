@@ -1,5 +1,6 @@
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import type { deliveryWorkflow } from '../../workflows/delivery.ts';
+import { eachAtMost } from '../concurrency.ts';
 import { DomainError, unknownId } from '../errors.ts';
 import type { IngestService } from '../ingest.ts';
 import type { Destination } from '../store/destinations.ts';
@@ -127,19 +128,14 @@ export function createReplays(deps: { client: Client; store: Store; ingest: Inge
       } while (token);
 
       const recovered: string[] = [];
-      const queue = candidates.slice(0, RECOVER_BATCH);
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          for (let item = queue.shift(); item; item = queue.shift()) {
-            const previous = await closedRun(accountId, await queries.describeOwned(accountId, item.id));
-            // Visibility lags: re-check the newest run itself before replaying it.
-            if (previous.runId !== item.run_id || previous.status.name === 'RUNNING') continue;
-            if (item.status === 'cancelled' && !(await cancelledByDisable(item))) continue;
-            await replay(destination, previous);
-            recovered.push(item.id);
-          }
-        }),
-      );
+      await eachAtMost(candidates.slice(0, RECOVER_BATCH), CONCURRENCY, async (item) => {
+        const previous = await closedRun(accountId, await queries.describeOwned(accountId, item.id));
+        // Visibility lags: re-check the newest run itself before replaying it.
+        if (previous.runId !== item.run_id || previous.status.name === 'RUNNING') return;
+        if (item.status === 'cancelled' && !(await cancelledByDisable(item))) return;
+        await replay(destination, previous);
+        recovered.push(item.id);
+      });
       return { recovered: recovered.length, deliveries: recovered.sort(), more };
     },
   };
