@@ -53,5 +53,9 @@ export interface Issue {
   message: string;
 }
 
+/** A zod error's issues, as a validation_error answers them. */
+export const zodIssues = (error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): Issue[] =>
+  error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+
 /** Validation issues as one message: `path: message; path: message`. */
 export const formatIssues = (issues: readonly Issue[]): string => issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');

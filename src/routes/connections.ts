@@ -3,7 +3,7 @@ import { requireAccount } from '../auth.ts';
 import type { Config } from '../config.ts';
 import { initialStatus, mergeSpec, specFromBody, viewOf } from '../connections/spec.ts';
 import type { NetworkPolicy } from '../delivery/network-policy.ts';
-import { AppError, formatIssues, notFound } from '../errors.ts';
+import { AppError, formatIssues, notFound, zodIssues } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { idParams, listOf } from './common.schema.ts';
 import type { ConnectionView } from './connections.schema.ts';
@@ -73,7 +73,7 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
     }
     const parsed = patchSchemas[rec.kind].safeParse(raw);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      const issues = zodIssues(parsed.error);
       throw new AppError(400, 'validation_error', formatIssues(issues), { issues });
     }
     const body = parsed.data as Record<string, unknown>;

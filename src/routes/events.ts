@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { AppError, DomainError, formatIssues } from '../errors.ts';
+import { AppError, DomainError, formatIssues, zodIssues } from '../errors.ts';
 import { envelopeJsonSchema, eventDescriptions, eventEnvelopeSchema, eventTypes, type EventEnvelope } from '../events/catalog.ts';
 import type { BatchItem, IngestService } from '../ingest.ts';
 import type { Store } from '../store/index.ts';
@@ -96,7 +96,7 @@ export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => asyn
     }
     const parsed = eventEnvelopeSchema.safeParse(raw);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      const issues = zodIssues(parsed.error);
       return { code: 'validation_error', message: formatIssues(issues), issues };
     }
     const envelope = parsed.data as EventEnvelope;
