@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { bundleInputs } from '../src/build/bundle-inputs.ts';
 import { buildCurrent } from '../src/build/build.ts';
 import { projectRoot, SOURCE_DIRS, workflowBundleOf } from '../src/build/layout.ts';
+import { callAt } from './support/api.ts';
 import { callCompleted } from './support/events.ts';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { startReplica, type ProductProcess } from './support/product-process.ts';
@@ -114,15 +115,7 @@ describe('the JS build (dist/)', () => {
       rmSync(data, { recursive: true, force: true });
     });
 
-    async function call(method: string, path: string, token: string, body?: unknown) {
-      const res = await fetch(replica!.url + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
-    }
+    const call = (method: string, path: string, token: string, body?: unknown) => callAt(replica!.url, method, path, { token, body });
 
     test('delivers an event; after a source file is edited, the next start recompiles that file alone and runs the edited code', async () => {
       await buildCurrent(root);

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { callAt } from './support/api.ts';
 import { callCompleted } from './support/events.ts';
 import { createTestDatabase } from './support/postgres.ts';
 import { startReceiver, type Receiver } from './support/receiver.ts';
@@ -77,15 +78,7 @@ describe('replicas on one PostgreSQL and one Temporal', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  async function call(base: string, method: string, path: string, token: string, body?: unknown) {
-    const res = await fetch(base + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
-  }
+  const call = (base: string, method: string, path: string, token: string, body?: unknown) => callAt(base, method, path, { token, body });
 
   test('kill -9 of an API and a worker replica mid-stream loses no accepted event, and delivers none more than twice', async () => {
     // The first node's account key is the API replica's too: one control plane (the issue saw 401 here).

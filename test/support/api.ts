@@ -71,6 +71,12 @@ export function requestHeaders(o: CallOptions): Record<string, string> {
   return headers;
 }
 
+/** One request to the API at `base` (a stack's, or a spawned product process's), answered as `call` answers. */
+export async function callAt(base: string, method: string, path: string, o: CallOptions = {}): Promise<Answer> {
+  const res = await fetch(base + path, { method, headers: requestHeaders(o), body: o.body !== undefined ? JSON.stringify(o.body) : o.raw });
+  return { status: res.status, body: parsedBody(await res.text()), headers: res.headers };
+}
+
 /** The account factory (POST /v1/accounts with the admin token): its id and its API key. */
 export async function createAccountWith(call: TestApi['call'], adminToken: string, name = 'Test BPO'): Promise<{ id: string; api_key: string }> {
   const r = await call('POST', '/v1/accounts', { token: adminToken, body: { name } });

@@ -4,7 +4,7 @@ import type { Client, Connection } from '@temporalio/client';
 import { buildApi, createClient, createCore, startWorker, type WorkerHandle } from '../../src/runtime.ts';
 import { targetFromConfig, type TemporalTarget } from '../../src/temporal/connection.ts';
 import type { DialectName } from '../../src/store/db.ts';
-import { createAccountWith, parsedBody, requestHeaders, testConfig, type TestApi } from './api.ts';
+import { callAt, createAccountWith, testConfig, type TestApi } from './api.ts';
 
 /**
  * The real product wired for one test file: its own SQLite file, its own task queue on the shared dev
@@ -59,10 +59,7 @@ export async function startStack(env: Record<string, string> = {}, opts: { worke
       await stack.worker?.stop();
       stack.worker = undefined;
     },
-    async call(method, path, o = {}) {
-      const res = await fetch(url + path, { method, headers: requestHeaders(o), body: o.body !== undefined ? JSON.stringify(o.body) : o.raw });
-      return { status: res.status, body: parsedBody(await res.text()), headers: res.headers };
-    },
+    call: (method, path, o = {}) => callAt(url, method, path, o),
     createAccount: (name) => createAccountWith(stack.call, stack.adminToken, name),
     async stop() {
       await api.close();
