@@ -22,10 +22,13 @@ declare module 'fastify' {
 }
 
 /**
- * Only failures count, so a busy producer with a valid key never meets the limit; once an address is
- * over it, its keys are not even checked until the window ends, or a guess that happens to be right
- * would still tell the guesser so. The address is `req.ip`, which follows X-Forwarded-For only from
- * VOICEOI_TRUSTED_PROXIES. Counts live in the database (`failures`), so a guesser spreading its
+ * Only failures count, and only failures are refused: a request with a valid key, session or admin
+ * token always passes, so a busy producer never meets the limit and a guesser cannot lock out the
+ * producers that share its address (and a valid request costs no read of the counts). Once an
+ * address is over the limit its wrong keys get 429, not 401, until the window ends. A right guess
+ * would pass, as it would anywhere: keys are 192-bit random, and the limit is there to stop a
+ * guesser's volume, which it still does. The address is `req.ip`, which follows X-Forwarded-For only
+ * from VOICEOI_TRUSTED_PROXIES. Counts live in the database (`failures`), so a guesser spreading its
  * attempts over several API replicas meets one limit.
  */
 export async function registerKeyFailureLimit(
@@ -47,13 +50,16 @@ export async function registerKeyFailureLimit(
       // No key presented (a console session, a missing header): nothing was guessed.
       if (!keyPresented) return authenticate();
       const key = keyOf(req.ip);
-      // Read per request, never cached: a lock-out counted on another replica holds here at once.
-      const open = await failures.read(key, windowMs);
-      if (open && open.failures > max) throw tooMany(open.windowEndsMs);
       try {
+        // The key is judged first: a valid one is never refused for what others at its address (a
+        // shared NAT, a proxy not listed as trusted) guessed, or anyone could stop the event ingest.
         return await authenticate();
       } catch (err) {
         if (err instanceof AppError && err.statusCode === 401) {
+          // Read per request, never cached: a lock-out counted on another replica holds here at once.
+          // A locked-out address is not counted further, so being refused never extends its window.
+          const open = await failures.read(key, windowMs);
+          if (open && open.failures > max) throw tooMany(open.windowEndsMs);
           // Ended windows are deleted at most once a window per process: the table holds about one
           // row per address that failed within the last window.
           if (Date.now() - prunedAt > windowMs) {

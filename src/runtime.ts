@@ -34,6 +34,7 @@ import { WatchdogFreeWorker } from './temporal/watchdog-free-worker.ts';
 import { connectClient, connectWorker, type TemporalTarget } from './temporal/connection.ts';
 import { loadTuning, type Tuning } from './temporal/tuning.ts';
 import { projectRoot } from './build/layout.ts';
+import { MAX_DELIVERY_ID_PARAM_LENGTH } from './temporal/delivery-ids.ts';
 import { createGateActivities } from './temporal/gates.ts';
 
 // The sources, also from dist/: the Temporal bundler compiles them itself (a start from dist/ loads the
@@ -222,6 +223,8 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
   const server = Fastify({
     loggerInstance: core.logger as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
+    // Every id the API hands out must work in its own URLs (GET /v1/deliveries/:id with a 200-character event id).
+    routerOptions: { maxParamLength: MAX_DELIVERY_ID_PARAM_LENGTH },
     // Producers retry on timeouts; keep the socket budget generous but bounded.
     requestTimeout: 30_000,
     // X-Forwarded-* only from the operator's own proxies: from anyone else they would choose the

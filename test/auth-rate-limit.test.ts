@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
+import { callCompleted } from './support/events.ts';
 import { eventually, startStack, type Stack } from './support/stack.ts';
 
 describe('failed API-key attempts are limited per client address', () => {
@@ -20,13 +21,19 @@ describe('failed API-key attempts are limited per client address', () => {
   const client = (address: string) => {
     const dispatcher = new Agent({ localAddress: address });
     agents.push(dispatcher);
-    return async (token: string, headers: Record<string, string> = {}) => {
-      const res = await fetch(`${stack.url}/v1/destinations`, { headers: { authorization: `Bearer ${token}`, ...headers }, dispatcher });
-      return { status: res.status, body: (await res.json()) as { code: string; message: string }, retryAfter: res.headers.get('retry-after') };
+    return async (token: string, headers: Record<string, string> = {}, init: { method?: string; path?: string; body?: unknown } = {}) => {
+      const res = await fetch(`${stack.url}${init.path ?? '/v1/destinations'}`, {
+        method: init.method ?? 'GET',
+        headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: init.body ? JSON.stringify(init.body) : undefined,
+        dispatcher,
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : {}) as { code: string; message: string }, retryAfter: res.headers.get('retry-after') };
     };
   };
 
-  test('past the limit an address gets 429 too_many_requests with Retry-After, even for a valid key, until the window ends; other addresses and valid keys are unaffected', async () => {
+  test('past the limit wrong keys from an address get 429 too_many_requests with Retry-After until the window ends; other addresses are unaffected', async () => {
     const guesser = client('127.0.0.2');
     const producer = client('127.0.0.3');
     for (let i = 0; i < 3; i++) assert.equal((await guesser(`vk_guess_${i}`)).status, 401);
@@ -35,8 +42,7 @@ describe('failed API-key attempts are limited per client address', () => {
     assert.equal(limited.body.code, 'too_many_requests');
     assert.match(limited.body.message, /failed API-key attempts/);
     assert.ok(Number(limited.retryAfter) >= 1 && Number(limited.retryAfter) <= 2, `Retry-After: ${limited.retryAfter}`);
-    // A right guess now would tell the guesser nothing: the key is not checked.
-    assert.equal((await guesser(key)).status, 429);
+    assert.equal((await guesser('vk_guess_4')).status, 429);
 
     // A busy producer on another address, with a valid key, never meets the limit.
     const answers = await Promise.all(Array.from({ length: 20 }, () => producer(key)));
@@ -45,12 +51,29 @@ describe('failed API-key attempts are limited per client address', () => {
     const anonymous = client('127.0.0.4');
     for (let i = 0; i < 5; i++) assert.equal((await anonymous('', { authorization: '' })).status, 401);
 
-    // Waiting out the window lets the valid key in again (being refused does not extend it).
+    // Waiting out the window lets wrong keys be judged again (being refused does not extend it).
     const back = await eventually(async () => {
-      const r = await guesser(key);
-      return r.status === 200 ? r : undefined;
+      const r = await guesser('vk_guess_5');
+      return r.status === 401 ? r : undefined;
     }, 'the limit to end', 10_000, 250);
-    assert.equal(back.status, 200);
+    assert.equal(back.body.code, 'unauthorized');
+  });
+
+  test('during a lock-out, a valid account key, the admin token, event ingest and console sign-in from the same address are judged on their own merits', async () => {
+    const shared = client('127.0.0.6');
+    for (let i = 0; i < 4; i++) await shared(`vk_nat_guess_${i}`);
+    assert.equal((await shared('vk_nat_guess_x')).status, 429, 'the address is locked out');
+
+    assert.equal((await shared(key)).status, 200, 'the account key lists destinations');
+    assert.equal((await shared(stack.adminToken, {}, { method: 'POST', path: '/v1/accounts', body: { name: 'Behind the same NAT' } })).status, 201, 'the admin token creates an account');
+    const ingest = await shared(key, {}, { method: 'POST', path: '/v1/events', body: callCompleted(`evt_nat_${Date.now()}`) });
+    assert.equal(ingest.status, 202, JSON.stringify(ingest.body));
+    const signIn = await shared('', { authorization: '' }, { method: 'POST', path: '/v1/session', body: { api_key: key } });
+    assert.equal(signIn.status, 204);
+
+    // Still locked for what is wrong: a wrong key and a wrong console sign-in.
+    assert.equal((await shared('vk_nat_guess_y')).status, 429);
+    assert.equal((await shared('', { authorization: '' }, { method: 'POST', path: '/v1/session', body: { api_key: 'vk_nat_guess_z' } })).status, 429);
   });
 
   test('X-Forwarded-For from a client that is not a trusted proxy does not change the counted address', async () => {

@@ -142,14 +142,15 @@ export const eventDescriptions: Record<EventType, string> = {
  * The event id becomes the `webhook-id` header of every delivery and part of the delivery id (a
  * workflow id and a URL path segment), so it is limited to characters that are safe in all three.
  */
-const EVENT_ID_PATTERN = /^[A-Za-z0-9._:~-]{1,200}$/;
+export const MAX_EVENT_ID_LENGTH = 200;
+const EVENT_ID_PATTERN = new RegExp(`^[A-Za-z0-9._:~-]{1,${MAX_EVENT_ID_LENGTH}}$`);
 
 const eventId = z
   .string()
   .regex(EVENT_ID_PATTERN, {
     error: (iss) =>
-      typeof iss.input === 'string' && (iss.input.length === 0 || iss.input.length > 200)
-        ? `must be 1 to 200 characters long (got ${iss.input.length})`
+      typeof iss.input === 'string' && (iss.input.length === 0 || iss.input.length > MAX_EVENT_ID_LENGTH)
+        ? `must be 1 to ${MAX_EVENT_ID_LENGTH} characters long (got ${iss.input.length})`
         : 'may contain only letters A-Z and a-z, digits and . _ : ~ - (it is sent as the webhook-id header)',
   })
   .describe("The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ -");

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { ensureTemporalCli } from './cli.ts';
 import { searchAttributeNames } from './search-attributes.ts';
 
@@ -51,6 +52,20 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Flags that must not be in the process's arguments, which every local user reads in
+ * /proc/<pid>/cmdline: the UI's codec URL holds the install's codec secret (src/routes/codec.ts).
+ * The CLI takes any flag's value from its environment settings file (`--env-file`, `--env`), so they
+ * go there, in a file only this user can read, in a directory only this user can list.
+ */
+function privateSettingsFile(flags: Record<string, string>): { args: string[]; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'voiceoi-temporal-'));
+  const file = join(dir, 'settings.yaml');
+  // JSON is YAML: every value quoted and escaped.
+  writeFileSync(file, JSON.stringify({ env: { 'voiceoi-hooks': flags } }), { mode: 0o600 });
+  return { args: ['--env-file', file, '--env', 'voiceoi-hooks'], remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Starts `temporal server start-dev` and resolves once its frontend answers. */
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
@@ -80,7 +95,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   }
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? port + 1000));
-  if (opts.codecEndpoint) args.push('--ui-codec-endpoint', opts.codecEndpoint);
+  const settings = opts.codecEndpoint ? privateSettingsFile({ 'ui-codec-endpoint': opts.codecEndpoint }) : undefined;
+  if (settings) args.push(...settings.args);
   if (opts.extraArgs) args.push(...opts.extraArgs);
 
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: false });
@@ -89,6 +105,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     stderr = (stderr + c.toString()).slice(-8000);
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // The CLI reads its settings file once, at start: nothing needs it on disk after that.
+  void exited.then(() => settings?.remove());
   const address = `127.0.0.1:${port}`;
 
   // Loaded while the server boots: the client's modules take a few hundred ms that start-up would wait for.
@@ -111,6 +129,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  settings?.remove();
 
   return {
     address,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -50,6 +50,18 @@ describe('the dev Temporal UI shows payloads decrypted through its secret codec 
     await receiver?.close();
     await dev?.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('the codec secret is in no process argument and in no file left behind; the UI still has its codec URL', async () => {
+    const secret = resolveCodecUiSecret(dataDir);
+    const cmdline = readFileSync(`/proc/${dev.pid}/cmdline`, 'utf8');
+    assert.match(cmdline, /start-dev/);
+    assert.ok(!cmdline.includes(secret), 'the secret is not in /proc/<pid>/cmdline');
+    const args = cmdline.split('\0');
+    const settingsFile = args[args.indexOf('--env-file') + 1]!;
+    assert.ok(settingsFile && !existsSync(settingsFile), 'the settings file was removed once the server started');
+    const settings = (await (await fetch(`${dev.uiUrl}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
+    assert.equal(settings.Codec.Endpoint, codecUiEndpoint(apiBase, secret));
   });
 
   test('the delivery\'s input is readable in the UI; every codec call it made went to the secret URL and succeeded', async () => {
