@@ -12,7 +12,7 @@ import { registerJsonParser } from './json-depth.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { connectionRoutes } from './routes/connections.ts';
-import { consoleRoutes } from './routes/console.ts';
+import { consoleRoutes, setPageSecurityHeaders } from './routes/console.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -46,7 +46,12 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The docs share the console's origin, so they get its policy: a page that can be framed there could
+  // be used to trick a signed-in integrator (and its scripts may come only from this origin).
+  await app.register(async (docs) => {
+    docs.addHook('onSend', async (_req, reply) => setPageSecurityHeaders(reply));
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
 
   // Console sign-in: cookies are parsed for every route, before authentication (src/sessions.ts).
   await app.register(fastifyCookie);

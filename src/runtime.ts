@@ -204,7 +204,7 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     eagerStart: opts.eagerStart,
     onIngested: (eventType) => core.metrics.eventIngested(eventType),
   });
-  const deliveries = createDeliveryService({ client, store, ingest, taskQueue });
+  const deliveries = createDeliveryService({ client, store, ingest, taskQueue, keyRing: core.keyRing });
   const deps: AppDeps = {
     config,
     store,

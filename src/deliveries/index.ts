@@ -4,6 +4,8 @@ import { DomainError } from '../errors.ts';
 import type { IngestService } from '../ingest.ts';
 import type { Store } from '../store/index.ts';
 import { SA } from '../temporal/search-attributes.ts';
+import type { KeyRing } from '../crypto/keyring.ts';
+import { createCursors } from './cursor.ts';
 import { createDeliveryQueries, type DeliveryFilters, type DeliverySummary, type DeliveryView } from './query.ts';
 import { createReplays, type RecoverResult, type ReplayStarted } from './replay.ts';
 import { createResumeDrain, type ResumeDrain } from './resume.ts';
@@ -36,10 +38,12 @@ export function createDeliveryService(deps: {
   ingest: IngestService;
   /** Where the resume drain runs: the deliveries' own task queue. */
   taskQueue: string;
+  /** Keys the list cursors (cursor.ts). */
+  keyRing: Pick<KeyRing, 'currentKeyId' | 'key'>;
 }): DeliveryService {
   const { client } = deps;
   const runs = createRunReader(client);
-  const queries = createDeliveryQueries({ client, runs });
+  const queries = createDeliveryQueries({ client, runs, cursors: createCursors(deps.keyRing) });
   const replays = createReplays({ client, store: deps.store, ingest: deps.ingest, queries, runs });
   const drain = createResumeDrain({ client, taskQueue: deps.taskQueue });
 

@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import { ServiceError, WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import proto, { type temporal } from '@temporalio/proto';
 import type { DeliveryState, DeliveryStatus } from '../../workflows/types.ts';
 import { statusQuery, type deliveryWorkflow } from '../../workflows/delivery.ts';
-import { DomainError, unknownId } from '../errors.ts';
+import { unknownId } from '../errors.ts';
 import { parseDeliveryId } from '../temporal/delivery-ids.ts';
 import { dateOf, keywordOf } from '../temporal/raw-decode.ts';
 import { SA } from '../temporal/search-attributes.ts';
 import { isQuerySafe, literal, startedSince } from '../temporal/visibility-query.ts';
+import type { Cursors } from './cursor.ts';
 import type { RunReader } from './runs.ts';
 
 /** How long `GET /v1/deliveries/:id` waits for a running delivery to answer its status query. */
@@ -52,25 +52,6 @@ export interface DeliveryFilters {
 
 /** Every visibility query starts here: the account is in each one, so nothing widens what a caller sees. */
 export const accountScope = (accountId: string): string => `${SA.account.name} = ${literal(accountId, 'account')}`;
-
-// A cursor is Temporal's page token bound to the query it continues: reusing it with other filters
-// would silently skip or repeat rows, so that is refused. The account is in every query, so a
-// cursor can never widen what a caller sees.
-const queryTag = (query: string) => createHash('sha256').update(query).digest('base64url').slice(0, 16);
-function sealCursor(token: Uint8Array, query: string): string {
-  return Buffer.from(JSON.stringify({ q: queryTag(query), t: Buffer.from(token).toString('base64') })).toString('base64url');
-}
-function openCursor(cursor: string, query: string): Uint8Array {
-  let parsed: { q?: unknown; t?: unknown };
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as typeof parsed;
-  } catch {
-    throw new DomainError('invalid_cursor', 'cursor: not a cursor returned by this API');
-  }
-  if (typeof parsed.t !== 'string' || typeof parsed.q !== 'string') throw new DomainError('invalid_cursor', 'cursor: not a cursor returned by this API');
-  if (parsed.q !== queryTag(query)) throw new DomainError('invalid_cursor', 'cursor: it belongs to a listing with other filters; send the same filters as the first page');
-  return Buffer.from(parsed.t, 'base64');
-}
 
 const STATUS_NAMES = ['UNSPECIFIED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'CONTINUED_AS_NEW', 'TIMED_OUT'];
 const workflowStatusName = (code: number | null | undefined): string => STATUS_NAMES[code ?? 0] ?? 'UNKNOWN';
@@ -129,8 +110,8 @@ export interface DeliveryQueries {
   list(accountId: string, filters: DeliveryFilters): Promise<{ items: DeliverySummary[]; next_cursor: string | null }>;
 }
 
-export function createDeliveryQueries(deps: { client: Client; runs: RunReader }): DeliveryQueries {
-  const { client, runs } = deps;
+export function createDeliveryQueries(deps: { client: Client; runs: RunReader; cursors: Cursors }): DeliveryQueries {
+  const { client, runs, cursors } = deps;
   const namespace = client.options.namespace;
 
   async function describeOwned(accountId: string, id: string): Promise<WorkflowExecutionDescription> {
@@ -247,8 +228,8 @@ export function createDeliveryQueries(deps: { client: Client; runs: RunReader })
       if (f.lead_id) clauses.push(`${SA.leadId.name} = ${literal(f.lead_id, 'lead_id')}`);
       if (f.since) clauses.push(startedSince(f.since));
       const query = clauses.join(' AND ');
-      const p = await page(query, f.limit, f.cursor ? openCursor(f.cursor, query) : undefined);
-      return { items: await latestOnly(accountId, p.items), next_cursor: p.next ? sealCursor(p.next, query) : null };
+      const p = await page(query, f.limit, f.cursor ? cursors.open(f.cursor, query) : undefined);
+      return { items: await latestOnly(accountId, p.items), next_cursor: p.next ? cursors.seal(p.next, query) : null };
     },
   };
 }

@@ -15,7 +15,8 @@ export const CONSOLE_PATH = '/console';
 export const defaultConsoleDir = join(projectRoot, 'console', 'dist');
 export const consoleDirOf = (config: Pick<Config, 'VOICEOI_CONSOLE_DIR'>): string => resolve(config.VOICEOI_CONSOLE_DIR ?? defaultConsoleDir);
 
-const CSP = [
+/** The pages this API serves (the console, and the API docs on the same origin) allow only this origin and no framing. */
+export const PAGE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   // Monaco injects <style> elements at run time.
@@ -27,6 +28,14 @@ const CSP = [
   "base-uri 'none'",
   "object-src 'none'",
 ].join('; ');
+
+/** The headers every page of this origin carries; `frame-ancestors` and X-Frame-Options (for older browsers) forbid framing. */
+export function setPageSecurityHeaders(reply: FastifyReply): void {
+  reply.header('content-security-policy', PAGE_CSP);
+  reply.header('x-frame-options', 'DENY');
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'same-origin');
+}
 
 /**
  * A path under /console for the browser to come back to, or undefined when `raw` is anything else:
@@ -82,11 +91,7 @@ export const consoleRoutes = (deps: ConsoleRouteDeps): FastifyPluginAsyncZod => 
   if (app.hasReplyDecorator('sendFile')) throw new Error('consoleRoutes registers @fastify/static itself (preCompressed): register it in its own scope');
   await app.register(fastifyStatic, { serve: false, preCompressed: true });
 
-  app.addHook('onSend', async (_req, reply) => {
-    reply.header('content-security-policy', CSP);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'same-origin');
-  });
+  app.addHook('onSend', async (_req, reply) => setPageSecurityHeaders(reply));
 
   const sendIndex = (reply: FastifyReply) => {
     // Checked per request: the build may finish after the API started.

@@ -57,6 +57,22 @@ describe('the console: served at /console by the API, and its OAuth2 connect flo
     }
   });
 
+  test('the API docs (/docs, Swagger UI on the same origin) get the same policy: no framing, scripts from this origin only', async () => {
+    const page = await get('/docs/');
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const script = /src="([^"]*swagger-ui-bundle\.js)"/.exec(html)?.[1];
+    assert.ok(script, 'the page loads the Swagger UI bundle');
+    for (const path of ['/docs', '/docs/', new URL(script, `${stack.url}/docs/`).pathname, '/docs/static/index.css', '/docs/json']) {
+      const r = await get(path);
+      assert.ok(r.status < 400, `${path}: ${r.status}`);
+      assert.equal(r.headers.get('content-security-policy'), CSP, path);
+      assert.equal(r.headers.get('x-frame-options'), 'DENY', path);
+      assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(r.headers.get('x-frame-options'), 'DENY', path);
+    }
+  });
+
   test('hashed assets are cached for a year; other files revalidate; a missing file is 404, not index.html', async () => {
     const js = await get('/console/assets/index-3f9a1c.js');
     assert.equal(js.status, 200);

@@ -125,6 +125,20 @@ describe('GET /v1/deliveries (visibility listing)', () => {
     assert.equal(stolen.status, 400);
   });
 
+  test('a forged cursor (the right query tag, a junk page token) is refused at once with 400 invalid_cursor', async () => {
+    const first = await list(a, 'limit=2');
+    const [body, ...rest] = first.next_cursor!.split('.');
+    const forge = (t: string) => [Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), t })).toString('base64url'), ...rest].join('.');
+    for (const cursor of [forge(Buffer.from('junk page token').toString('base64')), forge(''), `${body}.AAAA`, 'e30']) {
+      const started = Date.now();
+      const r = await stack.call('GET', `/v1/deliveries?limit=2&cursor=${encodeURIComponent(cursor)}`, { token: a });
+      assert.equal(r.status, 400, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'invalid_cursor');
+      assert.match(r.body.message, /not a cursor returned by this API/);
+      assert.ok(Date.now() - started < 1000, `answered in ${Date.now() - started} ms`);
+    }
+  });
+
   test('filter values cannot inject into the visibility query', async () => {
     for (const [field, value] of [
       ['call_id', `x' OR VoiceoiAccount != '`],
