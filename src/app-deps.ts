@@ -27,5 +27,7 @@ export interface AppDeps {
   codecUiSecret: string;
   /** Temporal UI origins whose browser may read the codec's answers: CORS, not authentication (src/routes/codec.ts). */
   codecOrigins: readonly string[];
+  /** Set when a Temporal UI with sign-in passes its users' access tokens to the codec (src/temporal/ui-access-token.ts). */
+  uiAccessTokens?: { verify(token: string): Promise<unknown> };
   metrics: Metrics;
 }

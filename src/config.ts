@@ -79,6 +79,14 @@ const envSchema = z.object({
   VOICEOI_PUBLIC_URL: z.url().optional(),
   /** Temporal UI origins whose browser may call /codec without a token (src/routes/codec.ts). */
   VOICEOI_CODEC_ORIGINS: commaList.transform((list) => list.map((o) => o.replace(/\/$/, '')).filter(Boolean)),
+  /**
+   * A Temporal UI with sign-in passes each user's access token to the codec (`codec.passAccessToken`):
+   * the codec accepts tokens signed by a key of this JWKS, with this issuer and audience
+   * (src/temporal/ui-access-token.ts). All three or none.
+   */
+  VOICEOI_CODEC_JWKS_URL: z.url().optional(),
+  VOICEOI_CODEC_JWT_ISSUER: z.string().min(1).optional(),
+  VOICEOI_CODEC_JWT_AUDIENCE: z.string().min(1).optional(),
   /** Unset: no proxy is trusted, and X-Forwarded-* headers are ignored (they steer redirect URIs and client IPs). */
   VOICEOI_TRUSTED_PROXIES: trustedProxies,
   /** Failed API-key attempts one client address may make per window before 429 (src/auth-rate-limit.ts). */
@@ -105,6 +113,13 @@ const envSchema = z.object({
  * the others' secrets, nor accept their admin. It refuses to start instead.
  */
 const sharedAcrossReplicas = envSchema.superRefine((c, ctx) => {
+  const codecJwt = [c.VOICEOI_CODEC_JWKS_URL, c.VOICEOI_CODEC_JWT_ISSUER, c.VOICEOI_CODEC_JWT_AUDIENCE];
+  if (codecJwt.some(Boolean) && !codecJwt.every(Boolean))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['VOICEOI_CODEC_JWKS_URL'],
+      message: 'VOICEOI_CODEC_JWKS_URL, VOICEOI_CODEC_JWT_ISSUER and VOICEOI_CODEC_JWT_AUDIENCE go together: set all three to accept the Temporal UI\'s access tokens, or none',
+    });
   if (!c.DATABASE_URL) return;
   if (!c.VOICEOI_MASTER_KEYS)
     ctx.addIssue({

@@ -35,6 +35,7 @@ import { connectClient, connectWorker, type TemporalTarget } from './temporal/co
 import { loadTuning, type Tuning } from './temporal/tuning.ts';
 import { projectRoot } from './build/layout.ts';
 import { MAX_DELIVERY_ID_PARAM_LENGTH } from './temporal/delivery-ids.ts';
+import { createUiAccessTokenVerifier } from './temporal/ui-access-token.ts';
 import { createGateActivities } from './temporal/gates.ts';
 
 // The sources, also from dist/: the Temporal bundler compiles them itself (a start from dist/ loads the
@@ -218,6 +219,10 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     codec: createEncryptionCodec(core.keyRing, { passPlaintext: true }),
     codecUiSecret: codecUiSecretFor(config),
     codecOrigins: codecOriginsFor(config),
+    uiAccessTokens:
+      config.VOICEOI_CODEC_JWKS_URL && config.VOICEOI_CODEC_JWT_ISSUER && config.VOICEOI_CODEC_JWT_AUDIENCE
+        ? createUiAccessTokenVerifier({ jwksUrl: config.VOICEOI_CODEC_JWKS_URL, issuer: config.VOICEOI_CODEC_JWT_ISSUER, audience: config.VOICEOI_CODEC_JWT_AUDIENCE })
+        : undefined,
     metrics: core.metrics,
   };
   const server = Fastify({
