@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { signatureSchemes } from '../delivery/signing.ts';
 import { eventTypes } from '../events/catalog.ts';
 import { changesSomething, httpUrl } from './common.schema.ts';
 
@@ -43,6 +44,9 @@ const fields = {
     .max(MAX_FILTER_CHARS)
     .nullable()
     .describe('A JSONata expression evaluated against the event at ingest; an event for which it is not truthy starts no delivery here. null = every subscribed event.'),
+  signature_scheme: z
+    .enum(signatureSchemes)
+    .describe('hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.'),
 };
 
 export const createDestinationBody = z.object({
@@ -58,9 +62,14 @@ export const createDestinationBody = z.object({
   rate_limit_per_s: fields.rate_limit_per_s.optional(),
   ordering: fields.ordering.optional(),
   filter: fields.filter.optional(),
+  signature_scheme: fields.signature_scheme.optional(),
 });
 
-export const patchDestinationBody = changesSomething(createDestinationBody.partial());
+// The scheme changes only with a new key, through rotate-secret (a grace keeps the old one signing).
+export const patchDestinationBody = changesSomething(createDestinationBody.partial()).refine((b) => b.signature_scheme === undefined, {
+  message: 'signature_scheme: change it with POST /v1/destinations/:id/rotate-secret {signature_scheme, grace_s}, which makes the new key (the old one signs too during the grace)',
+  path: ['signature_scheme'],
+});
 
 export const destinationView = z.object({
   id: z.string(),
@@ -78,8 +87,22 @@ export const destinationView = z.object({
   rate_limit_per_s: z.number().nullable(),
   ordering: z.enum(['none', 'per_call']),
   filter: z.string().nullable(),
+  signature_scheme: fields.signature_scheme,
+  signing_public_key: z.string().nullable().describe('ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256.'),
   created_at: z.string(),
   updated_at: z.string(),
 });
 
-export const rotateSecretBody = z.object({ grace_s: z.number().int().min(0).max(7 * 86_400).default(86_400) }).default({ grace_s: 86_400 });
+export const rotateSecretBody = z
+  .object({
+    grace_s: z.number().int().min(0).max(7 * 86_400).default(86_400),
+    signature_scheme: fields.signature_scheme.optional().describe("The new key's scheme; omitted: the destination's current one."),
+  })
+  .default({ grace_s: 86_400 });
+
+export const rotateSecretResult = z.object({
+  signing_secret: z.string().optional().describe('The new HMAC secret (hmac-sha256 only): shown here once.'),
+  signing_public_key: z.string().nullable().describe('ed25519: the new whpk_ public key; null with hmac-sha256.'),
+  signature_scheme: fields.signature_scheme,
+  previous_valid_until: z.string().nullable(),
+});

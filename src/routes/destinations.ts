@@ -9,7 +9,8 @@ import type { Store } from '../store/index.ts';
 import type { TransformEngine } from '../../sandboxes/index.ts';
 import { idParams, listOf } from './common.schema.ts';
 import { checkConnectionReference } from './connections.ts';
-import { createDestinationBody, destinationView, patchDestinationBody, rotateSecretBody } from './destinations.schema.ts';
+import { createDestinationBody, destinationView, patchDestinationBody, rotateSecretBody, rotateSecretResult } from './destinations.schema.ts';
+import { publicKeyOf } from '../delivery/signing.ts';
 import { recoverBody, recoverResult } from './deliveries.schema.ts';
 import { destinationTestRoutes, type DestinationTestRouteDeps } from './destination-test.ts';
 import { checkUrlAddress } from './url-check.ts';
@@ -81,7 +82,7 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
   };
 
   app.post('/v1/destinations', {
-    schema: { tags, body: createDestinationBody, response: { 201: destinationView.extend({ signing_secret: z.string() }) } },
+    schema: { tags, body: createDestinationBody, response: { 201: destinationView.extend({ signing_secret: z.string().optional().describe('hmac-sha256 only: shown here once') }) } },
   }, async (req, reply) => {
     const account = requireAccount(req);
     await checkReachable(account.id, req.body.url);
@@ -89,7 +90,9 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     await checkConnectionReference(store, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
     const created = await store.destinations.create(account.id, { ...req.body, ...pin });
-    return reply.status(201).send(view(created) as Destination & { signing_secret: string });
+    // An ed25519 private key never leaves the store: receivers need only signing_public_key.
+    const { signing_secret, ...destination } = created;
+    return reply.status(201).send(destination.signature_scheme === 'hmac-sha256' ? { ...view(destination), signing_secret } : view(destination));
   });
 
   app.get('/v1/destinations', { schema: { tags, response: { 200: listOf(destinationView) } } }, async (req) => {
@@ -122,13 +125,18 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
   });
 
   app.post('/v1/destinations/:id/rotate-secret', {
-    schema: { tags, params: idParams, body: rotateSecretBody, response: { 200: z.object({ signing_secret: z.string(), previous_valid_until: z.string().nullable() }) } },
+    schema: { tags, params: idParams, body: rotateSecretBody, response: { 200: rotateSecretResult } },
   }, async (req) => {
     const account = requireAccount(req);
     const grace = req.body.grace_s;
-    const secret = await store.destinations.rotateSecret(account.id, req.params.id, grace);
+    const secret = await store.destinations.rotateSecret(account.id, req.params.id, grace, req.body.signature_scheme);
     if (!secret) throw notFound('destination', req.params.id);
-    return { signing_secret: secret, previous_valid_until: grace > 0 ? new Date(Date.now() + grace * 1000).toISOString() : null };
+    const previous_valid_until = grace > 0 ? new Date(Date.now() + grace * 1000).toISOString() : null;
+    const publicKey = publicKeyOf(secret);
+    // An ed25519 private key never leaves the store: the receiver needs only the public key.
+    return publicKey
+      ? { signing_public_key: publicKey, signature_scheme: 'ed25519' as const, previous_valid_until }
+      : { signing_secret: secret, signing_public_key: null, signature_scheme: 'hmac-sha256' as const, previous_valid_until };
   });
 
   for (const action of ['pause', 'resume'] as const) {

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
+import { newSigningSecret, publicKeyOf, type SignatureScheme } from '../delivery/signing.ts';
 import { isOperationalEventType } from '../events/catalog.ts';
 import { newId, nowIso } from '../ids.ts';
 import { parseNetworks } from './accounts.ts';
@@ -31,6 +31,9 @@ export interface Destination {
   ordering: DestinationOrdering;
   /** A JSONata expression; an event for which it is not truthy starts no delivery here. */
   filter: string | null;
+  signature_scheme: SignatureScheme;
+  /** The `whpk_` key receivers verify ed25519 signatures with; null with HMAC. */
+  signing_public_key: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -50,6 +53,7 @@ export interface DestinationInput {
   rate_limit_per_s?: number | null;
   ordering?: DestinationOrdering;
   filter?: string | null;
+  signature_scheme?: SignatureScheme;
 }
 
 interface StoredSecret {
@@ -60,6 +64,7 @@ interface StoredSecret {
 }
 
 export interface DestinationStore {
+  /** `signing_secret`: the new secret (the route shows an HMAC one once, and never an ed25519 private key). */
   create(accountId: string, input: DestinationInput): Promise<Destination & { signing_secret: string }>;
   get(accountId: string, id: string): Promise<Destination | undefined>;
   /** For the worker, which acts for whichever account owns the destination. */
@@ -74,7 +79,8 @@ export interface DestinationStore {
    */
   disable(accountId: string, id: string, reason: string): Promise<boolean>;
   delete(accountId: string, id: string): Promise<boolean>;
-  rotateSecret(accountId: string, id: string, graceSeconds: number): Promise<string | undefined>;
+  /** A new secret of `scheme` (default: the destination's); the previous ones keep signing for the grace. */
+  rotateSecret(accountId: string, id: string, graceSeconds: number, scheme?: SignatureScheme): Promise<string | undefined>;
   /**
    * What one delivery attempt needs, in one read: the destination and every secret that signs at
    * `at` (the current one first, then those still in their grace period), and the networks the
@@ -109,8 +115,6 @@ const activeAt = (config: AttemptConfig, at: Date): AttemptView => ({
   allowedNetworks: config.allowedNetworks,
 });
 
-const newSigningSecret = (): string => `whsec_${randomBytes(32).toString('base64')}`;
-
 function toDestination(row: Selectable<DestinationsTable>): Destination {
   return {
     id: row.id,
@@ -129,6 +133,8 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     rate_limit_per_s: row.rate_limit_per_s,
     ordering: row.ordering === 'per_call' ? 'per_call' : 'none',
     filter: row.filter,
+    signature_scheme: row.signature_scheme === 'ed25519' ? 'ed25519' : 'hmac-sha256',
+    signing_public_key: row.signing_public_key ?? null,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -164,7 +170,8 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
     async create(accountId, input) {
       const id = newId('dst');
       const now = nowIso();
-      const signing_secret = newSigningSecret();
+      const scheme = input.signature_scheme ?? 'hmac-sha256';
+      const signing_secret = newSigningSecret(scheme);
       const secrets: StoredSecret[] = [{ ciphertext: seal(id, signing_secret), created_at: now, expires_at: null }];
       const row = {
         id,
@@ -183,6 +190,8 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         rate_limit_per_s: input.rate_limit_per_s ?? null,
         ordering: input.ordering ?? 'none',
         filter: input.filter ?? null,
+        signature_scheme: scheme,
+        signing_public_key: publicKeyOf(signing_secret) ?? null,
         signing_secrets: JSON.stringify(secrets),
         created_at: now,
         updated_at: now,
@@ -274,11 +283,11 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       const res = await db.deleteFrom('destinations').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
       return res.numDeletedRows > 0n;
     },
-    async rotateSecret(accountId, id, graceSeconds) {
+    async rotateSecret(accountId, id, graceSeconds, scheme) {
       return db.transaction().execute(async (trx) => {
         const row = await trx
           .selectFrom('destinations')
-          .select(['signing_secrets'])
+          .select(['signing_secrets', 'signature_scheme'])
           .where('account_id', '=', accountId)
           .where('id', '=', id)
           // Locked until commit: a concurrent rotation must not drop this one's secret.
@@ -295,12 +304,13 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
             created_at: s.created_at,
             expires_at: s.expires_at === null || s.expires_at > expires_at ? expires_at : s.expires_at,
           }));
-        const secret = newSigningSecret();
+        const nextScheme = scheme ?? (row.signature_scheme === 'ed25519' ? 'ed25519' : 'hmac-sha256');
+        const secret = newSigningSecret(nextScheme);
         const secrets: StoredSecret[] = [{ ciphertext: seal(id, secret), created_at: now.toISOString(), expires_at: null }, ...kept];
         if (graceSeconds === 0) secrets.splice(1);
         await trx
           .updateTable('destinations')
-          .set({ signing_secrets: JSON.stringify(secrets), updated_at: now.toISOString() })
+          .set({ signing_secrets: JSON.stringify(secrets), signature_scheme: nextScheme, signing_public_key: publicKeyOf(secret) ?? null, updated_at: now.toISOString() })
           .where('id', '=', id)
           .execute();
         return secret;

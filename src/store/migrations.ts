@@ -180,6 +180,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('key_failures_window').on('key_failures').column('window_started_ms').execute();
     },
   },
+  '0220_destination_signature_scheme': {
+    async up(db: Kysely<unknown>) {
+      // Issue 22: ed25519 signatures. The public key is public: stored in clear, shown in the view.
+      await db.schema.alterTable('destinations').addColumn('signature_scheme', 'text', (c) => c.notNull().defaultTo('hmac-sha256')).execute();
+      await db.schema.alterTable('destinations').addColumn('signing_public_key', 'text').execute();
+    },
+  },
 };
 
 // The tables whose rows carry an account_id and feed an attempt or a transform.

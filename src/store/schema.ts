@@ -31,6 +31,8 @@ export interface DestinationsTable {
   rate_limit_per_s: number | null; // null = unlimited
   ordering: string; // 'none' | 'per_call'
   filter: string | null; // JSONata source; null = every subscribed event
+  signature_scheme: string; // 'hmac-sha256' | 'ed25519'
+  signing_public_key: string | null; // whpk_… of the current ed25519 key; null with HMAC
   created_at: string;
   updated_at: string;
 }

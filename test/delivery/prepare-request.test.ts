@@ -26,6 +26,8 @@ const destination = (over: Partial<Destination> = {}): Destination => ({
   rate_limit_per_s: null,
   ordering: 'none',
   filter: null,
+  signature_scheme: 'hmac-sha256',
+  signing_public_key: null,
   created_at: '2026-11-01T00:00:00Z',
   updated_at: '2026-11-01T00:00:00Z',
   ...over,
