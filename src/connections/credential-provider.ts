@@ -87,6 +87,7 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
       const ep: TokenEndpoint = {
         token_url: settings.token_url, client_id: settings.client_id, client_secret: secrets.client_secret, auth_method: settings.auth_method,
         allowed_networks: allowedNetworks,
+        tls: rec.tlsMaterial,
       };
       let t: OAuth2Tokens;
       try {
@@ -190,17 +191,19 @@ export function createConnectionCredentials(deps: ConnectionCredentialDeps): Cre
         throw new CredentialError('connection_not_found', `connection ${connectionId} does not exist (deleted?); set another connection_id on the destination`, false);
       }
       const force = opts.forceRefresh === true;
+      // The connection's TLS goes with its credentials: the delivery is sent with both.
+      const tls = rec.tlsMaterial;
       switch (rec.kind) {
         case 'headers':
-          return { headers: { ...(rec.secrets as { headers: Record<string, string> }).headers }, oauth2: false };
+          return { headers: { ...(rec.secrets as { headers: Record<string, string> }).headers }, oauth2: false, tls };
         case 'basic': {
           const { password } = rec.secrets as { password: string };
-          return { headers: { authorization: `Basic ${Buffer.from(`${rec.settings.username}:${password}`).toString('base64')}` }, oauth2: false };
+          return { headers: { authorization: `Basic ${Buffer.from(`${rec.settings.username}:${password}`).toString('base64')}` }, oauth2: false, tls };
         }
         case 'oauth2_client_credentials':
-          return bearer(await clientCredentials(rec, force, opts.allowedNetworks));
+          return { ...bearer(await clientCredentials(rec, force, opts.allowedNetworks)), tls };
         case 'oauth2_authorization_code':
-          return bearer(await authorizationCode(rec, force));
+          return { ...bearer(await authorizationCode(rec, force)), tls };
       }
     },
   };

@@ -93,7 +93,7 @@ export const authorizePath = (id: string) => `/v1/connections/${id}/oauth2/start
 
 /** The API's view of a connection: settings flattened, never a secret or token. */
 export function viewOf(c: Connection) {
-  const common = { id: c.id, name: c.name, status: c.status, last_error: c.last_error, created_at: c.created_at, updated_at: c.updated_at };
+  const common = { id: c.id, name: c.name, status: c.status, last_error: c.last_error, tls: c.tls, created_at: c.created_at, updated_at: c.updated_at };
   switch (c.kind) {
     case 'headers':
       return { ...common, kind: c.kind, header_names: c.settings.header_names };

@@ -3,7 +3,9 @@ import { fetch as undiciFetch } from 'undici';
 import type { ClientAuthMethod, OAuth2Tokens } from '../store/connections.ts';
 import { refuseLiteral, RefusedAddressError, type DeliveryAgent } from '../delivery/http-client.ts';
 import type { NetworkPolicy } from '../delivery/network-policy.ts';
+import { tlsFailureOf } from '../delivery/tls-errors.ts';
 import { CredentialError, scrub } from './errors.ts';
+import type { TlsMaterial } from './tls.ts';
 
 /** A token endpoint and the client credentials to present there. */
 export interface TokenEndpoint {
@@ -13,6 +15,8 @@ export interface TokenEndpoint {
   auth_method: ClientAuthMethod;
   /** The networks an operator opened for the account the token is for (its allowed_networks). */
   allowed_networks?: readonly string[];
+  /** The connection's TLS (CAs, client certificate: RFC 8705 mutual TLS); the token request uses it too. */
+  tls?: TlsMaterial | null;
 }
 
 export interface TokenClient {
@@ -50,6 +54,8 @@ function tokenError(err: unknown, ep: TokenEndpoint, secrets: readonly (string |
   const chain = causeChain(err);
   const refused = chain.find((c) => c instanceof RefusedAddressError) as RefusedAddressError | undefined;
   if (refused) return new CredentialError('address_refused', `${at}: ${refused.message}`, false);
+  const tls = tlsFailureOf(err);
+  if (tls) return new CredentialError(tls.code, `${at}: ${tls.message}`, false);
   if (chain.some((c) => (c as Error).name === 'TimeoutError' || (c as Error).name === 'AbortError'))
     return new CredentialError('oauth2_token_endpoint_timeout', `${at} did not answer in time`, true);
 
@@ -97,7 +103,7 @@ export function createTokenClient(deps: { agent: DeliveryAgent; policy: NetworkP
     // Refused before openid-client builds a request: its error would hide the reason.
     const refused = refuseLiteral(deps.policy, url, networks);
     if (refused) throw new RefusedAddressError(refused);
-    const dispatcher = deps.agent.forAccount(networks);
+    const dispatcher = deps.agent.forAccount(networks, ep.tls);
     const auth = ep.auth_method === 'client_secret_post' ? oidc.ClientSecretPost(ep.client_secret) : oidc.ClientSecretBasic(ep.client_secret);
     const config = new oidc.Configuration({ issuer: url.origin, token_endpoint: ep.token_url }, ep.client_id, undefined, auth);
     // BPO tools often live on internal http:// hosts; the network policy, not the scheme, guards them.

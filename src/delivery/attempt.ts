@@ -1,4 +1,5 @@
 import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
+import type { TlsMaterial } from '../connections/tls.ts';
 import type { ConfigCheck } from '../store/config-cache.ts';
 import type { DestinationStore } from '../store/destinations.ts';
 import { classify, classifyCredentialsError } from './classify.ts';
@@ -19,7 +20,7 @@ export interface CredentialProvider {
      * check: the attempt's config check (src/store/config-cache.ts), so the connection is read as of it.
      */
     opts?: { forceRefresh?: boolean; allowedNetworks?: readonly string[]; check?: ConfigCheck },
-  ): Promise<{ headers: Record<string, string>; oauth2: boolean }>;
+  ): Promise<{ headers: Record<string, string>; oauth2: boolean; tls?: TlsMaterial | null }>;
 }
 
 export interface AttemptDeps {
@@ -60,11 +61,13 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
 
   let current: PreparedRequest = prepared;
   let oauth2 = false;
+  let tls: TlsMaterial | null | undefined;
   const applyCredentials = async (forceRefresh: boolean) => {
     if (!dest.connection_id || !deps.credentials) return;
     const accountId = dest.account_id; // prepareRequest checked it is the input's account
     const creds = await deps.credentials.headersFor(dest.connection_id, accountId, { forceRefresh, allowedNetworks, check });
     oauth2 = creds.oauth2;
+    tls = creds.tls;
     current = withCredentials(prepared, creds.headers);
   };
   try {
@@ -73,7 +76,7 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
     return finish({ ...classifyCredentialsError(err), request: current.record });
   }
 
-  const sendCurrent = () => send(deps.agent, current.request, { allowedNetworks, timeoutMs: dest.timeout_ms });
+  const sendCurrent = () => send(deps.agent, current.request, { allowedNetworks, timeoutMs: dest.timeout_ms, tls });
   try {
     let response = await sendCurrent();
     if (response.status === 401 && oauth2) {

@@ -2,6 +2,7 @@ import { errors as undiciErrors } from 'undici';
 import type { AttemptVerdict, RecordedResponse } from '../../workflows/types.ts';
 import { RefusedAddressError } from './http-client.ts';
 import { parseRetryAfter } from './retry-after.ts';
+import { tlsFailureOf } from './tls-errors.ts';
 
 /** DESIGN.md "Delivery semantics": which HTTP answers are retried. */
 function verdictForStatus(status: number): AttemptVerdict {
@@ -22,7 +23,7 @@ export interface Classified {
 export function classify(outcome: { response: RecordedResponse } | { error: unknown }, now = Date.now()): Classified {
   if ('error' in outcome) {
     const error = errorOf(outcome.error);
-    return { verdict: error.code === 'address_refused' ? 'failed' : 'retry', error };
+    return { verdict: error.code === 'address_refused' || error.code.startsWith('tls_') ? 'failed' : 'retry', error };
   }
   const { status, headers } = outcome.response;
   const verdict = verdictForStatus(status);
@@ -43,6 +44,8 @@ function errorOf(err: unknown): { code: string; message: string } {
   if (err instanceof RefusedAddressError) return { code: 'address_refused', message: err.message };
   const cause = (err as { cause?: unknown }).cause;
   if (cause instanceof RefusedAddressError) return { code: 'address_refused', message: cause.message };
+  const tls = tlsFailureOf(err);
+  if (tls) return tls;
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || (err as Error).name === 'TimeoutError')
     return { code: 'timeout', message: 'the destination did not answer within the timeout' };
   const code = (err as { code?: string }).code ?? (cause as { code?: string } | undefined)?.code;

@@ -1,7 +1,9 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { LruCache } from '../../sandboxes/lru-cache.ts';
+import { tlsKeyOf, tlsOptionsOf, type TlsMaterial } from '../connections/tls.ts';
 import { ipLiteral, portOf, type NetworkPolicy, type Refusal } from './network-policy.ts';
+import { watchTlsSocket } from './tls-errors.ts';
 
 export class RefusedAddressError extends Error {
   readonly code = 'address_refused';
@@ -13,8 +15,10 @@ export interface DeliveryAgent {
    * The dispatcher for a request made for an account whose operator-opened networks are
    * `accountNetworks`. Pools are never shared between different lists: a kept-alive connection
    * opened under one account's list would otherwise carry another account's request unchecked.
+   * `tls`: a connection's TLS (src/connections/tls.ts): its own pool, so a socket that trusts its CAs
+   * or presents its client certificate never carries another connection's request.
    */
-  forAccount(accountNetworks: readonly string[]): Dispatcher;
+  forAccount(accountNetworks: readonly string[], tls?: TlsMaterial | null): Dispatcher;
   close(): Promise<void>;
 }
 
@@ -26,7 +30,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
  * later (DNS rebinding) is still refused. The lookup does not see the port (the own-listener check
  * needs it), so there is one connector per destination port.
  */
-function createPool(refuse: Refusal, connections: number): Agent {
+function createPool(refuse: Refusal, connections: number, tls?: TlsMaterial): Agent {
   const guardedLookup = (port: number | undefined) => (hostname: string, options: object, callback: LookupCallback): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
@@ -50,10 +54,14 @@ function createPool(refuse: Refusal, connections: number): Agent {
     if (reason) return callback(new RefusedAddressError(reason), null);
     let connector = connectors.get(port);
     if (!connector) {
-      connector = buildConnector({ lookup: guardedLookup(port) as never });
+      // Verification stays on: a connection's CAs are added to the system's roots, never instead of checking.
+      connector = buildConnector({ lookup: guardedLookup(port) as never, ...(tls ? tlsOptionsOf(tls) : {}), rejectUnauthorized: true });
       connectors.set(port, connector);
     }
-    connector(opts, callback);
+    connector(opts, (err, socket) => {
+      if (socket && 'encrypted' in socket) watchTlsSocket(socket, Boolean(tls?.client_certificate));
+      callback(err as never, socket as never);
+    });
   };
   return new Agent({ connections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connect });
 }
@@ -64,12 +72,13 @@ export function createDeliveryAgent(policy: NetworkPolicy, opts: { connections?:
   // Few accounts have a list of their own; an evicted pool finishes its requests, then closes.
   const pools = new LruCache<string, Agent>(256, (_k, pool) => void pool.close().catch(() => undefined));
   return {
-    forAccount(accountNetworks) {
-      if (accountNetworks.length === 0) return shared;
-      const key = [...accountNetworks].sort().join(',');
+    forAccount(accountNetworks, tls) {
+      const ownTls = tls && (tls.ca_certificates || tls.client_certificate) ? tls : undefined;
+      if (accountNetworks.length === 0 && !ownTls) return shared;
+      const key = `${[...accountNetworks].sort().join(',')}|${ownTls ? tlsKeyOf(ownTls) : ''}`;
       let pool = pools.get(key);
       if (!pool) {
-        pool = createPool(policy.forAccount(accountNetworks), connections);
+        pool = createPool(policy.forAccount(accountNetworks), connections, ownTls);
         pools.set(key, pool);
       }
       return pool;

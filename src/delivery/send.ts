@@ -1,5 +1,6 @@
 import { request } from 'undici';
 import type { RecordedResponse } from '../../workflows/types.ts';
+import type { TlsMaterial } from '../connections/tls.ts';
 import type { DeliveryAgent } from './http-client.ts';
 import type { HttpRequest } from './prepare-request.ts';
 import { flatHeaders, readExcerpt } from './recorded.ts';
@@ -12,13 +13,13 @@ import { flatHeaders, readExcerpt } from './recorded.ts';
 export async function send(
   agent: DeliveryAgent,
   req: HttpRequest,
-  opts: { allowedNetworks: readonly string[]; timeoutMs: number },
+  opts: { allowedNetworks: readonly string[]; timeoutMs: number; tls?: TlsMaterial | null },
 ): Promise<RecordedResponse> {
   const res = await request(req.url, {
     method: req.method,
     headers: req.headers,
     body: req.body,
-    dispatcher: agent.forAccount(opts.allowedNetworks),
+    dispatcher: agent.forAccount(opts.allowedNetworks, opts.tls),
     headersTimeout: opts.timeoutMs,
     bodyTimeout: opts.timeoutMs,
     signal: AbortSignal.timeout(opts.timeoutMs),

@@ -40,6 +40,17 @@ const scope = z.string().trim().min(1).max(1000).regex(/^[\x21\x23-\x5B\x5D-\x7E
 const audience = z.string().trim().min(1).max(1000);
 const authMethod = z.enum(['client_secret_basic', 'client_secret_post']);
 
+const PEM_MAX = 64 * 1024;
+const pem = (what: string) => z.string().min(1).max(PEM_MAX).describe(what);
+// Checked further (parsed, expiry, key against certificate) by src/connections/tls.ts.
+const tlsBody = z
+  .strictObject({
+    ca_certificates: pem('PEM certificates trusted for this connection only, in addition to the system\'s CAs').optional(),
+    client_certificate: pem('PEM client certificate (then its chain) presented for mutual TLS; needs client_key').optional(),
+    client_key: pem('PEM private key of client_certificate (unencrypted; encrypted at rest here)').optional(),
+  })
+  .describe('TLS of this connection\'s requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it.');
+
 const kindFields = {
   headers: { headers: headerSet },
   basic: { username, password: secretText(1024) },
@@ -58,26 +69,27 @@ const kindFields = {
 } as const;
 
 export const createConnectionBody = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('headers'), name, ...kindFields.headers }),
-  z.strictObject({ kind: z.literal('basic'), name, ...kindFields.basic }),
-  z.strictObject({ kind: z.literal('oauth2_client_credentials'), name, ...kindFields.oauth2_client_credentials }),
-  z.strictObject({ kind: z.literal('oauth2_authorization_code'), name, ...kindFields.oauth2_authorization_code }),
+  z.strictObject({ kind: z.literal('headers'), name, tls: tlsBody.optional(), ...kindFields.headers }),
+  z.strictObject({ kind: z.literal('basic'), name, tls: tlsBody.optional(), ...kindFields.basic }),
+  z.strictObject({ kind: z.literal('oauth2_client_credentials'), name, tls: tlsBody.optional(), ...kindFields.oauth2_client_credentials }),
+  z.strictObject({ kind: z.literal('oauth2_authorization_code'), name, tls: tlsBody.optional(), ...kindFields.oauth2_authorization_code }),
 ]);
 
 /** PATCH bodies are checked against the stored connection's kind (a kind cannot change). */
 export const patchSchemas = {
-  headers: z.strictObject({ kind: z.literal('headers').optional(), name: name.optional(), ...kindFields.headers }).partial(),
-  basic: z.strictObject({ kind: z.literal('basic').optional(), name: name.optional(), ...kindFields.basic }).partial(),
+  headers: z.strictObject({ kind: z.literal('headers').optional(), name: name.optional(), tls: tlsBody.nullable(), ...kindFields.headers }).partial(),
+  basic: z.strictObject({ kind: z.literal('basic').optional(), name: name.optional(), tls: tlsBody.nullable(), ...kindFields.basic }).partial(),
   oauth2_client_credentials: z
     .strictObject({
       kind: z.literal('oauth2_client_credentials').optional(),
       name: name.optional(),
+      tls: tlsBody.nullable(),
       ...kindFields.oauth2_client_credentials,
       auth_method: authMethod,
     })
     .partial(),
   oauth2_authorization_code: z
-    .strictObject({ kind: z.literal('oauth2_authorization_code').optional(), name: name.optional(), ...kindFields.oauth2_authorization_code })
+    .strictObject({ kind: z.literal('oauth2_authorization_code').optional(), name: name.optional(), tls: tlsBody.nullable(), ...kindFields.oauth2_authorization_code })
     .partial(),
 };
 
@@ -89,11 +101,17 @@ export const patchConnectionBody = changesSomething(
 );
 
 const lastError = z.object({ code: z.string(), message: z.string(), at: z.string() }).nullable();
+const certificateInfo = z.object({ subject: z.string(), issuer: z.string(), not_after: z.string(), fingerprint: z.string().describe('SHA-256 of the certificate (hex)') });
+const tlsView = z
+  .object({ ca_certificates: z.array(certificateInfo), client_certificate: certificateInfo.nullable(), client_key_set: z.boolean() })
+  .nullable()
+  .describe('What is set of the connection\'s TLS, never the PEM; null: the system\'s CAs and no client certificate.');
 const common = {
   id: z.string(),
   name: z.string(),
   status: z.enum(['connected', 'needs_reauth', 'error']),
   last_error: lastError,
+  tls: tlsView,
   created_at: z.string(),
   updated_at: z.string(),
 };

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireAccount } from '../auth.ts';
 import type { Config } from '../config.ts';
 import { initialStatus, mergeSpec, specFromBody, viewOf } from '../connections/spec.ts';
+import { checkTls, type TlsMaterial } from '../connections/tls.ts';
 import type { NetworkPolicy } from '../delivery/network-policy.ts';
 import { AppError, formatIssues, notFound, zodIssues } from '../errors.ts';
 import type { Store } from '../store/index.ts';
@@ -44,7 +45,8 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
     const body = req.body;
     if (body.kind === 'oauth2_authorization_code' && !providers[body.provider]) throw unknownProvider(body.provider, Object.keys(providers));
     if (body.kind === 'oauth2_client_credentials') await checkTokenUrl(deps, account.id, body.token_url);
-    const created = await store.connections.create(account.id, { name: body.name, spec: specFromBody(body), status: initialStatus(body.kind) });
+    const tls = body.tls ? checkTls(body.tls) : undefined;
+    const created = await store.connections.create(account.id, { name: body.name, spec: specFromBody(body), status: initialStatus(body.kind), tls });
     // Secrets are write-only, even here: the caller already has them.
     return reply.status(201).send(view(created));
   });
@@ -76,7 +78,8 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
       const issues = zodIssues(parsed.error);
       throw new AppError(400, 'validation_error', formatIssues(issues), { issues });
     }
-    const body = parsed.data as Record<string, unknown>;
+    // TLS is applied apart from the kind's fields: it replaces the whole setting (null removes it).
+    const { tls, ...body } = parsed.data as Record<string, unknown> & { tls?: TlsMaterial | null };
     if (rec.kind === 'oauth2_authorization_code' && typeof body.provider === 'string' && !providers[body.provider]) {
       throw unknownProvider(body.provider, Object.keys(providers));
     }
@@ -88,6 +91,7 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
       // New credentials deserve a fresh verdict: the next token request decides the status again.
       ...(changed && rec.kind !== 'oauth2_authorization_code' ? { status: 'connected', last_error: null } : {}),
       ...(reauthorize ? { clearTokens: true, status: 'needs_reauth', last_error: null } : {}),
+      ...(tls !== undefined ? { tls: tls && checkTls(tls) } : {}),
     });
     if (!updated) throw notFound('connection', req.params.id);
     return view(updated);

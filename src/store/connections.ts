@@ -1,4 +1,5 @@
 import type { Kysely, Selectable, Updateable } from 'kysely';
+import type { TlsInfo, TlsMaterial } from '../connections/tls.ts';
 import type { KeyRing } from '../crypto/keyring.ts';
 import type { ConfigCache, ConfigScope } from './config-cache.ts';
 import { newId, nowIso } from '../ids.ts';
@@ -39,9 +40,14 @@ export type Connection = WithoutSecrets<ConnectionSpec> & {
   last_error: ConnectionError | null;
   authorized_at: string | null;
   token_expires_at: string | null;
+  /** What is set of the connection's TLS (src/connections/tls.ts); null: the system's trust, no client certificate. */
+  tls: TlsInfo | null;
   created_at: string;
   updated_at: string;
 };
+
+/** A connection's TLS as stored: the PEM (encrypted) and what the view shows of it. */
+export type ConnectionTls = { material: TlsMaterial; info: TlsInfo };
 
 export interface OAuth2Tokens {
   access_token: string;
@@ -55,7 +61,7 @@ export interface OAuth2Tokens {
 }
 
 /** The worker's view: secrets and tokens decrypted, and `rev`, which changes whenever they are replaced. */
-export type ConnectionRecord = Connection & { secrets: ConnectionSecrets; tokens: OAuth2Tokens | null; rev: number };
+export type ConnectionRecord = Connection & { secrets: ConnectionSecrets; tokens: OAuth2Tokens | null; rev: number; tlsMaterial: TlsMaterial | null };
 
 export type PendingAuthorization = Omit<Selectable<OAuth2AuthorizationsTable>, 'created_at'>;
 
@@ -67,10 +73,12 @@ export interface ConnectionPatch {
   clearTokens?: boolean;
   status?: ConnectionStatus;
   last_error?: ConnectionError | null;
+  /** Replaces the connection's TLS; null removes it. */
+  tls?: ConnectionTls | null;
 }
 
 export interface ConnectionStore {
-  create(accountId: string, input: { name: string; spec: ConnectionSpec; status: ConnectionStatus }): Promise<Connection>;
+  create(accountId: string, input: { name: string; spec: ConnectionSpec; status: ConnectionStatus; tls?: ConnectionTls }): Promise<Connection>;
   get(accountId: string, id: string): Promise<Connection | undefined>;
   list(accountId: string): Promise<Connection[]>;
   /** With secrets, for the API's PATCH (merging) only; never serialized. */
@@ -105,20 +113,26 @@ export interface ConnectionStore {
   consumeAuthorization(stateHash: string): Promise<PendingAuthorization | undefined>;
   /** Stores the first tokens of an authorization-code connection and marks it connected. */
   completeAuthorization(accountId: string, id: string, tokens: OAuth2Tokens): Promise<Connection | undefined>;
+  /** Every connection with TLS certificates, of every account (the expiry job's scan). */
+  listWithTls(): Promise<Connection[]>;
+  /** True once per (connection, certificate, day): the caller sends that day's notice. */
+  claimCertificateNotice(connectionId: string, fingerprint: string, day: string): Promise<boolean>;
 }
 
 export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: KeyRing; cache: ConfigCache }): ConnectionStore {
   const { db, keyRing, cache } = deps;
   // The AAD binds each ciphertext to its record and field: a value copied into another connection's
   // row, another account's row, or the other column does not decrypt.
-  const aad = (row: { id: string; account_id: string }, field: 'secrets' | 'tokens') => `connection:${row.account_id}:${row.id}:${field}`;
-  const seal = (row: { id: string; account_id: string }, field: 'secrets' | 'tokens', value: unknown) =>
+  type Field = 'secrets' | 'tokens' | 'tls';
+  const aad = (row: { id: string; account_id: string }, field: Field) => `connection:${row.account_id}:${row.id}:${field}`;
+  const seal = (row: { id: string; account_id: string }, field: Field, value: unknown) =>
     keyRing.encrypt(JSON.stringify(value), aad(row, field));
-  const open = <T>(row: { id: string; account_id: string }, field: 'secrets' | 'tokens', ct: string): T =>
+  const open = <T>(row: { id: string; account_id: string }, field: Field, ct: string): T =>
     JSON.parse(keyRing.decryptString(ct, aad(row, field))) as T;
   // Every write re-encrypts what it keeps under the current key, so a key rotation converges as
   // connections are used, without a separate migration pass.
-  const reseal = (row: Selectable<ConnectionsTable>): Pick<ConnectionsTable, 'secrets' | 'tokens'> => ({
+  const reseal = (row: Selectable<ConnectionsTable>): Pick<ConnectionsTable, 'secrets' | 'tokens' | 'tls'> => ({
+    tls: row.tls === null || keyRing.isCurrent(row.tls) ? row.tls : keyRing.encrypt(keyRing.decrypt(row.tls, aad(row, 'tls')), aad(row, 'tls')),
     secrets: keyRing.isCurrent(row.secrets) ? row.secrets : keyRing.encrypt(keyRing.decrypt(row.secrets, aad(row, 'secrets')), aad(row, 'secrets')),
     tokens:
       row.tokens === null || keyRing.isCurrent(row.tokens)
@@ -137,6 +151,7 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
       last_error: row.last_error ? (JSON.parse(row.last_error) as ConnectionError) : null,
       authorized_at: row.authorized_at,
       token_expires_at: row.token_expires_at,
+      tls: row.tls_info ? (JSON.parse(row.tls_info) as TlsInfo) : null,
       created_at: row.created_at,
       updated_at: row.updated_at,
     }) as Connection;
@@ -146,6 +161,7 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
     secrets: open<ConnectionSecrets>(row, 'secrets', row.secrets),
     tokens: row.tokens ? open<OAuth2Tokens>(row, 'tokens', row.tokens) : null,
     rev: row.rev,
+    tlsMaterial: row.tls ? open<TlsMaterial>(row, 'tls', row.tls) : null,
   });
 
   const owned = (accountId: string, id: string) =>
@@ -195,6 +211,8 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
         last_error: null,
         authorized_at: null,
         refresh_lease_until: null,
+        tls: input.tls ? seal(ids, 'tls', input.tls.material) : null,
+        tls_info: input.tls ? JSON.stringify(input.tls.info) : null,
         created_at: now,
         updated_at: now,
       };
@@ -223,6 +241,11 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
             values.settings = JSON.stringify(patch.spec.settings);
             values.secrets = seal(row, 'secrets', patch.spec.secrets);
           }
+          if (patch.tls !== undefined) {
+            values.tls = patch.tls ? seal(row, 'tls', patch.tls.material) : null;
+            values.tls_info = patch.tls ? JSON.stringify(patch.tls.info) : null;
+          }
+          // A token fetched with other TLS settings is kept: the token is the same whoever fetched it.
           if (patch.spec || patch.clearTokens) values.rev = row.rev + 1;
           if (patch.clearTokens) Object.assign(values, { tokens: null, token_expires_at: null, authorized_at: null });
           if (patch.status !== undefined) values.status = patch.status;
@@ -325,6 +348,22 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
         }),
       );
       return row && toConnection(row);
+    },
+    async listWithTls() {
+      const rows = await db.selectFrom('connections').selectAll().where('tls_info', 'is not', null).orderBy('id').execute();
+      return rows.map(toConnection);
+    },
+    async claimCertificateNotice(connectionId, fingerprint, day) {
+      const res = await db
+        .insertInto('certificate_notices')
+        .values({ connection_id: connectionId, fingerprint, day })
+        .onConflict((oc) => oc.doNothing())
+        .executeTakeFirst();
+      if ((res.numInsertedOrUpdatedRows ?? 0n) === 0n) return false;
+      // The table holds the last weeks only: a notice is about a certificate within 14 days of expiring.
+      const monthAgo = new Date(Date.parse(`${day}T00:00:00Z`) - 31 * 86_400_000).toISOString().slice(0, 10);
+      await db.deleteFrom('certificate_notices').where('day', '<', monthAgo).execute();
+      return true;
     },
   };
 }

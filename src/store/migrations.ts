@@ -187,6 +187,22 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('destinations').addColumn('signing_public_key', 'text').execute();
     },
   },
+  '0221_connection_tls': {
+    async up(db: Kysely<unknown>) {
+      // Issue 22: a connection's CA certificates and client certificate (src/connections/tls.ts): the
+      // PEM encrypted like its other secrets, and what the view shows of it (subjects, expiries).
+      await db.schema.alterTable('connections').addColumn('tls', 'text').execute();
+      await db.schema.alterTable('connections').addColumn('tls_info', 'text').execute();
+      // One expiry notice per certificate and day, whichever worker's job sends it.
+      await db.schema
+        .createTable('certificate_notices')
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('day', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('certificate_notices_pk', ['connection_id', 'fingerprint', 'day'])
+        .execute();
+    },
+  },
 };
 
 // The tables whose rows carry an account_id and feed an attempt or a transform.

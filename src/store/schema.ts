@@ -85,8 +85,16 @@ export interface ConnectionsTable {
   last_error: string | null; // JSON {code, message, at}
   authorized_at: string | null;
   refresh_lease_until: number | null; // epoch ms
+  tls: string | null; // key-ring ciphertext of JSON TlsMaterial (src/connections/tls.ts), write-only
+  tls_info: string | null; // JSON TlsInfo, shown by the API
   created_at: string;
   updated_at: string;
+}
+
+export interface CertificateNoticesTable {
+  connection_id: string;
+  fingerprint: string;
+  day: string; // YYYY-MM-DD (UTC) the notice was sent
 }
 
 export interface OAuth2AuthorizationsTable {
@@ -132,5 +140,6 @@ export interface Database {
   oauth2_authorizations: OAuth2AuthorizationsTable;
   sessions: SessionsTable;
   key_failures: KeyFailuresTable;
+  certificate_notices: CertificateNoticesTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }
