@@ -53,9 +53,9 @@ export function watchTlsSocket(socket: TLSSocket, presentsCertificate: boolean):
 
 /** The TLS failure anywhere in an error's cause chain (or seen on its socket), or undefined when it is not one. */
 export function tlsFailureOf(err: unknown): TlsFailure | undefined {
-  const info = (err as { code?: unknown; socket?: { localAddress?: string; localPort?: number } } | undefined);
-  if (info?.code === 'UND_ERR_SOCKET' && info.socket?.localPort) {
-    const seen = recent.get(socketKey(info.socket));
+  for (let c: unknown = err, depth = 0; c && depth < 6; c = (c as { cause?: unknown }).cause, depth++) {
+    const info = c as { code?: unknown; socket?: { localAddress?: string; localPort?: number } };
+    const seen = info.code === 'UND_ERR_SOCKET' && info.socket?.localPort ? recent.get(socketKey(info.socket)) : undefined;
     if (seen) return seen;
   }
   for (let c: unknown = err, depth = 0; c && depth < 6; c = (c as { cause?: unknown }).cause, depth++) {

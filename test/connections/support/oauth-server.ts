@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 
@@ -31,6 +33,8 @@ export interface OAuthServer {
   tokenRequests: TokenRequest[];
   /** The successful ones. */
   grants(): TokenRequest[];
+  /** Behind TLS with a client CA: the subject CN of the client certificate of each token request. */
+  clientCertificates: (string | undefined)[];
   /** Lifetimes (seconds) of the tokens issued from now on. */
   ttl: { clientCredentials: number; accessToken: number };
   /** RFC 7662 introspection over HTTP, as a resource server would do it. */
@@ -42,10 +46,17 @@ export interface OAuthServer {
 
 const secret = (label: string) => `${label}_${randomBytes(18).toString('base64url')}`;
 
-export async function startOAuthServer(): Promise<OAuthServer> {
-  const server: Server = createServer();
+/**
+ * `tls`: serve HTTPS with this certificate (test/support/certificates.ts), and with `clientCa` require
+ * a client certificate that CA issued (mutual TLS, RFC 8705), as a BPO's identity provider may.
+ */
+export async function startOAuthServer(opts: { tls?: { cert: string; key: string; clientCa?: string } } = {}): Promise<OAuthServer> {
+  const { tls } = opts;
+  const server: Server = tls
+    ? (createHttpsServer({ cert: tls.cert, key: tls.key, ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}) }) as unknown as Server)
+    : createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clients = {
     basic: { id: 'crm-machine-basic', secret: secret('ccb') },
     post: { id: 'crm-machine-post', secret: secret('ccp') },
@@ -96,9 +107,11 @@ export async function startOAuthServer(): Promise<OAuthServer> {
     cookies: { keys: [randomBytes(16).toString('hex')] },
   });
   const tokenRequests: TokenRequest[] = [];
+  const clientCertificates: (string | undefined)[] = [];
   provider.use(async (ctx, next) => {
     await next();
     if (ctx.path !== '/token') return;
+    if (tls) clientCertificates.push((ctx.req.socket as TLSSocket).getPeerCertificate?.()?.subject?.CN as string | undefined);
     const body = (ctx.oidc?.body ?? {}) as Record<string, string | undefined>;
     tokenRequests.push({
       status: ctx.status,
@@ -121,6 +134,7 @@ export async function startOAuthServer(): Promise<OAuthServer> {
     provider,
     clients,
     tokenRequests,
+    clientCertificates,
     grants: () => tokenRequests.filter((r) => r.status === 200),
     ttl,
     async introspect(token) {

@@ -10,6 +10,8 @@ declare module 'oidc-provider' {
     path: string;
     status: number;
     get(header: string): string;
+    /** Koa's Node request: its socket is a TLSSocket behind HTTPS. */
+    req: import('node:http').IncomingMessage;
     oidc?: { body?: Record<string, unknown>; client?: OidcClient };
   }
   interface StoredToken {
