@@ -77,7 +77,6 @@ const { transformEvent: transformEventPatiently } = proxyActivities<DeliveryActi
 /** Runs with this patch wait for a transform that could not run; histories without it ended failed. */
 export const TRANSFORM_WAITS_PATCH = 'voiceoi-transform-waits';
 
-const couldNotRun = (err: ActivityFailure): boolean => err.cause instanceof ApplicationFailure && err.cause.type === SANDBOX_BUSY_FAILURE;
 
 // Emitting hook.delivery_failed reads and writes the store and starts workflows: an ordinary
 // activity, retried for about a day (a failure is worth reporting after an outage too).
@@ -184,22 +183,37 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<
     try {
       transform = v4 && !input.mapping ? untransformed(input.event) : await (v3 || patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)(transformInput);
     } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      // Asked only on this path: a history that never got here has no marker and needs none.
-      if (couldNotRun(err) && patched(TRANSFORM_WAITS_PATCH)) {
-        state.reason = `waiting for the transform sandbox: ${err.cause?.message ?? err.message}`;
-        transform = await transformEventPatiently(transformInput).catch((late: unknown) => {
-          if (!(late instanceof ActivityFailure)) throw late;
-          return late;
-        });
+      // An ordinary activity's failure arrives wrapped in an ActivityFailure, a local activity's as its
+      // own failure (an ApplicationFailure): before this patch the latter failed the workflow, with no
+      // failed status and no hook.delivery_failed.
+      const local = !(err instanceof ActivityFailure) && err instanceof ApplicationFailure;
+      if (!(err instanceof ActivityFailure) && !local) throw err;
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const busy = cause instanceof ApplicationFailure && cause.type === SANDBOX_BUSY_FAILURE;
+      // Asked only on these paths: a history that never got here has no marker and needs none.
+      const waits = (local || busy) && patched(TRANSFORM_WAITS_PATCH);
+      if (local && !waits) throw err;
+      let failure: Error = err;
+      if (busy && waits) {
+        state.reason = `waiting for the transform sandbox: ${cause.message}`;
+        const late = await transformEventPatiently(transformInput).then(
+          (outcome) => {
+            transform = outcome;
+            return undefined;
+          },
+          (e: unknown) => {
+            if (!(e instanceof ActivityFailure)) throw e;
+            return e;
+          },
+        );
         state.reason = undefined;
-      } else {
-        transform = err;
+        if (late) failure = late;
       }
-      if (transform instanceof ActivityFailure) {
+      if (!transform) {
         // The sandbox stayed unavailable through every retry: end as a failed delivery with the reason
         // (recover replays it, hook.delivery_failed tells), never as a failed workflow.
-        state.reason = `transform failed: ${transform.cause?.message ?? transform.message}`;
+        const why = failure instanceof ActivityFailure ? (failure.cause?.message ?? failure.message) : failure.message;
+        state.reason = `transform failed: ${why}`;
         setStatus('failed');
         return state;
       }
