@@ -4,10 +4,12 @@
 // Writes bench/results/transform.md.
 //
 //   NODE_OPTIONS=--no-node-snapshot npx tsx bench/transform.ts
+//   … --fairness-sandbox: the neighbour scenarios of issue 19 instead (bench/transform-neighbours.ts)
 //   (BENCH_RUNS / BENCH_FRESH_RUNS change the sample sizes)
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { callCompleted, sampleContext } from '../sandboxes/examples/sample-events.ts';
+import { callCompleted, SAMPLE_ACCOUNT, sampleContext } from '../sandboxes/examples/sample-events.ts';
+import { sandboxNeighbours } from './transform-neighbours.ts';
 import { createTransformEngine, type MappingLanguage, type RunOutcome, type TransformEngine } from '../sandboxes/index.ts';
 
 const TURNS = 200;
@@ -90,7 +92,7 @@ interface Sample {
 
 async function measure(engine: TransformEngine, key: string, language: MappingLanguage, source: string, runs: number, warmup: number): Promise<Sample> {
   const event = callCompleted({ transcriptTurns: TURNS });
-  const request = { key, language, source, event, ctx: sampleContext, limits: LIMITS };
+  const request = { accountId: SAMPLE_ACCOUNT, key, language, source, event, ctx: sampleContext, limits: LIMITS };
   const check = (out: RunOutcome) => {
     if (!out.ok) throw new Error(`${key} failed: ${JSON.stringify(out.error)}`);
   };
@@ -179,4 +181,5 @@ async function main(): Promise<void> {
   console.log(`\n${report}`);
 }
 
-await main();
+if (process.argv.includes('--fairness-sandbox')) await sandboxNeighbours();
+else await main();

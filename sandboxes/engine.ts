@@ -38,6 +38,18 @@ export interface TransformEngineOptions {
   limits?: Partial<RunLimits>;
   /** Runs waiting for the sandbox beyond which run() answers "overloaded". Default 1000. */
   maxQueue?: number;
+  /**
+   * Runs of one account waiting or running beyond which its next run answers "overloaded" (its
+   * neighbours' runs are not affected). Default 200: a batch of 16 events in ingest at once, each
+   * with a filter on every one of 12 subscribed destinations, fits.
+   */
+  maxPerAccount?: number;
+  /**
+   * Runs of one account in the sandbox at once. Default poolSize − 1 (at least 1): with the default
+   * pool of 2, one slot is always left to the other accounts, so a tenant's 5-second loops delay
+   * its own runs only.
+   */
+  maxRunningPerAccount?: number;
   /** Compiled mappings kept, by key. Default 500. */
   compileCacheSize?: number;
   /** An isolate is replaced after this many runs. Default 1000. */
@@ -69,6 +81,7 @@ const ERROR_CODES = new Set<TransformErrorCode>([
   'invalid_input',
   'sandbox_crashed',
   'overloaded',
+  'cancelled',
   'closed',
 ]);
 
@@ -102,6 +115,8 @@ class Engine implements TransformEngine {
       },
       concurrency: poolSize,
       maxQueue: options.maxQueue ?? 1_000,
+      maxPerAccount: Math.max(1, options.maxPerAccount ?? 200),
+      maxRunningPerAccount: Math.max(1, Math.min(poolSize, options.maxRunningPerAccount ?? poolSize - 1)),
       childHeapMb: options.sandboxHeapMb ?? 512,
     });
     this.typeChecker = new TypeCheckThread({ timeoutMs: options.typeCheckTimeoutMs });
@@ -171,6 +186,7 @@ class Engine implements TransformEngine {
       compiled.code,
       // The child may queue a run behind one other on a small pool: allow for both.
       2 * deadlineMs + this.processGraceMs,
+      { account: request.accountId, signal: request.signal },
     );
     return this.interpret(compiled, result, limits, elapsed);
   }
@@ -230,7 +246,19 @@ class Engine implements TransformEngine {
       case 'sandbox_crashed':
         return failure({ code: 'sandbox_crashed', message: outcome.message }, [], duration);
       case 'overloaded':
-        return failure({ code: 'overloaded', message: 'Too many transforms are waiting for the sandbox; try again.' }, [], elapsed());
+        return failure(
+          {
+            code: 'overloaded',
+            message:
+              outcome.scope === 'account'
+                ? 'Too many scripts of this account are waiting for the sandbox; try again.'
+                : 'Too many scripts are waiting for the sandbox; try again.',
+          },
+          [],
+          elapsed(),
+        );
+      case 'cancelled':
+        return failure({ code: 'cancelled', message: 'The run was withdrawn before it started (its caller went away).' }, [], elapsed());
       case 'closed':
         return failure({ code: 'closed', message: 'The transform engine is shutting down.' }, [], elapsed());
       case 'internal':

@@ -2,7 +2,7 @@
 //
 //   const engine = createTransformEngine();
 //   engine.validate('typescript', source)          // POST/PUT /v1/mappings
-//   await engine.run({ key, language, source, event, ctx })   // transform activity, /v1/mappings/test
+//   await engine.run({ accountId, key, language, source, event, ctx, signal? })   // transform activity, /v1/mappings/test
 //   await engine.close()
 //
 // TypeScript runs in isolated-vm inside a child process that the engine supervises; the process
@@ -11,6 +11,7 @@ export { createTransformEngine, type TransformEngineOptions } from './engine.ts'
 export { validateMapping } from './validate.ts';
 export { DEFAULT_LIMITS, LIMIT_BOUNDS } from './limits.ts';
 export { VOICEOI_DTS_URL } from './type-check.ts';
+export { NOT_RUN_CODES } from './types.ts';
 export type {
   EngineStats,
   MappingLanguage,

@@ -4,16 +4,24 @@
 // When the process dies, every run in flight dies with it, most of them innocent. Those are run
 // again one at a time ("solo"): a crash with a single run in flight names the culprit, which then
 // fails alone with its own error while the others get their results.
+//
+// Runs wait per account and are dispatched round-robin between accounts (fair-queue.ts), each
+// account with a bound on its waiting and running runs, so one tenant's looping or numerous scripts
+// delay that tenant's own runs, not its neighbours' (issue 19).
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SANDBOX_V8_FLAGS, sandboxEnvironment } from './sandbox-hardening.ts';
 import type { ChildConfig, ChildMessage, RawOutcome, RunMessage } from './sandbox-protocol.ts';
+import { FairQueue } from './fair-queue.ts';
 import type { EngineStats } from './types.ts';
 
 export type SupervisedOutcome =
   | RawOutcome
   | { kind: 'sandbox_crashed'; message: string }
-  | { kind: 'overloaded' }
+  /** Not run: every account's waiting room (`total`) or this account's share of it is full. */
+  | { kind: 'overloaded'; scope: 'account' | 'total' }
+  /** Not run: its caller withdrew it (the AbortSignal) while it waited. */
+  | { kind: 'cancelled' }
   | { kind: 'closed' };
 
 export interface SupervisedResult {
@@ -27,13 +35,25 @@ export interface SandboxProcessOptions {
   concurrency: number;
   /** Runs waiting here beyond which run() answers "overloaded". */
   maxQueue: number;
+  /** Runs of one account waiting or running beyond which run() answers "overloaded" for it. */
+  maxPerAccount: number;
+  /** Runs of one account in the child at once; the other slots stay free for other accounts. */
+  maxRunningPerAccount: number;
   /** Heap of the sandbox process itself (JSONata evaluates there), MB. */
   childHeapMb: number;
   /** Replaces the derived node flags of the child (tests); SANDBOX_V8_FLAGS are always added. */
   execArgv?: string[];
 }
 
+/** Who a run is for and whether it is still wanted. */
+export interface RunOwner {
+  account: string;
+  /** Aborted: a run still waiting is dropped (answered `cancelled`); one already running finishes. */
+  signal?: AbortSignal;
+}
+
 interface Job {
+  account: string;
   msg: RunMessage;
   code: string;
   /** ms after dispatch at which the child is killed. */
@@ -44,6 +64,7 @@ interface Job {
   timer?: NodeJS.Timeout;
   killedByDeadline: boolean;
   sentAt: number;
+  detach?: () => void;
 }
 
 const START_TIMEOUT_MS = 20_000;
@@ -54,8 +75,15 @@ export class SandboxProcess {
   private ready = false;
   private readyWaiters: (() => void)[] = [];
   private closing = false;
-  private readonly queue: Job[] = [];
+  private readonly queue = new FairQueue<Job>();
+  /** Victims of a crash, run again before anything else (they were already dispatched once). */
+  private readonly rerun: Job[] = [];
   private readonly inflight = new Map<number, Job>();
+  /** Runs per account, waiting or running: the account's share of the waiting room. */
+  private readonly held = new Map<string, number>();
+  private readonly runningByAccount = new Map<string, number>();
+  /** Runs withdrawn by their caller before they ran, since construction. */
+  cancelled = 0;
   private soloRunning = false;
   private nextId = 1;
   /** Compile ids the current child has the code of. */
@@ -68,11 +96,15 @@ export class SandboxProcess {
 
   constructor(private readonly options: SandboxProcessOptions) {}
 
-  run(msg: Omit<RunMessage, 't' | 'id' | 'code'>, code: string, killAfterMs: number): Promise<SupervisedResult> {
+  run(msg: Omit<RunMessage, 't' | 'id' | 'code'>, code: string, killAfterMs: number, owner: RunOwner): Promise<SupervisedResult> {
     if (this.closing) return Promise.resolve({ outcome: { kind: 'closed' }, durationMs: 0 });
-    if (this.queue.length >= this.options.maxQueue) return Promise.resolve({ outcome: { kind: 'overloaded' }, durationMs: 0 });
+    if (owner.signal?.aborted) return Promise.resolve({ outcome: { kind: 'cancelled' }, durationMs: 0 });
+    const { account } = owner;
+    if ((this.held.get(account) ?? 0) >= this.options.maxPerAccount) return Promise.resolve({ outcome: { kind: 'overloaded', scope: 'account' }, durationMs: 0 });
+    if (this.queue.size >= this.options.maxQueue) return Promise.resolve({ outcome: { kind: 'overloaded', scope: 'total' }, durationMs: 0 });
     return new Promise((resolve) => {
       const job: Job = {
+        account,
         msg: { ...msg, t: 'run', id: this.nextId++ },
         code,
         killAfterMs,
@@ -82,7 +114,21 @@ export class SandboxProcess {
         killedByDeadline: false,
         sentAt: 0,
       };
-      this.queue.push(job);
+      this.held.set(account, (this.held.get(account) ?? 0) + 1);
+      const signal = owner.signal;
+      if (signal) {
+        const onAbort = () => {
+          // Only a run that has not reached the child can be withdrawn; a running one ends at its own limit.
+          if (this.queue.remove(account, job)) {
+            this.cancelled++;
+            this.settle(job, { outcome: { kind: 'cancelled' }, durationMs: 0 });
+            this.updateRef();
+          }
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.detach = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.queue.push(account, job);
       this.ensureStarted();
       this.pump();
     });
@@ -99,13 +145,20 @@ export class SandboxProcess {
     });
   }
 
-  stats(): Pick<EngineStats, 'sandboxPid' | 'sandboxRestarts' | 'queued' | 'inFlight'> {
-    return { sandboxPid: this.child?.pid, sandboxRestarts: this.restarts, queued: this.queue.length, inFlight: this.inflight.size };
+  stats(): Pick<EngineStats, 'sandboxPid' | 'sandboxRestarts' | 'queued' | 'inFlight' | 'accountsWaiting' | 'cancelled'> {
+    return {
+      sandboxPid: this.child?.pid,
+      sandboxRestarts: this.restarts,
+      queued: this.queue.size + this.rerun.length,
+      inFlight: this.inflight.size,
+      accountsWaiting: this.queue.keys,
+      cancelled: this.cancelled,
+    };
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    for (const job of this.queue.splice(0)) job.resolve({ outcome: { kind: 'closed' }, durationMs: 0 });
+    for (const job of [...this.rerun.splice(0), ...this.queue.drain()]) this.settle(job, { outcome: { kind: 'closed' }, durationMs: 0 });
     this.releaseReadyWaiters();
     const child = this.child;
     if (!child) return;
@@ -194,6 +247,7 @@ export class SandboxProcess {
     this.lastFatal = undefined;
     const victims = [...this.inflight.values()];
     this.inflight.clear();
+    this.runningByAccount.clear();
     if (this.closing) {
       for (const job of victims) this.settle(job, { outcome: { kind: 'closed' }, durationMs: 0 });
       return;
@@ -218,12 +272,12 @@ export class SandboxProcess {
         requeue.push(job);
       }
     }
-    this.queue.unshift(...requeue);
+    this.rerun.unshift(...requeue);
     if (!wasReady && ++this.failedStarts >= MAX_FAILED_STARTS) {
       // The process cannot start (broken install, missing flag): fail fast instead of looping.
       this.failedStarts = 0;
       const message = `The sandbox process failed to start${fatal ? ` (${fatal})` : ''}.`;
-      for (const job of this.queue.splice(0)) {
+      for (const job of [...this.rerun.splice(0), ...this.queue.drain()]) {
         this.settle(job, { outcome: { kind: 'sandbox_crashed', message }, durationMs: 0 });
       }
       this.releaseReadyWaiters();
@@ -239,15 +293,16 @@ export class SandboxProcess {
       this.updateRef();
       return;
     }
-    while (this.queue.length > 0 && !this.soloRunning) {
-      const job = this.queue[0]!;
-      if (job.solo) {
+    while (!this.soloRunning) {
+      const rerun = this.rerun[0];
+      if (rerun?.solo) {
         if (this.inflight.size > 0) break;
         this.soloRunning = true;
       } else if (this.inflight.size >= this.options.concurrency) {
         break;
       }
-      this.queue.shift();
+      const job = rerun ? this.rerun.shift() : this.queue.next((account) => (this.runningByAccount.get(account) ?? 0) < this.options.maxRunningPerAccount);
+      if (!job) break;
       this.send(job, false);
     }
     this.updateRef();
@@ -259,6 +314,7 @@ export class SandboxProcess {
     if (needsCode) this.known.add(job.msg.compileId);
     if (!this.inflight.has(job.msg.id)) {
       this.inflight.set(job.msg.id, job);
+      this.runningByAccount.set(job.account, (this.runningByAccount.get(job.account) ?? 0) + 1);
       job.sentAt = performance.now();
       clearTimeout(job.timer);
       job.timer = setTimeout(() => {
@@ -271,12 +327,23 @@ export class SandboxProcess {
 
   private finish(job: Job, result: SupervisedResult): void {
     this.inflight.delete(job.msg.id);
+    this.leaveChild(job);
     if (job.solo) this.soloRunning = false;
     this.settle(job, result);
   }
 
+  private leaveChild(job: Job): void {
+    const running = (this.runningByAccount.get(job.account) ?? 1) - 1;
+    if (running > 0) this.runningByAccount.set(job.account, running);
+    else this.runningByAccount.delete(job.account);
+  }
+
   private settle(job: Job, result: SupervisedResult): void {
     clearTimeout(job.timer);
+    job.detach?.();
+    const held = (this.held.get(job.account) ?? 1) - 1;
+    if (held > 0) this.held.set(job.account, held);
+    else this.held.delete(job.account);
     job.resolve(result);
   }
 
@@ -289,7 +356,7 @@ export class SandboxProcess {
   private updateRef(): void {
     const child = this.child;
     if (!child) return;
-    const busy = this.inflight.size > 0 || this.queue.length > 0 || this.readyWaiters.length > 0;
+    const busy = this.inflight.size > 0 || this.queue.size > 0 || this.rerun.length > 0 || this.readyWaiters.length > 0;
     const channel = child.channel as { ref?: () => void; unref?: () => void } | null | undefined;
     if (busy) {
       child.ref();

@@ -46,6 +46,13 @@ export type RunContext = {
 };
 
 export interface RunRequest {
+  /**
+   * The account the run is for: runs wait in one queue per account, served in turn, each account
+   * bounded (TransformEngineOptions.maxPerAccount, maxRunningPerAccount).
+   */
+  accountId: string;
+  /** Aborted while the run still waits: it is dropped and answers `cancelled` (a mapping test whose client left). */
+  signal?: AbortSignal;
   /** Identifies `source` (e.g. `${mappingId}@${version}`): compiled code is cached under it. */
   key: string;
   language: MappingLanguage;
@@ -75,7 +82,14 @@ export type TransformErrorCode =
   | 'invalid_input'
   | 'sandbox_crashed'
   | 'overloaded'
+  | 'cancelled'
   | 'closed';
+
+/**
+ * The codes that say the script did not run (the sandbox was busy, shutting down, or the caller
+ * withdrew it), as opposed to running and failing: never a verdict on the event.
+ */
+export const NOT_RUN_CODES: ReadonlySet<TransformErrorCode> = new Set(['overloaded', 'cancelled', 'closed']);
 
 export interface TransformError {
   code: TransformErrorCode;
@@ -100,6 +114,10 @@ export interface EngineStats {
   /** Runs waiting for the sandbox / running in it. */
   queued: number;
   inFlight: number;
+  /** Accounts with runs waiting (each has its own queue, served in turn). */
+  accountsWaiting: number;
+  /** Runs withdrawn by their caller (an aborted signal) before they ran. */
+  cancelled: number;
   /** Type checks running in the type-check thread (0 or 1) / waiting for it. */
   typeChecksRunning: number;
   typeChecksQueued: number;

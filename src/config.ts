@@ -92,6 +92,21 @@ const envSchema = z.object({
   /** Failed API-key attempts one client address may make per window before 429 (src/auth-rate-limit.ts). */
   VOICEOI_AUTH_FAILURES_MAX: z.coerce.number().int().min(1).max(100_000).default(10),
   VOICEOI_AUTH_FAILURES_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(60),
+  /**
+   * Per-account ingest quota (src/ingest-quota.ts): events per second, and how many may come at once
+   * above that pace. 0 turns the install-wide quota off; an admin sets an account's own with
+   * PATCH /v1/accounts/:id {ingest_quota}. The burst holds a whole batch (100 events) at least.
+   */
+  VOICEOI_INGEST_RATE_PER_S: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  VOICEOI_INGEST_BURST: z.coerce.number().int().min(100).max(10_000_000).default(1_000),
+  /** Runs of one account waiting or running in the transform sandbox before its next answers "busy". */
+  VOICEOI_SANDBOX_QUEUE_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(200),
+  /** What one account may make the platform hold or do per request (src/tenant-limits.ts, README "Bounds per account"). */
+  VOICEOI_MAX_DESTINATIONS: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  VOICEOI_MAX_FANOUT: z.coerce.number().int().min(1).max(10_000).default(25),
+  VOICEOI_MAX_MAPPINGS: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  VOICEOI_MAX_MAPPING_VERSIONS: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  VOICEOI_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** OAuth2 provider apps for authorization-code connections (src/connections/providers-config.ts). */
   VOICEOI_OAUTH2_PROVIDERS: oauth2ProvidersEnv,
   /** Console sessions (src/sessions.ts): end after this many idle seconds, and this long after sign-in at most. */

@@ -126,6 +126,10 @@ export function createIngestService(deps: IngestDeps): IngestService {
         // matching hop and no poll before the transform runs: p50 at 5 events/s 200 ms → 103 ms with
         // this change alone (bench/results/tuning.md).
         requestEagerStart: deps.eagerStart,
+        // Matching dispatches the task queue's backlog fairly between accounts (a server with
+        // fairness on: matching.enableFairness, src/temporal/dev-server.ts); the run's activities
+        // inherit the key. Elsewhere the key is carried and ignored.
+        priority: { fairnessKey: destination.account_id },
         typedSearchAttributes: [
           { key: SA.account, value: destination.account_id },
           { key: SA.eventType, value: event.type },

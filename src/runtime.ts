@@ -79,7 +79,7 @@ export async function createCore(config: Config, logger: pino.Logger = pino(logg
     // Never a destination, even inside an allowed network (src/delivery/own-listeners.ts).
     ownListeners: await ownListenersOf(config, (message) => logger.warn(message)),
   });
-  const engine = createTransformEngine();
+  const engine = createTransformEngine({ maxPerAccount: config.VOICEOI_SANDBOX_QUEUE_PER_ACCOUNT });
   return { config, keyRing, store, policy, logger, engine, tuning: loadTuning(), metrics: createMetrics(), dataConverter: { payloadCodecs: [createEncryptionCodec(keyRing)] } };
 }
 

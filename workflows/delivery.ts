@@ -25,7 +25,7 @@ import { delayBeforeAttempt } from './retry-schedule.ts';
 import { deliveryGates } from './delivery-gates.ts';
 import { LEGACY_ATTEMPT_TIMEOUT_MS, MAX_ATTEMPTS_PER_RUN, MAX_RECORDED_PER_RUN, outline } from './attempt-limits.ts';
 import { propagationMs, TERMINAL, type DeliverySinks } from './sinks.ts';
-import { untransformed, type AttemptRecord, type DeliveryInput, type DeliveryState, type DeliveryStatus } from './types.ts';
+import { SANDBOX_BUSY_FAILURE, untransformed, type AttemptRecord, type DeliveryInput, type DeliveryState, type DeliveryStatus } from './types.ts';
 
 export const statusQuery = defineQuery<DeliveryState>('status');
 /** Sent by `POST /v1/destinations/:id/resume` to deliveries waiting on a paused destination. */
@@ -65,6 +65,18 @@ const { transformEvent } = proxyActivities<DeliveryActivities>(transformOptions)
 const { transformEvent: transformEventLocally } = proxyLocalActivities<DeliveryActivities>(transformOptions);
 /** Histories written before the transform became local replay with the normal activity. */
 export const LOCAL_TRANSFORM_PATCH = 'voiceoi-local-transform';
+// A transform that could not run (the account's share of the sandbox full, the engine closing) after
+// the local tries: an ordinary activity, retried with back-off for up to a day, so the delivery waits
+// for the sandbox instead of failing. A script that fails or crashes the sandbox is not retried here.
+const { transformEvent: transformEventPatiently } = proxyActivities<DeliveryActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '1 day',
+  // 'Error': the step's plain error for a crashed sandbox, which a script can cause: not waited on.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['Error'] },
+});
+/** Runs with this patch wait for a transform that could not run; histories without it ended failed. */
+export const TRANSFORM_WAITS_PATCH = 'voiceoi-transform-waits';
+
 
 // Emitting hook.delivery_failed reads and writes the store and starts workflows: an ordinary
 // activity, retried for about a day (a failure is worth reporting after an outage too).
@@ -161,21 +173,50 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<
   const gates = deliveryGates(input, state);
   try {
     let transform;
+    const transformInput = {
+      accountId: input.accountId,
+      destinationId: input.destinationId,
+      deliveryId: input.deliveryId,
+      event: input.event,
+      mapping: input.mapping ?? null,
+    };
     try {
-      transform = v4 && !input.mapping ? untransformed(input.event) : await (v3 || patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)({
-        accountId: input.accountId,
-        destinationId: input.destinationId,
-        deliveryId: input.deliveryId,
-        event: input.event,
-        mapping: input.mapping ?? null,
-      });
+      transform = v4 && !input.mapping ? untransformed(input.event) : await (v3 || patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)(transformInput);
     } catch (err) {
-      // The sandbox stayed unavailable through every retry: end as a failed delivery with the reason
-      // (recover replays it), rather than as a failed workflow whose status attribute says pending.
-      if (!(err instanceof ActivityFailure)) throw err;
-      state.reason = `transform failed: ${err.cause?.message ?? err.message}`;
-      setStatus('failed');
-      return state;
+      // An ordinary activity's failure arrives wrapped in an ActivityFailure, a local activity's as its
+      // own failure (an ApplicationFailure): before this patch the latter failed the workflow, with no
+      // failed status and no hook.delivery_failed.
+      const local = !(err instanceof ActivityFailure) && err instanceof ApplicationFailure;
+      if (!(err instanceof ActivityFailure) && !local) throw err;
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const busy = cause instanceof ApplicationFailure && cause.type === SANDBOX_BUSY_FAILURE;
+      // Asked only on these paths: a history that never got here has no marker and needs none.
+      const waits = (local || busy) && patched(TRANSFORM_WAITS_PATCH);
+      if (local && !waits) throw err;
+      let failure: Error = err;
+      if (busy && waits) {
+        state.reason = `waiting for the transform sandbox: ${cause.message}`;
+        const late = await transformEventPatiently(transformInput).then(
+          (outcome) => {
+            transform = outcome;
+            return undefined;
+          },
+          (e: unknown) => {
+            if (!(e instanceof ActivityFailure)) throw e;
+            return e;
+          },
+        );
+        state.reason = undefined;
+        if (late) failure = late;
+      }
+      if (!transform) {
+        // The sandbox stayed unavailable through every retry: end as a failed delivery with the reason
+        // (recover replays it, hook.delivery_failed tells), never as a failed workflow.
+        const why = failure instanceof ActivityFailure ? (failure.cause?.message ?? failure.message) : failure.message;
+        state.reason = `transform failed: ${why}`;
+        setStatus('failed');
+        return state;
+      }
     }
     state.transform = transform;
     state.mapping = transform.mapping;

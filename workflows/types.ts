@@ -186,3 +186,6 @@ export interface TurnRequest {
   deliveryId: string;
   run: string;
 }
+
+/** The failure type of a transform that could not run (the sandbox busy or closing): retried until it runs. */
+export const SANDBOX_BUSY_FAILURE = 'SandboxBusy';

@@ -40,10 +40,15 @@ export interface Mapping {
   source?: string;
 }
 
+/** An entry of GET /v1/mappings/:id/versions (newest first, paged, no source). */
 export interface MappingVersion {
   version: number;
-  source: string;
   created_at: string;
+}
+
+/** GET /v1/mappings/:id/versions/:version */
+export interface MappingVersionSource extends MappingVersion {
+  source: string;
 }
 
 export interface CheckError {

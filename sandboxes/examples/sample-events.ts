@@ -61,6 +61,9 @@ export function callStarted() {
   };
 }
 
+/** The account the samples belong to (the sandbox queues runs per account). */
+export const SAMPLE_ACCOUNT = 'acc_bpo_northwind';
+
 export const sampleContext = {
   destination: { id: 'dst_crm', url: 'https://crm.example.com/hooks' },
   delivery: { id: 'dlv_01HZX3M4QA', attempt: 1 },

@@ -4,7 +4,19 @@ import { displayName } from './common.schema.ts';
 
 export const createAccountBody = z.object({ name: displayName });
 
-export const accountView = z.object({ id: z.string(), name: z.string(), created_at: z.string(), allowed_networks: z.array(z.string()) });
+export const ingestQuota = z.strictObject({
+  rate_per_s: z.number().int().min(0).max(1_000_000).describe('events per second; 0: no quota for this account'),
+  burst: z.number().int().min(100).max(10_000_000).describe('events that may arrive at once above that pace (at least one batch of 100)'),
+});
+
+export const accountView = z.object({
+  id: z.string(),
+  name: z.string(),
+  created_at: z.string(),
+  allowed_networks: z.array(z.string()),
+  /** null: the install's default (VOICEOI_INGEST_RATE_PER_S, VOICEOI_INGEST_BURST). */
+  ingest_quota: ingestQuota.nullable(),
+});
 
 const MAX_NETWORKS = 50;
 
@@ -15,6 +27,10 @@ const cidr = z
   .superRefine(refineCidrs);
 
 // Strict: a typo such as `allowed_network` is an error, not a silent no-op.
-export const patchAccountBody = z.strictObject({
-  allowed_networks: z.array(cidr).max(MAX_NETWORKS, `give at most ${MAX_NETWORKS} networks`),
-});
+export const patchAccountBody = z
+  .strictObject({
+    allowed_networks: z.array(cidr).max(MAX_NETWORKS, `give at most ${MAX_NETWORKS} networks`).optional(),
+    /** The account's own ingest quota; null goes back to the install's default. */
+    ingest_quota: ingestQuota.nullable().optional(),
+  })
+  .refine((b) => b.allowed_networks !== undefined || b.ingest_quota !== undefined, { message: 'give allowed_networks, ingest_quota or both' });

@@ -7,7 +7,7 @@ import { accountView, createAccountBody, patchAccountBody } from './accounts.sch
 import { idParams } from './common.schema.ts';
 
 export interface AccountRouteDeps {
-  store: Pick<Store, 'accounts'>;
+  store: Pick<Store, 'accounts' | 'ingestQuotas'>;
 }
 
 // Not notFound(): that one says "in this account", and the admin acts across accounts.
@@ -15,7 +15,8 @@ const noAccount = (id: string) => new AppError(404, 'account_not_found', `No acc
 
 export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const tags = ['accounts'];
-  const { accounts } = deps.store;
+  const { accounts, ingestQuotas } = deps.store;
+  const withQuota = async <A extends { id: string }>(account: A) => ({ ...account, ingest_quota: (await ingestQuotas.get(account.id)) ?? null });
 
   app.post('/v1/accounts', {
     schema: {
@@ -32,7 +33,7 @@ export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => 
     requireAdmin(req);
     const found = await accounts.detail(req.params.id);
     if (!found) throw noAccount(req.params.id);
-    return found;
+    return withQuota(found);
   });
 
   // The operator, never a tenant, opens private networks: an account key gets 403 here.
@@ -41,9 +42,10 @@ export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => 
     // Before the body is validated: an account key learns nothing from this route but 403.
     preValidation: async (req) => requireAdmin(req),
   }, async (req) => {
-    const networks = [...new Set(req.body.allowed_networks)];
-    const updated = await accounts.setAllowedNetworks(req.params.id, networks);
-    if (!updated) throw noAccount(req.params.id);
-    return updated;
+    const { allowed_networks, ingest_quota } = req.body;
+    const found = allowed_networks !== undefined ? await accounts.setAllowedNetworks(req.params.id, [...new Set(allowed_networks)]) : await accounts.detail(req.params.id);
+    if (!found) throw noAccount(req.params.id);
+    if (ingest_quota !== undefined) await ingestQuotas.set(req.params.id, ingest_quota);
+    return withQuota(found);
   });
 };

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { assertRoom } from '../tenant-limits.ts';
 import { requireAccount } from '../auth.ts';
 import type { Config } from '../config.ts';
 import { initialStatus, mergeSpec, specFromBody, viewOf } from '../connections/spec.ts';
@@ -14,7 +15,7 @@ import { checkUrlAddress } from './url-check.ts';
 export interface ConnectionRouteDeps {
   store: Pick<Store, 'accounts' | 'connections'>;
   policy: NetworkPolicy;
-  config: Pick<Config, 'VOICEOI_OAUTH2_PROVIDERS'>;
+  config: Pick<Config, 'VOICEOI_OAUTH2_PROVIDERS' | 'VOICEOI_MAX_CONNECTIONS'>;
 }
 
 function unknownProvider(provider: string, configured: string[]): AppError {
@@ -43,6 +44,7 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
   }, async (req, reply) => {
     const account = requireAccount(req);
     const body = req.body;
+    assertRoom((await store.connections.list(account.id)).length, deps.config.VOICEOI_MAX_CONNECTIONS, 'connections', 'connection_limit_reached');
     if (body.kind === 'oauth2_authorization_code' && !providers[body.provider]) throw unknownProvider(body.provider, Object.keys(providers));
     if (body.kind === 'oauth2_client_credentials') await checkTokenUrl(deps, account.id, body.token_url);
     const tls = body.tls ? checkTls(body.tls) : undefined;

@@ -7,6 +7,8 @@ import type { NetworkPolicy } from '../delivery/network-policy.ts';
 import type { Destination } from '../store/destinations.ts';
 import type { Store } from '../store/index.ts';
 import type { TransformEngine } from '../../sandboxes/index.ts';
+import type { Config } from '../config.ts';
+import { assertFanout, assertRoom } from '../tenant-limits.ts';
 import { idParams, listOf } from './common.schema.ts';
 import { checkConnectionReference } from './connections.ts';
 import { createDestinationBody, destinationView, patchDestinationBody, rotateSecretBody, rotateSecretResult } from './destinations.schema.ts';
@@ -22,6 +24,7 @@ export interface DestinationRouteDeps extends DestinationTestRouteDeps {
   engine: Pick<TransformEngine, 'validate'>;
   /** Resuming releases the held deliveries in order; recover replays failed ones. */
   deliveries: Pick<DeliveryService, 'resumeHeld' | 'recover'>;
+  config: Pick<Config, 'VOICEOI_MAX_DESTINATIONS' | 'VOICEOI_MAX_FANOUT'>;
 }
 
 const view = (d: Destination) => {
@@ -85,6 +88,9 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     schema: { tags, body: createDestinationBody, response: { 201: destinationView.extend({ signing_secret: z.string().optional().describe('hmac-sha256 only: shown here once') }) } },
   }, async (req, reply) => {
     const account = requireAccount(req);
+    const existing = await store.destinations.list(account.id);
+    assertRoom(existing.length, deps.config.VOICEOI_MAX_DESTINATIONS, 'destinations', 'destination_limit_reached');
+    assertFanout(existing, req.body.event_types, deps.config.VOICEOI_MAX_FANOUT);
     await checkReachable(account.id, req.body.url);
     const pin = await checkMapping(account.id, req.body);
     await checkConnectionReference(store, account.id, req.body.connection_id);
@@ -109,8 +115,13 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     schema: { tags, params: idParams, body: patchDestinationBody, response: { 200: destinationView } },
   }, async (req) => {
     const account = requireAccount(req);
+    const current = await mustGet(account.id, req.params.id);
+    if (req.body.event_types) {
+      const others = (await store.destinations.list(account.id)).filter((d) => d.id !== current.id);
+      assertFanout(others, req.body.event_types, deps.config.VOICEOI_MAX_FANOUT);
+    }
     if (req.body.url) await checkReachable(account.id, req.body.url);
-    const pin = await checkMapping(account.id, req.body, await mustGet(account.id, req.params.id));
+    const pin = await checkMapping(account.id, req.body, current);
     await checkConnectionReference(store, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
     const updated = await store.destinations.update(account.id, req.params.id, { ...req.body, ...pin });

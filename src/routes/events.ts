@@ -2,7 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError, DomainError, formatIssues, zodIssues } from '../errors.ts';
 import { envelopeJsonSchema, eventDescriptions, eventEnvelopeSchema, eventTypes, type EventEnvelope } from '../events/catalog.ts';
+import type { Config } from '../config.ts';
 import type { BatchItem, IngestService } from '../ingest.ts';
+import { createIngestQuotaGuard } from '../ingest-quota.ts';
 import type { Store } from '../store/index.ts';
 import {
   BATCH_BODY_LIMIT,
@@ -17,11 +19,14 @@ import {
 
 export interface EventRouteDeps {
   ingest: IngestService;
-  /** Only to check the account an admin-token request names. */
-  store: Pick<Store, 'accounts'>;
+  /** The account an admin-token request names; the per-account ingest quotas. */
+  store: Pick<Store, 'accounts' | 'ingestQuotas'>;
+  config: Pick<Config, 'VOICEOI_INGEST_RATE_PER_S' | 'VOICEOI_INGEST_BURST'>;
 }
 
 export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => async (app) => {
+  const quota = createIngestQuotaGuard(deps.config, deps.store.ingestQuotas);
+
   /**
    * The account an envelope is ingested for: the key's own, or (admin token: the platform posting on
    * behalf of any account) the one it names. `known` remembers the accounts of one request.
@@ -45,7 +50,9 @@ export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => asyn
     },
   }, async (req, reply) => {
     const body = req.body as EventEnvelope;
-    return reply.status(202).send(await deps.ingest.ingest(await accountOf(req, body), body));
+    const accountId = await accountOf(req, body);
+    await quota.admit(accountId, 1);
+    return reply.status(202).send(await deps.ingest.ingest(accountId, body));
   });
 
   app.post('/v1/events/batch', {
@@ -78,12 +85,32 @@ export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => asyn
         indexes.push(index);
       }
     }
-    const outcomes = await deps.ingest.ingestBatch(items);
+    // A batch spends one unit of its account's quota per event. An account key's batch (one account)
+    // over its quota is refused whole, with Retry-After; an admin batch refuses the events of the
+    // accounts over theirs and accepts the others.
+    const perAccount = new Map<string, number>();
+    for (const item of items) perAccount.set(item.accountId, (perAccount.get(item.accountId) ?? 0) + 1);
+    const overQuota = new Map<string, unknown>();
+    for (const [accountId, events] of perAccount) {
+      try {
+        await quota.admit(accountId, events);
+      } catch (err) {
+        if (perAccount.size === 1) throw err;
+        overQuota.set(accountId, err);
+      }
+    }
+    const admitted = items.filter((item, k) => {
+      const err = overQuota.get(item.accountId);
+      if (err) results[indexes[k]!] = { index: indexes[k]!, event_id: item.envelope.id, ...refusalOf(req, err) };
+      return !err;
+    });
+    const admittedIndexes = indexes.filter((_, k) => !overQuota.has(items[k]!.accountId));
+    const outcomes = await deps.ingest.ingestBatch(admitted);
     outcomes.forEach((outcome, k) => {
-      const index = indexes[k]!;
+      const index = admittedIndexes[k]!;
       results[index] = outcome.ok
         ? { index, ...outcome.result }
-        : { index, event_id: items[k]!.envelope.id, ...refusalOf(req, outcome.error) };
+        : { index, event_id: admitted[k]!.envelope.id, ...refusalOf(req, outcome.error) };
     });
     const refused = results.filter((r) => 'code' in r).length;
     return reply.status(202).send({ accepted: results.length - refused, refused, results });

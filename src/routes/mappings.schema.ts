@@ -35,3 +35,17 @@ export const mappingView = z.object({
 });
 
 export const versionParams = idParams.extend({ version: z.coerce.number().int().min(1) });
+
+export const versionsQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,9}$/, 'must be the next_cursor of the previous page')
+    .optional()
+    .describe('next_cursor of the previous page'),
+});
+
+export const versionsPage = z.object({
+  items: z.array(z.object({ version: z.number(), created_at: z.string() })),
+  next_cursor: z.string().nullable(),
+});

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { TYPE_CHECK_TIMEOUT_MS } from '../../sandboxes/limits.ts';
-import type { SourceProblem, TransformEngine, ValidationResult } from '../../sandboxes/types.ts';
+import { NOT_RUN_CODES, type SourceProblem, type TransformEngine, type ValidationResult } from '../../sandboxes/types.ts';
 import { requireAccount } from '../auth.ts';
+import type { Config } from '../config.ts';
+import { SANDBOX_BUSY_RETRY_S } from '../events/filter.ts';
+import { assertRoom } from '../tenant-limits.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import type { Mapping, MappingLanguage } from '../store/mappings.ts';
 import { idParams, listOf } from './common.schema.ts';
-import { createMappingBody, mappingView, putMappingBody, testMappingBody, versionParams } from './mappings.schema.ts';
+import { createMappingBody, mappingView, putMappingBody, testMappingBody, versionParams, versionsPage, versionsQuery } from './mappings.schema.ts';
 
 const view = ({ account_id: _a, ...m }: Mapping) => m;
 
@@ -40,6 +43,7 @@ async function assertValid(engine: Pick<TransformEngine, 'validate'>, language: 
 export interface MappingRouteDeps {
   store: Pick<Store, 'mappings' | 'destinations'>;
   engine: Pick<TransformEngine, 'validate' | 'run'>;
+  config: Pick<Config, 'VOICEOI_MAX_MAPPINGS' | 'VOICEOI_MAX_MAPPING_VERSIONS'>;
 }
 
 export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => async (app) => {
@@ -48,6 +52,7 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
 
   app.post('/v1/mappings', { schema: { tags, body: createMappingBody, response: { 201: mappingView } } }, async (req, reply) => {
     const account = requireAccount(req);
+    assertRoom((await store.mappings.list(account.id)).length, deps.config.VOICEOI_MAX_MAPPINGS, 'mappings', 'mapping_limit_reached');
     await assertValid(engine, req.body.language, req.body.source);
     return reply.status(201).send(view(await store.mappings.create(account.id, req.body)));
   });
@@ -56,6 +61,11 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
     const account = requireAccount(req);
     const existing = await store.mappings.get(account.id, req.params.id);
     if (!existing) throw notFound('mapping', req.params.id);
+    // Versions are immutable and kept (a delivery pins one): past the bound, start a new mapping.
+    if (existing.version >= deps.config.VOICEOI_MAX_MAPPING_VERSIONS) {
+      const max = deps.config.VOICEOI_MAX_MAPPING_VERSIONS;
+      throw new AppError(409, 'mapping_version_limit_reached', `Mapping '${existing.id}' has ${existing.version} versions, the most one mapping may have (${max}); create a new mapping`, { limit: max });
+    }
     await assertValid(engine, existing.language, req.body.source);
     const updated = await store.mappings.addVersion(account.id, req.params.id, req.body);
     if (!updated) throw notFound('mapping', req.params.id);
@@ -75,11 +85,15 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
     return { ...view(m), source: current?.source };
   });
 
-  app.get('/v1/mappings/:id/versions', { schema: { tags, params: idParams } }, async (req) => {
+  // Newest first and paged, without sources: a mapping may hold hundreds of versions of up to 256 KiB.
+  app.get('/v1/mappings/:id/versions', {
+    schema: { tags, params: idParams, querystring: versionsQuery, response: { 200: versionsPage } },
+  }, async (req) => {
     const account = requireAccount(req);
-    const versions = await store.mappings.versions(account.id, req.params.id);
-    if (!versions) throw notFound('mapping', req.params.id);
-    return { items: versions.map(({ mapping_id: _m, ...v }) => v) };
+    const { limit, cursor } = req.query;
+    const page = await store.mappings.versions(account.id, req.params.id, { limit, before: cursor === undefined ? undefined : Number(cursor) });
+    if (!page) throw notFound('mapping', req.params.id);
+    return { items: page.items, next_cursor: page.more ? String(page.items.at(-1)!.version) : null };
   });
 
   app.get('/v1/mappings/:id/versions/:version', { schema: { tags, params: versionParams } }, async (req) => {
@@ -123,14 +137,29 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
       key = `test:${language}:${createHash('sha256').update(source).digest('base64url')}`;
       limits = { timeoutMs: body.timeout_ms ?? undefined, memoryMb: body.memory_mb ?? undefined };
     }
-    const out = await engine.run({
-      key,
-      language,
-      source,
-      event: { ...body.event, account_id: account.id },
-      ctx: { destination: { id: 'dst_test', url: 'https://example.invalid/test' }, delivery: { id: 'delivery:test', attempt: 1 }, mapping },
-      limits,
-    });
+    // A client that went away (closed the tab, timed out) no longer wants the run: one still waiting
+    // for the sandbox is withdrawn rather than run for no one.
+    const gone = new AbortController();
+    const abandon = () => {
+      if (!reply.raw.writableEnded) gone.abort();
+    };
+    reply.raw.once('close', abandon);
+    const out = await engine
+      .run({
+        accountId: account.id,
+        signal: gone.signal,
+        key,
+        language,
+        source,
+        event: { ...body.event, account_id: account.id },
+        ctx: { destination: { id: 'dst_test', url: 'https://example.invalid/test' }, delivery: { id: 'delivery:test', attempt: 1 }, mapping },
+        limits,
+      })
+      .finally(() => reply.raw.off('close', abandon));
+    if (!out.ok && NOT_RUN_CODES.has(out.error.code)) {
+      // Not the mapping's fault: a 503 to try again, never a 422 that reads as a verdict on the source.
+      throw new AppError(503, 'sandbox_busy', `The test could not run now: ${out.error.message}`, { retry_after_s: SANDBOX_BUSY_RETRY_S });
+    }
     if (out.ok) return { result: out.result, logs: out.logs, duration_ms: out.duration_ms };
     return reply.status(422).send({ ...out.error, logs: out.logs, duration_ms: out.duration_ms });
   });

@@ -7,6 +7,7 @@ import { dialectOf, openDatabase, type DatabaseTarget, type DialectName } from '
 import { createDestinationStore, type DestinationStore } from './destinations.ts';
 import { createEventStore, type EventStore } from './events.ts';
 import { createFailingStreakStore, type FailingStreakStore } from './failing-streaks.ts';
+import { createIngestQuotaStore, type IngestQuotaStore } from './ingest-quotas.ts';
 import { createKeyFailureStore, type KeyFailureStore } from './key-failures.ts';
 import { createMappingStore, type MappingStore } from './mappings.ts';
 import type { Database } from './schema.ts';
@@ -23,6 +24,7 @@ export interface Store {
   failingStreaks: FailingStreakStore;
   /** Failed API-key attempts per client address, shared by every API replica (src/auth-rate-limit.ts). */
   keyFailures: KeyFailureStore;
+  ingestQuotas: IngestQuotaStore;
   /** What the cached reads (listSubscribed, forAttempt, loadFor, versionFor) share and validate against. */
   config: ConfigCache;
   /** Answers once the database does (the health check); rejects with its error otherwise. */
@@ -55,6 +57,7 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     sessions: createSessionStore({ db }),
     failingStreaks: createFailingStreakStore({ db }),
     keyFailures: createKeyFailureStore({ db }),
+    ingestQuotas: createIngestQuotaStore({ db }),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

@@ -30,7 +30,12 @@ export interface MappingStore {
   addVersion(accountId: string, id: string, input: { source: string; timeout_ms?: number | null; memory_mb?: number | null }): Promise<Mapping | undefined>;
   get(accountId: string, id: string): Promise<Mapping | undefined>;
   list(accountId: string): Promise<Mapping[]>;
-  versions(accountId: string, id: string): Promise<MappingVersion[] | undefined>;
+  /**
+   * One page of the mapping's versions, newest first, without their sources (one version of up to
+   * 256 KiB each is fetched by `version`): those older than `before`, `limit` at most. Undefined when
+   * the account has no such mapping.
+   */
+  versions(accountId: string, id: string, page: { before?: number; limit: number }): Promise<{ items: { version: number; created_at: string }[]; more: boolean } | undefined>;
   /** The worker's read: by id alone (the destination already proved ownership). */
   version(id: string, version: number): Promise<(MappingVersion & { mapping: Mapping }) | undefined>;
   /**
@@ -106,9 +111,13 @@ export function createMappingStore(deps: { db: Kysely<Database>; cache: ConfigCa
     async list(accountId) {
       return (await db.selectFrom('mappings').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute()).map(toMapping);
     },
-    async versions(accountId, id) {
+    async versions(accountId, id, page) {
       if (!(await owned(accountId, id).executeTakeFirst())) return undefined;
-      return db.selectFrom('mapping_versions').selectAll().where('mapping_id', '=', id).orderBy('version').execute();
+      let query = db.selectFrom('mapping_versions').select(['version', 'created_at']).where('mapping_id', '=', id);
+      if (page.before !== undefined) query = query.where('version', '<', page.before);
+      // One more than asked: whether another page follows, without counting.
+      const rows = await query.orderBy('version', 'desc').limit(page.limit + 1).execute();
+      return { items: rows.slice(0, page.limit), more: rows.length > page.limit };
     },
     version: versionOf,
     async versionFor(scope, id, version) {

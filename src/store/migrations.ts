@@ -203,6 +203,22 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0210_ingest_quotas': {
+    async up(db: Kysely<unknown>) {
+      // Issue 19: per-account ingest quotas counted in the database, so every API replica meets one
+      // limit. Not columns of accounts: a write there bumps config_version and empties caches.
+      await db.schema
+        .createTable('ingest_quotas')
+        .addColumn('account_id', 'text', (c) => c.primaryKey().references('accounts.id').onDelete('cascade'))
+        .addColumn('rate_per_s', 'integer')
+        .addColumn('burst', 'integer')
+        .addColumn('interval_us', 'bigint')
+        .addColumn('tolerance_us', 'bigint')
+        .addColumn('tat_us', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('retry_at_us', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 // The tables whose rows carry an account_id and feed an attempt or a transform.

@@ -129,6 +129,21 @@ export interface KeyFailuresTable {
   window_started_ms: number;
 }
 
+/** One account's ingest quota state (src/store/ingest-quotas.ts): GCRA, times in epoch µs. */
+export interface IngestQuotasTable {
+  account_id: string;
+  /** The admin's override; null: the install default (VOICEOI_INGEST_RATE_PER_S / _BURST). */
+  rate_per_s: number | null;
+  burst: number | null;
+  /** Derived from the override: µs between events (0: no quota), and how far ahead the account may run. */
+  interval_us: number | null;
+  tolerance_us: number | null;
+  /** The theoretical arrival time of the account's next event. */
+  tat_us: number;
+  /** The last take's answer: 0 admitted, else when it could have been. */
+  retry_at_us: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   destinations: DestinationsTable;
@@ -141,5 +156,6 @@ export interface Database {
   sessions: SessionsTable;
   key_failures: KeyFailuresTable;
   certificate_notices: CertificateNoticesTable;
+  ingest_quotas: IngestQuotasTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }

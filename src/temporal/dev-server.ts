@@ -83,6 +83,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     // Activities start on the worker that completes the workflow task, skipping a matching round trip.
     '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
     '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+    // Task dispatch shared between fairness keys (each delivery carries its account's, src/ingest.ts):
+    // a backlog of one account's tasks no longer queues every other account's behind it (issue 19).
+    // Server 1.29 has it behind this flag (it implies matching.useNewMatcher).
+    '--dynamic-config-value', 'matching.enableFairness=true',
     ...searchAttributeNames.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
   ];
   if (opts.dbFile) {

@@ -1,4 +1,6 @@
-import type { TransformEngine } from '../../sandboxes/types.ts';
+import { ApplicationFailure } from '@temporalio/common';
+import { NOT_RUN_CODES, type TransformEngine } from '../../sandboxes/types.ts';
+import { SANDBOX_BUSY_FAILURE } from '../../workflows/types.ts';
 import { untransformed, type DeliveryEvent, type TransformOutcome } from '../../workflows/types.ts';
 import type { DestinationStore } from '../store/destinations.ts';
 import type { MappingStore } from '../store/mappings.ts';
@@ -36,6 +38,7 @@ export function createTransformStep(deps: { engine: TransformEngine; mappings: M
       return { mapping: pinned, request: null, duration_ms: 0, error: { code: 'destination_not_in_account', message: `destination ${destination.id} does not belong to account ${accountId}` } };
     }
     const out = await deps.engine.run({
+      accountId,
       key: `${pinned.id}@${pinned.version}`,
       language: version.mapping.language,
       source: version.source,
@@ -50,8 +53,11 @@ export function createTransformStep(deps: { engine: TransformEngine; mappings: M
     deps.onDuration?.(out.duration_ms, version.mapping.language);
     if (!out.ok) {
       const { code, message, line, column } = out.error;
-      // Infrastructure trouble (sandbox restarting, overloaded) is retried by the activity policy.
-      if (code === 'sandbox_crashed' || code === 'overloaded' || code === 'closed') throw new Error(`transform sandbox unavailable (${code}): ${message}`);
+      // Infrastructure trouble is retried by the activity policy. A run that never started (this
+      // account's share of the sandbox full, the engine closing) is typed, so that the workflow keeps
+      // waiting for it past those retries: load is never a verdict on the delivery.
+      if (NOT_RUN_CODES.has(code)) throw ApplicationFailure.retryable(`transform could not run (${code}): ${message}`, SANDBOX_BUSY_FAILURE);
+      if (code === 'sandbox_crashed') throw new Error(`transform sandbox unavailable (${code}): ${message}`);
       return { mapping: pinned, request: null, duration_ms: out.duration_ms, logs: out.logs, error: { code, message, line, column } };
     }
     return { mapping: pinned, request: out.result, duration_ms: out.duration_ms, logs: out.logs.length ? out.logs : undefined };

@@ -59,7 +59,10 @@ describe('mappings: upload, versions, test runs, and the transform step of deliv
     assert.equal(put.status, 200);
     assert.equal(put.body.version, 2);
     const versions = await stack.call('GET', `/v1/mappings/${created.body.id}/versions`, { token: key });
-    assert.deepEqual(versions.body.items.map((v: any) => [v.version, v.source]), [[1, '{"v": 1}'], [2, '{"v": 2}']]);
+    assert.deepEqual(versions.body.items.map((v: any) => v.version), [2, 1]);
+    for (const [version, source] of [[1, '{"v": 1}'], [2, '{"v": 2}']] as const) {
+      assert.equal((await stack.call('GET', `/v1/mappings/${created.body.id}/versions/${version}`, { token: key })).body.source, source);
+    }
     const badPut = await stack.call('PUT', `/v1/mappings/${created.body.id}`, { token: key, body: { source: '{"v": ' } });
     assert.equal(badPut.status, 400);
     assert.equal((await stack.call('GET', `/v1/mappings/${created.body.id}`, { token: key })).body.version, 2, 'a refused upload adds no version');

@@ -2,7 +2,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { callCompleted, sampleContext } from '../../sandboxes/examples/sample-events.ts';
+import { callCompleted, SAMPLE_ACCOUNT, sampleContext } from '../../sandboxes/examples/sample-events.ts';
 import {
   createTransformEngine,
   type RunLimits,
@@ -25,11 +25,11 @@ let keys = 0;
 
 /** Runs a TypeScript source against a call_completed event, under a fresh key. */
 export function runTs(engine: TransformEngine, source: string, limits?: Partial<RunLimits>, event: unknown = callCompleted()): Promise<RunOutcome> {
-  return engine.run({ key: `test-${++keys}@1`, language: 'typescript', source, event, ctx: sampleContext, limits });
+  return engine.run({ accountId: SAMPLE_ACCOUNT, key: `test-${++keys}@1`, language: 'typescript', source, event, ctx: sampleContext, limits });
 }
 
 export function runJsonata(engine: TransformEngine, source: string, event: unknown = callCompleted(), limits?: Partial<RunLimits>): Promise<RunOutcome> {
-  return engine.run({ key: `test-${++keys}@1`, language: 'jsonata', source, event, ctx: sampleContext, limits });
+  return engine.run({ accountId: SAMPLE_ACCOUNT, key: `test-${++keys}@1`, language: 'jsonata', source, event, ctx: sampleContext, limits });
 }
 
 export function expectError(outcome: RunOutcome, code: string): Extract<RunOutcome, { ok: false }>['error'] {

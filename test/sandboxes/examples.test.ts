@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { callCompleted, callStarted, sampleContext } from '../../sandboxes/examples/sample-events.ts';
+import { callCompleted, callStarted, SAMPLE_ACCOUNT, sampleContext } from '../../sandboxes/examples/sample-events.ts';
 import type { MappingLanguage } from '../../sandboxes/index.ts';
 import { useEngine } from './engine-fixture.ts';
 
@@ -16,7 +16,7 @@ async function run(language: MappingLanguage, name: string, event: unknown) {
   const source = example(name);
   const validation = await ctx.engine.validate(language, source);
   assert.equal(validation.ok, true, `${name} must validate: ${JSON.stringify(validation)}`);
-  const outcome = await ctx.engine.run({ key: `example:${name}@1`, language, source, event, ctx: sampleContext });
+  const outcome = await ctx.engine.run({ accountId: SAMPLE_ACCOUNT, key: `example:${name}@1`, language, source, event, ctx: sampleContext });
   assert.equal(outcome.ok, true, JSON.stringify(outcome));
   if (!outcome.ok) throw new Error('unreachable');
   return outcome;

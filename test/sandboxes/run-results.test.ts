@@ -1,7 +1,7 @@
 // What a TypeScript run hands back: the checked request, the captured logs, the context it saw.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { callStarted } from '../../sandboxes/examples/sample-events.ts';
+import { callStarted, SAMPLE_ACCOUNT } from '../../sandboxes/examples/sample-events.ts';
 import { normaliseResult } from '../../sandboxes/result-shape.ts';
 import { expectBody, expectError, runTs, useEngine } from './engine-fixture.ts';
 
@@ -154,7 +154,7 @@ describe('context', () => {
   });
 
   test('a key reused for a different source runs the new source', async () => {
-    const base = { key: 'reused@1', language: 'typescript' as const, event: callStarted(), ctx: { destination: { id: 'd', url: 'u' }, delivery: { id: 'x' }, mapping: { id: 'm', version: 1 } } };
+    const base = { accountId: SAMPLE_ACCOUNT, key: 'reused@1', language: 'typescript' as const, event: callStarted(), ctx: { destination: { id: 'd', url: 'u' }, delivery: { id: 'x' }, mapping: { id: 'm', version: 1 } } };
     const first = await ctx.engine.run({ ...base, source: `export default () => ({ body: 1 })` });
     const second = await ctx.engine.run({ ...base, source: `export default () => ({ body: 2 })` });
     assert.equal(expectBody(first), 1);

@@ -7,7 +7,8 @@ import { assertStillServes, expectBody, expectError, HEALTHY, runTs, useEngine }
 
 // The isolate deadline must outlast the ~0.6 s (more on a busy machine) V8 takes to give up on the
 // catastrophic allocation below.
-const ctx = useEngine({ isolateDeadlineGraceMs: 3_000 });
+// Both slots to one account: the culprit and an innocent run must be in the process together.
+const ctx = useEngine({ isolateDeadlineGraceMs: 3_000, maxRunningPerAccount: 2 });
 // Short deadlines: the isolate's must come before one uninterruptible split('') ends (~200 ms).
 const impatient = useEngine({ isolateDeadlineGraceMs: 50, processDeadlineGraceMs: 500 });
 

@@ -99,11 +99,41 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.equal(await store.connections.acquireRefreshLease(c.id, until), true);
     });
 
+    test('the ingest quota admits a burst, refuses past it with when to come back, refills with time, and counts concurrent takes once each', async () => {
+      const acc = (await store.accounts.create('Quota BPO')).id;
+      const pace = { intervalUs: 100_000, toleranceUs: 1_000_000 }; // 10 events/s, burst 10
+      const t0 = 1_800_000_000_000;
+      assert.deepEqual(await store.ingestQuotas.take(acc, 8, pace, t0), { admitted: true });
+      assert.deepEqual(await store.ingestQuotas.take(acc, 2, pace, t0), { admitted: true });
+      // The eleventh event at once: one interval (100 ms) too early.
+      assert.deepEqual(await store.ingestQuotas.take(acc, 1, pace, t0), { admitted: false, retryAfterMs: 100 });
+      // A refusal spends nothing: 300 ms later three events fit again, a fourth does not.
+      assert.deepEqual(await store.ingestQuotas.take(acc, 3, pace, t0 + 300), { admitted: true });
+      assert.equal((await store.ingestQuotas.take(acc, 1, pace, t0 + 300)).admitted, false);
+      // An override (here 1 event/s, burst 100) replaces the defaults for this account only.
+      await store.ingestQuotas.set(acc, { rate_per_s: 1, burst: 100 });
+      assert.deepEqual(await store.ingestQuotas.get(acc), { rate_per_s: 1, burst: 100 });
+      const later = t0 + 3_600_000;
+      assert.deepEqual(await store.ingestQuotas.take(acc, 100, pace, later), { admitted: true });
+      assert.deepEqual(await store.ingestQuotas.take(acc, 1, pace, later), { admitted: false, retryAfterMs: 1_000 });
+      await store.ingestQuotas.set(acc, null);
+      assert.equal(await store.ingestQuotas.get(acc), undefined);
+      // Concurrent takes of one fresh account (as from several API replicas): exactly the burst is admitted.
+      const fresh = (await store.accounts.create('Racing BPO')).id;
+      const takes = await Promise.all(Array.from({ length: 30 }, () => store.ingestQuotas.take(fresh, 1, pace, t0)));
+      assert.equal(takes.filter((t) => t.admitted).length, 10);
+    });
+
     test('concurrent read-modify-write transactions do not lose each other (mapping versions, secret rotation)', async () => {
       const m = await store.mappings.create(accountId, { name: 'v', language: 'jsonata', source: '$' });
       await Promise.all([1, 2, 3, 4, 5].map((n) => store.mappings.addVersion(accountId, m.id, { source: `$${n}` })));
-      const versions = await store.mappings.versions(accountId, m.id);
-      assert.deepEqual(versions?.map((v) => v.version), [1, 2, 3, 4, 5, 6]);
+      // Paged newest first: the page and the one after it.
+      const first = await store.mappings.versions(accountId, m.id, { limit: 4 });
+      assert.deepEqual(first?.items.map((v) => v.version), [6, 5, 4, 3]);
+      assert.equal(first?.more, true);
+      const rest = await store.mappings.versions(accountId, m.id, { limit: 4, before: 3 });
+      assert.deepEqual(rest?.items.map((v) => v.version), [2, 1]);
+      assert.equal(rest?.more, false);
       assert.equal((await store.mappings.get(accountId, m.id))?.version, 6);
 
       const d = await store.destinations.create(accountId, { url: 'https://example.com/rotate', event_types: ['*'] });

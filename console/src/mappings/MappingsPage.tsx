@@ -4,7 +4,7 @@ import { ApiError, api, enc, get, post, put } from '../api.ts';
 import { useDestinations, useEventTypes, useMappings } from '../queries.ts';
 import { Link, navigate } from '../router.tsx';
 import { sampleEvent } from '../samples.ts';
-import type { CheckError, DeliverySummary, Mapping, MappingLanguage, MappingVersion, TestResult } from '../types.ts';
+import type { CheckError, DeliverySummary, Mapping, MappingLanguage, MappingVersion, MappingVersionSource, TestResult } from '../types.ts';
 import { Empty, ErrorBox, Field, Json, Loading, time } from '../ui.tsx';
 import { CodeEditor, DiffView } from './CodeEditor.tsx';
 import { problemsOf } from './problems.ts';
@@ -201,17 +201,28 @@ function TestPanel({ sample, preview, sampleError, problems }: { sample: ReturnT
   );
 }
 
+/** One version's source, fetched when it is compared (the versions list carries none). */
+function useVersionSource(mappingId: string, version: number) {
+  return useQuery({
+    queryKey: ['mapping-version', mappingId, version],
+    queryFn: ({ signal }) => get<MappingVersionSource>(`/v1/mappings/${enc(mappingId)}/versions/${version}`, signal),
+    staleTime: Infinity,
+  });
+}
+
 function Versions({ mapping }: { mapping: Mapping }) {
+  // The newest 100: the list is paged (next_cursor) and older versions are rarely compared.
   const versions = useQuery({
     queryKey: ['mapping-versions', mapping.id, mapping.version],
-    queryFn: ({ signal }) => get<{ items: MappingVersion[] }>(`/v1/mappings/${enc(mapping.id)}/versions`, signal).then((r) => r.items),
+    queryFn: ({ signal }) => get<{ items: MappingVersion[] }>(`/v1/mappings/${enc(mapping.id)}/versions?limit=100`, signal).then((r) => r.items),
   });
   const [a, setA] = useState<number | null>(null);
   const [b, setB] = useState<number | null>(null);
   const items = versions.data ?? [];
   const left = a ?? (items.length > 1 ? mapping.version - 1 : mapping.version);
   const right = b ?? mapping.version;
-  const source = (v: number) => items.find((x) => x.version === v)?.source ?? '';
+  const leftSource = useVersionSource(mapping.id, left);
+  const rightSource = useVersionSource(mapping.id, right);
   return (
     <section className="card" aria-labelledby="versions-title">
       <h2 id="versions-title">Versions</h2>
@@ -222,7 +233,7 @@ function Versions({ mapping }: { mapping: Mapping }) {
       ) : (
         <>
           <ol className="versions">
-            {[...items].reverse().map((v) => (
+            {items.map((v) => (
               <li key={v.version}>
                 <strong>v{v.version}</strong> <span className="muted small">{time(v.created_at)}</span>
                 {v.version === mapping.version && <span className="pill">current</span>}
@@ -255,7 +266,7 @@ function Versions({ mapping }: { mapping: Mapping }) {
                   )}
                 </Field>
               </div>
-              <DiffView original={source(left)} modified={source(right)} language={mapping.language} />
+              <DiffView original={leftSource.data?.source ?? ''} modified={rightSource.data?.source ?? ''} language={mapping.language} />
             </>
           )}
         </>
