@@ -109,6 +109,13 @@ export interface AttemptRecord {
    * request and response bodies and headers are left out, and the full record is in that run's history.
    */
   run_id?: string;
+  /**
+   * Set on an attempt that sent nothing and is to be made again, outside the schedule (voiceoi-v5 runs;
+   * the workflow drops the record): `{max_in_flight}`, the destination had that many attempts in flight
+   * and the delivery now waits for a slot; `not_local`, a slow destination's attempt is not run inside
+   * a workflow task (src/delivery/local-attempts.ts).
+   */
+  hold?: { max_in_flight: number } | 'not_local';
 }
 
 export interface AttemptInput {
@@ -121,6 +128,8 @@ export interface AttemptInput {
   request: OutgoingRequest | null;
   /** Sends X-VoiceOI-Test: true (DeliveryInput.test). */
   test?: boolean;
+  /** voiceoi-v5 runs: the attempt takes one of its destination's max_in_flight slots; waiters are served by acceptance time. */
+  slot?: { acceptedAt: string };
 }
 
 /** What the end-of-delivery activity reports as hook.delivery_failed (src/events/operational.ts). */

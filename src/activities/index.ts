@@ -5,6 +5,7 @@ import type { DestinationHealth } from '../delivery/destination-health.ts';
 import type { OperationalEvents } from '../events/operational.ts';
 import type { TransformInput } from '../transform/transform-step.ts';
 import { inputAccount } from '../delivery/input-account.ts';
+import { createLocalAttempts, type LocalAttempts } from '../delivery/local-attempts.ts';
 
 export type { TransformInput };
 
@@ -15,16 +16,30 @@ export interface ActivityDeps extends AttemptDeps {
   health: DestinationHealth;
   /** Emits hook.* events (src/events/operational.ts); absent, a failed delivery alerts no one. */
   operational?: OperationalEvents;
+  /** Which destinations may run an attempt inside a workflow task on this worker (voiceoi-v5 runs). */
+  localAttempts?: LocalAttempts;
 }
 
 /** The activities of the delivery workflow, bound to the worker's services. */
 export function createDeliveryActivities(deps: ActivityDeps) {
+  const local = deps.localAttempts ?? createLocalAttempts();
   return {
     async transformEvent(input: TransformInput): Promise<TransformOutcome> {
       return deps.transform(input);
     },
     async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
-      const record = await performAttempt(deps, input);
+      // Runs that know `not_local` (input.slot) send a slow destination's attempt as an ordinary activity.
+      const inTask = input.slot !== undefined && Context.current().info.isLocal;
+      if (inTask && !local.tryStart(input.destinationId)) {
+        return { n: input.attempt, started_at: new Date().toISOString(), duration_ms: 0, verdict: 'retry', hold: 'not_local' };
+      }
+      let record: AttemptRecord;
+      try {
+        record = await performAttempt(deps, input);
+      } finally {
+        if (inTask) local.done(input.destinationId);
+      }
+      local.observed(input.destinationId, record.duration_ms);
       await deps.health.afterAttempt(inputAccount(input), input.destinationId, record);
       return record;
     },

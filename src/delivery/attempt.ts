@@ -1,11 +1,12 @@
 import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
 import type { ConfigCheck } from '../store/config-cache.ts';
-import type { DestinationStore } from '../store/destinations.ts';
+import type { AttemptView, DestinationStore } from '../store/destinations.ts';
 import { classify, classifyCredentialsError } from './classify.ts';
 import { refuseLiteral, type DeliveryAgent } from './http-client.ts';
 import { inputAccount } from './input-account.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import { prepareRequest, withCredentials, type PreparedRequest } from './prepare-request.ts';
+import type { SlotGuard } from './destination-slots.ts';
 import { boundRecord } from './recorded.ts';
 import { send } from './send.ts';
 
@@ -29,6 +30,8 @@ export interface AttemptDeps {
   version: string;
   credentials?: CredentialProvider;
   onOutcome?: (record: AttemptRecord, ctx: { destinationId: string; acceptedAt?: string }) => void;
+  /** max_in_flight (src/delivery/destination-slots.ts); absent, attempts are not bounded (tests of the attempt alone). */
+  slots?: SlotGuard;
 }
 
 /**
@@ -58,6 +61,38 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   const refused = refuseLiteral(deps.policy, prepared.request.url, allowedNetworks);
   if (refused) return finish({ verdict: 'failed', request: prepared.record, error: { code: 'address_refused', message: refused } });
 
+  // The bound applies to what is about to be sent: a paused, refused or misconfigured attempt holds no slot.
+  if (input.slot && deps.slots) {
+    const slot = await deps.slots.acquire({ destinationId: dest.id, deliveryId: input.deliveryId, accountId: dest.account_id, acceptedAt: input.slot.acceptedAt });
+    if (!slot.granted) {
+      // Not an attempt (the workflow drops it and waits for its slot), so not counted as one either.
+      return boundRecord({
+        n: input.attempt,
+        started_at: startedAt.toISOString(),
+        duration_ms: Math.round((performance.now() - t0) * 10) / 10,
+        verdict: 'retry',
+        hold: { max_in_flight: slot.max },
+        error: { code: 'destination_busy', message: `the destination has ${slot.max} attempts in flight (max_in_flight)` },
+      });
+    }
+    try {
+      return await sendPrepared(deps, input, dest, prepared, found, finish);
+    } finally {
+      await deps.slots.release(dest.id, input.deliveryId);
+    }
+  }
+  return sendPrepared(deps, input, dest, prepared, found, finish);
+}
+
+/** Credentials, send (a 401 with OAuth2 refreshes once), classify. */
+async function sendPrepared(
+  deps: AttemptDeps,
+  input: AttemptInput,
+  dest: AttemptView['destination'],
+  prepared: PreparedRequest,
+  { allowedNetworks, check }: Pick<AttemptView & { check: ConfigCheck }, 'allowedNetworks' | 'check'>,
+  finish: (rest: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>) => AttemptRecord,
+): Promise<AttemptRecord> {
   let current: PreparedRequest = prepared;
   let oauth2 = false;
   const applyCredentials = async (forceRefresh: boolean) => {

@@ -37,6 +37,12 @@ const fields = {
   ordering: z
     .enum(['none', 'per_call'])
     .describe('per_call: deliveries of events with the same data.call_id reach this destination one at a time, in acceptance order.'),
+  max_in_flight: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .describe('At most this many attempts to this destination are in flight at once, across all workers; later deliveries wait, in acceptance order, for a free slot. Default 20.'),
   filter: z
     .string()
     .min(1)
@@ -58,6 +64,7 @@ export const createDestinationBody = z.object({
   rate_limit_per_s: fields.rate_limit_per_s.optional(),
   ordering: fields.ordering.optional(),
   filter: fields.filter.optional(),
+  max_in_flight: fields.max_in_flight.optional(),
 });
 
 export const patchDestinationBody = changesSomething(createDestinationBody.partial());
@@ -78,6 +85,7 @@ export const destinationView = z.object({
   rate_limit_per_s: z.number().nullable(),
   ordering: z.enum(['none', 'per_call']),
   filter: z.string().nullable(),
+  max_in_flight: z.number(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -9,6 +9,8 @@ import type { Database, DestinationsTable } from './schema.ts';
 
 const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400, 86400, 86400];
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** The README's max_in_flight section says why 20. */
+export const DEFAULT_MAX_IN_FLIGHT = 20;
 
 export interface Destination {
   id: string;
@@ -31,6 +33,8 @@ export interface Destination {
   ordering: DestinationOrdering;
   /** A JSONata expression; an event for which it is not truthy starts no delivery here. */
   filter: string | null;
+  /** At most this many attempts in flight at once, across workers; the rest wait in acceptance order. */
+  max_in_flight: number;
   created_at: string;
   updated_at: string;
 }
@@ -50,6 +54,7 @@ export interface DestinationInput {
   rate_limit_per_s?: number | null;
   ordering?: DestinationOrdering;
   filter?: string | null;
+  max_in_flight?: number;
 }
 
 interface StoredSecret {
@@ -129,6 +134,7 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     rate_limit_per_s: row.rate_limit_per_s,
     ordering: row.ordering === 'per_call' ? 'per_call' : 'none',
     filter: row.filter,
+    max_in_flight: row.max_in_flight,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -183,6 +189,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         rate_limit_per_s: input.rate_limit_per_s ?? null,
         ordering: input.ordering ?? 'none',
         filter: input.filter ?? null,
+        max_in_flight: input.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
         signing_secrets: JSON.stringify(secrets),
         created_at: now,
         updated_at: now,
@@ -250,6 +257,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (patch.rate_limit_per_s !== undefined) values.rate_limit_per_s = patch.rate_limit_per_s;
       if (patch.ordering !== undefined) values.ordering = patch.ordering;
       if (patch.filter !== undefined) values.filter = patch.filter;
+      if (patch.max_in_flight !== undefined) values.max_in_flight = patch.max_in_flight;
       const res = await db
         .updateTable('destinations')
         .set(values)

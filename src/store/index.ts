@@ -4,6 +4,7 @@ import { createAccountStore, type AccountStore } from './accounts.ts';
 import { createConfigCache, type ConfigCache } from './config-cache.ts';
 import { createConnectionStore, type ConnectionStore } from './connections.ts';
 import { dialectOf, openDatabase, type DatabaseTarget, type DialectName } from './db.ts';
+import { createDestinationSlotStore, type DestinationSlotStore } from './destination-slots.ts';
 import { createDestinationStore, type DestinationStore } from './destinations.ts';
 import { createEventStore, type EventStore } from './events.ts';
 import { createFailingStreakStore, type FailingStreakStore } from './failing-streaks.ts';
@@ -23,6 +24,8 @@ export interface Store {
   failingStreaks: FailingStreakStore;
   /** Failed API-key attempts per client address, shared by every API replica (src/auth-rate-limit.ts). */
   keyFailures: KeyFailureStore;
+  /** Attempts in flight per destination (max_in_flight), shared by every worker. */
+  slots: DestinationSlotStore;
   /** What the cached reads (listSubscribed, forAttempt, loadFor, versionFor) share and validate against. */
   config: ConfigCache;
   /** Answers once the database does (the health check); rejects with its error otherwise. */
@@ -55,6 +58,7 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     sessions: createSessionStore({ db }),
     failingStreaks: createFailingStreakStore({ db }),
     keyFailures: createKeyFailureStore({ db }),
+    slots: createDestinationSlotStore({ db }),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

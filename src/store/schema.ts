@@ -31,6 +31,7 @@ export interface DestinationsTable {
   rate_limit_per_s: number | null; // null = unlimited
   ordering: string; // 'none' | 'per_call'
   filter: string | null; // JSONata source; null = every subscribed event
+  max_in_flight: number; // attempts in flight at once, across workers (src/store/destination-slots.ts)
   created_at: string;
   updated_at: string;
 }
@@ -119,6 +120,23 @@ export interface KeyFailuresTable {
   window_started_ms: number;
 }
 
+/** An attempt holding one of its destination's `max_in_flight` slots (src/store/destination-slots.ts). */
+export interface SlotLeasesTable {
+  destination_id: string;
+  delivery_id: string;
+  account_id: string;
+  /** Epoch ms past which the slot counts as free again (the attempt's worker stopped or stalled). */
+  expires_ms: number;
+}
+
+/** A delivery waiting for a slot at its destination; served oldest accepted_at (then delivery id) first. */
+export interface SlotWaitersTable {
+  destination_id: string;
+  delivery_id: string;
+  account_id: string;
+  accepted_at: string;
+}
+
 export interface Database {
   accounts: AccountsTable;
   destinations: DestinationsTable;
@@ -130,5 +148,7 @@ export interface Database {
   oauth2_authorizations: OAuth2AuthorizationsTable;
   sessions: SessionsTable;
   key_failures: KeyFailuresTable;
+  slot_leases: SlotLeasesTable;
+  slot_waiters: SlotWaitersTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }
