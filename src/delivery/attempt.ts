@@ -53,7 +53,7 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   // The input's account scopes the cached read; prepareRequest still judges whose destination it is.
   const found = await deps.destinations.forAttempt(inputAccount(input), input.destinationId, startedAt);
   if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
-  const { destination: dest, allowedNetworks, check } = found;
+  const { destination: dest, allowedNetworks } = found;
 
   const prepared = prepareRequest(dest, input, found.signingSecrets, { version: deps.version, startedAt });
   if ('notSent' in prepared) return finish(prepared.notSent);
