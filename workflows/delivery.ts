@@ -225,6 +225,7 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
     let runRecorded = 0;
     // The attempt came back unsent (`hold`): it is made again at once, past its wait and its gates.
     let again = false;
+    let sendAt: number | undefined;
     for (let n = carried?.next ?? 1; ; n++) {
       // The history bound: the next run starts with outlines of these attempts, not the attempts, and
       // runs the pinned mapping version again rather than carrying its output (up to 1 MiB) along.
@@ -249,7 +250,8 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
         await sleep(wait);
         state.next_attempt_at = undefined;
       }
-      if (!again) await gates.beforeAttempt();
+      // A spread permit's moment: kept when the attempt comes back unsent and is made again.
+      if (!again) sendAt = await gates.beforeAttempt();
       // Cleared before the attempt, not after: a resume that lands while the attempt is still
       // reading the paused flag must not be forgotten (it would cost a 5-minute re-check).
       resumed = false;
@@ -267,7 +269,7 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
         attempt: offset + n,
         request: transform.request,
         test: input.test,
-        ...(v5 ? { slot: { acceptedAt: input.acceptedAt } } : {}),
+        ...(v5 ? { slot: { acceptedAt: input.acceptedAt }, ...(sendAt !== undefined ? { sendAt } : {}) } : {}),
       }).catch((err: unknown) => {
         if (!bounded || isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
         return lostAttempt(offset + n, startedAt, err);

@@ -128,6 +128,8 @@ export interface AttemptInput {
   request: OutgoingRequest | null;
   /** Sends X-VoiceOI-Test: true (DeliveryInput.test). */
   test?: boolean;
+  /** The rate-limit permit's moment (epoch ms): the attempt waits in its worker until then before it sends. */
+  sendAt?: number;
   /** voiceoi-v5 runs: the attempt takes one of its destination's max_in_flight slots; waiters are served by acceptance time. */
   slot?: { acceptedAt: string };
 }
@@ -175,7 +177,7 @@ export interface DeliveryGates {
 /** What a gate signals to a delivery waiting on it. */
 export type GateMessage =
   /** A permit for one attempt, named by the key the delivery asked with. */
-  | { kind: 'permit'; key: string }
+  | { kind: 'permit'; key: string; sendAt?: number }
   /** The delivery's turn in its call (`run`: the first run id of the delivery it is meant for). */
   | { kind: 'turn'; run: string }
   /** The delivery is queued behind the delivery `ahead` in its call. */

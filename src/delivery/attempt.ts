@@ -1,3 +1,4 @@
+import { GRANT_AHEAD_MS } from '../../workflows/rate-limiter.ts';
 import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
 import type { ConfigCheck } from '../store/config-cache.ts';
 import type { AttemptView, DestinationStore } from '../store/destinations.ts';
@@ -41,6 +42,10 @@ export interface AttemptDeps {
  * (boundRecord).
  */
 export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Promise<AttemptRecord> {
+  // A spread rate-limit permit (workflows/rate-limiter.ts) names the moment this attempt may send; the
+  // limiter grants at most GRANT_AHEAD_MS ahead, so the wait is short and bounded here too.
+  const early = input.sendAt === undefined ? 0 : Math.min(input.sendAt - Date.now(), 2 * GRANT_AHEAD_MS);
+  if (early > 0) await new Promise((r) => setTimeout(r, early));
   const startedAt = new Date();
   const t0 = performance.now();
   // Every stage ends here, so every record is bounded exactly once, as it leaves the attempt for history.
