@@ -28,17 +28,19 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       return deps.transform(input);
     },
     async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
-      // Runs that know `not_local` (input.slot) send a slow destination's attempt as an ordinary activity.
+      // Runs that know `not_local` (input.slot) send a slow destination's attempt as an ordinary
+      // activity; the check comes once the attempt holds its slot, so one over the bound just waits.
       const inTask = input.slot !== undefined && Context.current().info.isLocal;
-      if (inTask && !local.tryStart(input.destinationId)) {
-        return { n: input.attempt, started_at: new Date().toISOString(), duration_ms: 0, verdict: 'retry', hold: 'not_local' };
-      }
+      let counted = false;
+      const sendHere = () => (counted = local.tryStart(input.destinationId));
       let record: AttemptRecord;
       try {
-        record = await performAttempt(deps, input);
+        record = await performAttempt(deps, input, inTask ? { sendHere } : {});
       } finally {
-        if (inTask) local.done(input.destinationId);
+        if (counted) local.done(input.destinationId);
       }
+      // An attempt made again (waiting for a slot, or not here): nothing was sent, nothing to judge.
+      if (record.hold) return record;
       local.observed(input.destinationId, record.duration_ms);
       await deps.health.afterAttempt(inputAccount(input), input.destinationId, record);
       return record;

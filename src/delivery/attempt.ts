@@ -1,3 +1,4 @@
+import { attemptTimeoutMs } from '../../workflows/attempt-limits.ts';
 import { GRANT_AHEAD_MS } from '../../workflows/rate-limiter.ts';
 import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
 import type { ConfigCheck } from '../store/config-cache.ts';
@@ -41,7 +42,12 @@ export interface AttemptDeps {
  * Gone, the failing streak) is the next step, destination-health.ts. The record it answers is bounded
  * (boundRecord).
  */
-export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Promise<AttemptRecord> {
+export async function performAttempt(
+  deps: AttemptDeps,
+  input: AttemptInput,
+  /** sendHere: asked once the attempt holds its slot; false sends it back unsent (`not_local`), the slot kept for the ordinary activity that follows. */
+  opts: { sendHere?: () => boolean } = {},
+): Promise<AttemptRecord> {
   // A spread rate-limit permit (workflows/rate-limiter.ts) names the moment this attempt may send; the
   // limiter grants at most GRANT_AHEAD_MS ahead, so the wait is short and bounded here too.
   const early = input.sendAt === undefined ? 0 : Math.min(input.sendAt - Date.now(), 2 * GRANT_AHEAD_MS);
@@ -66,26 +72,27 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   const refused = refuseLiteral(deps.policy, prepared.request.url, allowedNetworks);
   if (refused) return finish({ verdict: 'failed', request: prepared.record, error: { code: 'address_refused', message: refused } });
 
+  // Not attempts (the workflow drops them and makes the attempt again), so not counted as ones either.
+  const held = (hold: NonNullable<AttemptRecord['hold']>): AttemptRecord => ({
+    n: input.attempt,
+    started_at: startedAt.toISOString(),
+    duration_ms: Math.round((performance.now() - t0) * 10) / 10,
+    verdict: 'retry',
+    hold,
+  });
   // The bound applies to what is about to be sent: a paused, refused or misconfigured attempt holds no slot.
   if (input.slot && deps.slots) {
-    const slot = await deps.slots.acquire({ destinationId: dest.id, deliveryId: input.deliveryId, accountId: dest.account_id, acceptedAt: input.slot.acceptedAt });
-    if (!slot.granted) {
-      // Not an attempt (the workflow drops it and waits for its slot), so not counted as one either.
-      return boundRecord({
-        n: input.attempt,
-        started_at: startedAt.toISOString(),
-        duration_ms: Math.round((performance.now() - t0) * 10) / 10,
-        verdict: 'retry',
-        hold: { max_in_flight: slot.max },
-        error: { code: 'destination_busy', message: `the destination has ${slot.max} attempts in flight (max_in_flight)` },
-      });
-    }
+    const slot = await deps.slots.acquire({ destinationId: dest.id, deliveryId: input.deliveryId, accountId: dest.account_id, acceptedAt: input.slot.acceptedAt, max: dest.max_in_flight, leaseMs: attemptTimeoutMs(dest) });
+    if (!slot.granted) return held({ max_in_flight: slot.max });
+    // Its lease stays: the ordinary activity that follows finds it its own.
+    if (opts.sendHere && !opts.sendHere()) return held('not_local');
     try {
       return await sendPrepared(deps, input, dest, prepared, found, finish);
     } finally {
       await deps.slots.release(dest.id, input.deliveryId);
     }
   }
+  if (opts.sendHere && !opts.sendHere()) return held('not_local');
   return sendPrepared(deps, input, dest, prepared, found, finish);
 }
 

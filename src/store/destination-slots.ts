@@ -1,5 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { attemptTimeoutMs } from '../../workflows/attempt-limits.ts';
+import type { DialectName } from './db.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -15,6 +16,10 @@ export interface SlotRequest {
   accountId: string;
   /** The delivery's acceptance time (ISO): waiters are served oldest first, then by delivery id. */
   acceptedAt: string;
+  /** The destination's max_in_flight as the attempt read it (the config cache revalidates it per attempt). */
+  max: number;
+  /** How long the slot is the attempt's before it counts as free again: its own time bound (attemptTimeoutMs). */
+  leaseMs: number;
   /** The operator's bound on one account's attempts in flight across its destinations; undefined: none. */
   accountMax?: number;
   nowMs?: number;
@@ -57,8 +62,14 @@ export interface DestinationSlotStore {
 type Trx = Transaction<Database>;
 const countOf = (row: { n: number | string | bigint } | undefined) => Number(row?.n ?? 0);
 
-export function createDestinationSlotStore(deps: { db: Kysely<Database> }): DestinationSlotStore {
+export function createDestinationSlotStore(deps: { db: Kysely<Database>; dialect: DialectName }): DestinationSlotStore {
   const { db } = deps;
+  // SQLite runs one writer at a time, so one statement that counts and inserts is atomic there: the
+  // common cases (a free slot and nobody waiting; a full destination) are one statement each, not a
+  // transaction, which on SQLite holds the process's only connection across event-loop turns and so
+  // would queue every other query of the process behind it under load. PostgreSQL counts under the
+  // destination row's lock in a transaction (on a pooled connection of its own).
+  const oneStatement = deps.dialect === 'sqlite';
 
   // Taking the destination row's lock first serialises every slot change of one destination.
   const lockDestination = (trx: Trx, destinationId: string) =>
@@ -107,6 +118,17 @@ export function createDestinationSlotStore(deps: { db: Kysely<Database> }): Dest
 
   /** Frees one lease, then hands over at its destination and (the account's bound freed a slot too) at the account's other destinations with waiters. */
   async function free(destinationId: string, deliveryId: string, accountMax: number | undefined, nowMs: number): Promise<Handed[]> {
+    if (oneStatement) {
+      await db.deleteFrom('slot_leases').where('destination_id', '=', destinationId).where('delivery_id', '=', deliveryId).execute();
+      // Nobody of the account waits (its destinations' waiters are its own): nothing to hand over.
+      const waiter = await db
+        .selectFrom('slot_waiters')
+        .select('delivery_id')
+        .where('account_id', '=', (eb) => eb.selectFrom('destinations').select('account_id').where('id', '=', destinationId))
+        .limit(1)
+        .executeTakeFirst();
+      if (!waiter) return [];
+    }
     const handed = await db.transaction().execute(async (trx) => {
       const dest = await lockDestination(trx, destinationId);
       await trx.deleteFrom('slot_leases').where('destination_id', '=', destinationId).where('delivery_id', '=', deliveryId).execute();
@@ -131,11 +153,32 @@ export function createDestinationSlotStore(deps: { db: Kysely<Database> }): Dest
   return {
     async acquire(req) {
       const nowMs = req.nowMs ?? Date.now();
+      if (oneStatement) {
+        const expires = nowMs + req.leaseMs;
+        const accountRoom =
+          req.accountMax === undefined
+            ? sql`1 = 1`
+            : sql`(select count(*) from slot_leases where account_id = ${req.accountId} and expires_ms > ${nowMs}) < ${req.accountMax}`;
+        const took = await sql`insert into slot_leases (destination_id, delivery_id, account_id, expires_ms)
+          select ${req.destinationId}, ${req.deliveryId}, ${req.accountId}, ${expires}
+          where (select count(*) from slot_leases where destination_id = ${req.destinationId} and expires_ms > ${nowMs}) < ${req.max}
+            and not exists (select 1 from slot_waiters where destination_id = ${req.destinationId})
+            and ${accountRoom}
+          on conflict (destination_id, delivery_id) do update set expires_ms = excluded.expires_ms`.execute(db);
+        if (Number(took.numAffectedRows ?? 0n) > 0) return { granted: true, handed: [] };
+        const queued = await sql`insert into slot_waiters (destination_id, delivery_id, account_id, accepted_at)
+          select ${req.destinationId}, ${req.deliveryId}, ${req.accountId}, ${req.acceptedAt}
+          where (select count(*) from slot_leases where destination_id = ${req.destinationId} and expires_ms > ${nowMs}) >= ${req.max}
+            and not exists (select 1 from slot_leases where destination_id = ${req.destinationId} and delivery_id = ${req.deliveryId})
+          on conflict (destination_id, delivery_id) do nothing`.execute(db);
+        if (Number(queued.numAffectedRows ?? 0n) > 0) return { granted: false, max: req.max, inFlight: req.max, handed: [] };
+        // Otherwise: a slot handed to it, free slots while others wait, the account at its bound, or already listed.
+      }
       return db.transaction().execute(async (trx) => {
         const dest = await lockDestination(trx, req.destinationId);
         // Gone meanwhile: the attempt finds out itself; it holds nothing here.
         if (!dest) return { granted: true, handed: [] };
-        const expires_ms = nowMs + attemptTimeoutMs(dest);
+        const expires_ms = nowMs + req.leaseMs;
         // Handed over while it waited (or a retry of this same attempt): the slot is its own.
         const own = await trx
           .updateTable('slot_leases')

@@ -58,7 +58,7 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     sessions: createSessionStore({ db }),
     failingStreaks: createFailingStreakStore({ db }),
     keyFailures: createKeyFailureStore({ db }),
-    slots: createDestinationSlotStore({ db }),
+    slots: createDestinationSlotStore({ db, dialect: dialectOf(deps) }),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

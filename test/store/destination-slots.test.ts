@@ -31,7 +31,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     test('ten concurrent takers of a 3-slot destination: three get one, seven wait in acceptance order, each release hands the oldest its slot', async () => {
       const d = await store.destinations.create(accountId, { url: 'https://example.com/hook', event_types: ['*'], max_in_flight: 3 });
-      const req = (i: number) => ({ destinationId: d.id, deliveryId: `dlv_${i}`, accountId, acceptedAt: at(i) });
+      const req = (i: number) => ({ destinationId: d.id, deliveryId: `dlv_${i}`, accountId, acceptedAt: at(i), max: 3, leaseMs: 20_000 });
       const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => store.slots.acquire(req(i))));
       assert.equal(answers.filter((a) => a.granted).length, 3);
       assert.equal(await store.slots.inFlight(d.id), 3);
@@ -55,8 +55,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     test('an expired lease stops counting; the sweep hands it to the oldest waiter', async () => {
       const d = await store.destinations.create(accountId, { url: 'https://example.com/hook', event_types: ['*'], max_in_flight: 1 });
       const now = Date.now();
-      assert.equal((await store.slots.acquire({ destinationId: d.id, deliveryId: 'dlv_stuck', accountId, acceptedAt: at(1), nowMs: now })).granted, true);
-      assert.equal((await store.slots.acquire({ destinationId: d.id, deliveryId: 'dlv_next', accountId, acceptedAt: at(2), nowMs: now })).granted, false);
+      assert.equal((await store.slots.acquire({ destinationId: d.id, deliveryId: 'dlv_stuck', accountId, acceptedAt: at(1), max: 1, leaseMs: 20_000, nowMs: now })).granted, true);
+      assert.equal((await store.slots.acquire({ destinationId: d.id, deliveryId: 'dlv_next', accountId, acceptedAt: at(2), max: 1, leaseMs: 20_000, nowMs: now })).granted, false);
       const sweptHere = async (nowMs: number) => (await store.slots.sweep({ nowMs })).filter((h) => h.destinationId === d.id);
       assert.deepEqual(await sweptHere(now + 1000), [], 'not expired yet');
       const later = now + 15_000 + 5_000 + 1;
@@ -69,7 +69,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const other = (await store.accounts.create('Bounded BPO')).id;
       const d1 = await store.destinations.create(other, { url: 'https://example.com/1', event_types: ['*'], max_in_flight: 5 });
       const d2 = await store.destinations.create(other, { url: 'https://example.com/2', event_types: ['*'], max_in_flight: 5 });
-      const take = (dest: string, i: number) => store.slots.acquire({ destinationId: dest, deliveryId: `dlv_acc_${i}`, accountId: other, acceptedAt: at(i), accountMax: 2 });
+      const take = (dest: string, i: number) => store.slots.acquire({ destinationId: dest, deliveryId: `dlv_acc_${i}`, accountId: other, acceptedAt: at(i), max: 5, leaseMs: 20_000, accountMax: 2 });
       assert.equal((await take(d1.id, 1)).granted, true);
       assert.equal((await take(d1.id, 2)).granted, true);
       assert.equal((await take(d2.id, 3)).granted, false, 'the account is at its bound');
