@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTemporalCli } from '../src/temporal/cli.ts';
 import { callCompleted } from '../test/support/events.ts';
 import { sendOpenLoop, type Sent } from './lib/load.ts';
+import { openWindow } from './lib/proc.ts';
 import { cleanupAll, installExitHandlers, onCleanup, repoRoot } from './lib/processes.ts';
 import { startTimingReceiver, type TimingReceiver } from './lib/receiver.ts';
 import { gitCommit, machine } from './lib/run-info.ts';
@@ -42,6 +43,17 @@ const log = (line: string) => process.stderr.write(`[fairness] ${line}\n`);
 interface Latency extends Summary {
   sent: number;
   lost: number;
+}
+
+/** B's latency by the second its events were sent in (p99 of each second): how a backlog builds and drains. */
+function bySecond(sent: Map<string, Sent>, receiver: TimingReceiver): number[] {
+  const t0 = Math.min(...[...sent.values()].map((s) => s.start));
+  const buckets: number[][] = [];
+  for (const [id, s] of sent) {
+    const at = receiver.firstByte.get(id);
+    (buckets[Math.floor((s.start - t0) / 1000)] ??= []).push(at === undefined ? Number.NaN : at - s.start);
+  }
+  return buckets.map((b) => summarize(b.filter(Number.isFinite)).p99);
 }
 
 /** From each send to the first byte at the receiver; missing after the grace period counts as lost. */
@@ -91,10 +103,12 @@ async function hanging(dir: string) {
     const alone = await sendOpenLoop({ baseUrl: target.url, token: target.token, rate: B_RATE, durationS: LOAD_S, idPrefix: 'b-alone' });
     await waitArrived(fast, alone.keys(), GRACE_S);
     log(`B beside A: A ${A_RATE}/s to a receiver answering after ${HANG_MS / 1000} s, B ${B_RATE}/s, ${LOAD_S} s`);
+    const usage = openWindow(target.pids);
     const [aSent, beside] = await Promise.all([
       sendOpenLoop({ baseUrl: target.url, token: a, rate: A_RATE, durationS: LOAD_S, idPrefix: 'a-hang' }),
       sendOpenLoop({ baseUrl: target.url, token: target.token, rate: B_RATE, durationS: LOAD_S, idPrefix: 'b-beside' }),
     ]);
+    const cpu = usage.end();
     const aReachedDuringLoad = [...aSent.keys()].filter((id) => slow.firstByte.has(id)).length;
     log(`waiting up to ${GRACE_S} s for B's events`);
     await waitArrived(fast, beside.keys(), GRACE_S);
@@ -105,6 +119,8 @@ async function hanging(dir: string) {
       grace_s: GRACE_S,
       b_alone_ms: latency(alone, fast),
       b_beside_a_ms: latency(beside, fast),
+      b_beside_a_p99_by_second_ms: bySecond(beside, fast),
+      cpu_during_load: cpu,
       a: { sent: aSent.size, accepted: [...aSent.values()].filter((s) => s.status === 202).length, reached_receiver_during_load: aReachedDuringLoad, reached_receiver_after_grace: aReached },
     };
   } finally {
@@ -204,6 +220,9 @@ function markdown(r: Record<string, any>): string {
     lines.push(`## Hanging neighbour`, '', `A's receiver answers after ${h.hang_ms / 1000} s; A sends ${A_RATE}/s for ${h.load_s} s; B sends ${B_RATE}/s to a fast receiver. Lost: not at the receiver ${h.grace_s} s after the load.`, '');
     lines.push(`| | B's propagation |`, `|---|---|`, `| B alone | ${fmt(h.b_alone_ms)} |`, `| B beside A | ${fmt(h.b_beside_a_ms)} |`, '');
     lines.push(`A: ${h.a.accepted} of ${h.a.sent} accepted; ${h.a.reached_receiver_during_load} reached A's receiver during the load, ${h.a.reached_receiver_after_grace} by the end.`, '');
+    lines.push(`B beside A, p99 by the second its events were sent (ms): ${h.b_beside_a_p99_by_second_ms.join(', ')}.`, '');
+    const c = h.cpu_during_load;
+    lines.push(`CPU during the load (% of one core): ${Object.entries(c.processes).map(([n, p]: [string, any]) => `${n} ${p.cpuPct}`).join(', ')}; whole machine ${c.machineCpuPct}; load average ${c.loadavgStart.join(' ')} → ${c.loadavgEnd.join(' ')}.`, '');
   }
   if (r.burst) {
     const b = r.burst;
