@@ -43,6 +43,9 @@ const log = (line: string) => process.stderr.write(`[fairness] ${line}\n`);
 interface Latency extends Summary {
   sent: number;
   lost: number;
+  /** The ingest request's own answer time (POST /v1/events → 202), p50/p99. */
+  ingest_p50: number;
+  ingest_p99: number;
 }
 
 /** B's latency by the second its events were sent in (p99 of each second): how a backlog builds and drains. */
@@ -65,7 +68,8 @@ function latency(sent: Map<string, Sent>, receiver: TimingReceiver): Latency {
     if (at === undefined) lost++;
     else ms.push(at - s.start);
   }
-  return { ...summarize(ms), sent: sent.size, lost };
+  const ingest = summarize([...sent.values()].flatMap((s) => s.ingestMs ?? []));
+  return { ...summarize(ms), sent: sent.size, lost, ingest_p50: ingest.p50, ingest_p99: ingest.p99 };
 }
 
 async function waitArrived(receiver: TimingReceiver, ids: Iterable<string>, timeoutS: number): Promise<void> {
@@ -210,7 +214,7 @@ async function burst(dir: string) {
   }
 }
 
-const fmt = (l: Latency) => `p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms; lost ${l.lost} of ${l.sent}`;
+const fmt = (l: Latency) => `p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms; lost ${l.lost} of ${l.sent} (ingest answered in p50 ${l.ingest_p50} ms, p99 ${l.ingest_p99} ms)`;
 
 function markdown(r: Record<string, any>): string {
   const lines = [`# Fairness between accounts (issue 19)`, '', `Commit ${r.commit}${r.app_root ? ` (app from ${r.app_root})` : ''}, ${r.at}; ${r.machine.cores} cores, ${r.machine.cpu}; Temporal CLI ${r.machine.temporal}.`, ''];
