@@ -1,7 +1,8 @@
 // `npm run bench`: hook propagation latency and throughput of the real runtime against a plain
 // forwarder (the floor), at fixed open-loop rates. `npm run bench -- --tuning` measures the tuning
 // variants (bench/tuning-variants.ts) one at a time; `npm run bench -- --cost` counts what one delivery
-// costs (bench/cost.ts). Loopback only; every process it starts is
+// costs (bench/cost.ts); `npm run bench -- --fairness` one account's hanging receiver or burst beside
+// another (bench/fairness.ts). Loopback only; every process it starts is
 // stopped on the way out, including on Ctrl-C and on errors. See bench/README.md.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTemporalCli } from '../src/temporal/cli.ts';
 import { attemptsAsLocalActivitiesModule, buildBundle, transformAsActivityModule } from './lib/bundle.ts';
 import { costBench, costOptions } from './cost.ts';
+import { fairnessBench } from './fairness.ts';
 import { measureRate, type RateResult } from './lib/measure.ts';
 import { cleanupAll, installExitHandlers, onCleanup, repoRoot } from './lib/processes.ts';
 import { loadavg, memory } from './lib/proc.ts';
@@ -233,6 +235,7 @@ async function tuningRun(dir: string, receiver: TimingReceiver, temporalCli: str
 
 async function main(): Promise<void> {
   installExitHandlers();
+  if (flag('fairness')) return fairnessBench();
   const temporalCli = await ensureTemporalCli(log);
   const dir = mkdtempSync(join(tmpdir(), 'voiceoi-bench-'));
   if (!opts.keepData) onCleanup('temp data dir', () => rmSync(dir, { recursive: true, force: true }));

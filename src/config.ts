@@ -76,6 +76,8 @@ const envSchema = z.object({
   VOICEOI_ALLOWED_NETWORKS: cidrList,
   VOICEOI_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VOICEOI_TASK_QUEUE: z.string().min(1).default('voiceoi-deliveries'),
+  /** One account's attempts in flight at once across all its destinations and workers (README: capacity isolation). */
+  VOICEOI_ACCOUNT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(50),
   VOICEOI_PUBLIC_URL: z.url().optional(),
   /** Temporal UI origins whose browser may call /codec without a token (src/routes/codec.ts). */
   VOICEOI_CODEC_ORIGINS: commaList.transform((list) => list.map((o) => o.replace(/\/$/, '')).filter(Boolean)),

@@ -5,6 +5,7 @@ import { DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBun
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { createDeliveryActivities } from './activities/index.ts';
+import { createSlotGuard } from './delivery/destination-slots.ts';
 import { createResumeActivities } from './activities/resume.ts';
 import { createConnectionCredentials } from './connections/credential-provider.ts';
 import { createTokenClient } from './connections/token-client.ts';
@@ -127,7 +128,14 @@ export async function startWorker(
     onDisabled: (accountId, destinationId, reason) => operational.destinationDisabled(accountId, destinationId, reason),
     onError: (err) => core.logger.warn({ err }, 'could not emit hook.destination_disabled'),
   });
+  const slots = createSlotGuard({
+    slots: core.store.slots,
+    client,
+    accountMax: core.config.VOICEOI_ACCOUNT_MAX_IN_FLIGHT,
+    onError: (err, what) => core.logger.warn({ err }, what),
+  });
   const activities = createDeliveryActivities({
+    slots,
     operational,
     health,
     destinations: core.store.destinations,
@@ -167,6 +175,7 @@ export async function startWorker(
     shutdownGraceTime: '10 seconds',
   });
   const run = worker.run();
+  const sweeper = slots.startSweeper();
   const prune = startEventPrune({ events: core.store.events, retentionDays: core.config.VOICEOI_RETENTION_DAYS, log: core.logger });
   return {
     worker,
@@ -174,7 +183,7 @@ export async function startWorker(
     run,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await Promise.all([run, prune.stop()]);
+      await Promise.all([run, prune.stop(), sweeper.stop()]);
       if (!opts.sharedConnection) await connection.close();
       await agent.close();
     },

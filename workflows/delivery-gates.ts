@@ -13,15 +13,18 @@ const { requestPermit } = proxyActivities<GateActivities>({
 });
 
 export interface DeliveryGateStep {
-  /** Waits, durably, until this attempt may start: the call's turn (once), then a rate-limit permit. */
-  beforeAttempt(): Promise<void>;
+  /**
+   * Waits, durably, until this attempt may start: the call's turn (once), then a rate-limit permit.
+   * Answers the permit's send-at (epoch ms), when the limiter spreads its permits.
+   */
+  beforeAttempt(): Promise<number | undefined>;
   /** The run continues as new: the next run keeps the call's turn, so this one does not pass it on. */
   keepTurn(): void;
   /** The delivery ended: its call's next delivery may start. */
   release(): Promise<void>;
 }
 
-const NO_GATES: DeliveryGateStep = { beforeAttempt: async () => {}, keepTurn() {}, release: async () => {} };
+const NO_GATES: DeliveryGateStep = { beforeAttempt: async () => undefined, keepTurn() {}, release: async () => {} };
 
 /**
  * The delivery's side of its destination's controls (`gates`, pinned at start). The API asked for the
@@ -33,7 +36,8 @@ export function deliveryGates(input: DeliveryInput, state: DeliveryState): Deliv
   const gates = input.gates;
   if (!gates || !patched(DELIVERY_GATES_PATCH)) return NO_GATES;
   const { firstExecutionRunId: run, runId } = workflowInfo();
-  const permits = new Set<string>();
+  /** Permits received, by key, with their send-at. */
+  const permits = new Map<string, number | undefined>();
   // Runs continue as new only after the first attempt, which had the turn: the next run holds it still.
   let turn = !gates.sequencer || input.continued !== undefined;
   let ahead: string | undefined;
@@ -42,7 +46,7 @@ export function deliveryGates(input: DeliveryInput, state: DeliveryState): Deliv
   let released = false;
 
   setHandler(gateSignal, (m) => {
-    if (m.kind === 'permit') permits.add(m.key);
+    if (m.kind === 'permit') permits.set(m.key, m.sendAt);
     else if (m.run !== run) return;
     else if (m.kind === 'turn') turn = true;
     else ahead = m.ahead;
@@ -66,7 +70,7 @@ export function deliveryGates(input: DeliveryInput, state: DeliveryState): Deliv
         () => (ahead ? `waiting for ${ahead}` : 'waiting for the earlier deliveries of its call'),
       );
       const limit = gates.rateLimit;
-      if (!limit) return;
+      if (!limit) return undefined;
       let key: string;
       if (asked === 0 && !gates.sequencer && input.continued === undefined) key = `${run}/1`;
       else {
@@ -78,7 +82,9 @@ export function deliveryGates(input: DeliveryInput, state: DeliveryState): Deliv
         () => permits.has(key),
         () => `waiting for the destination's rate limit (${limit.perS}/s)`,
       );
+      const sendAt = permits.get(key);
       permits.delete(key);
+      return sendAt;
     },
     keepTurn() {
       keep = true;

@@ -23,6 +23,7 @@ import type { DeliveryActivities } from '../src/activities/index.ts';
 import { SA_STATUS } from './search-attribute-keys.ts';
 import { delayBeforeAttempt } from './retry-schedule.ts';
 import { deliveryGates } from './delivery-gates.ts';
+import { slotSignal } from './gate-signals.ts';
 import { LEGACY_ATTEMPT_TIMEOUT_MS, MAX_ATTEMPTS_PER_RUN, MAX_RECORDED_PER_RUN, outline } from './attempt-limits.ts';
 import { propagationMs, TERMINAL, type DeliverySinks } from './sinks.ts';
 import { SANDBOX_BUSY_FAILURE, untransformed, type AttemptRecord, type DeliveryInput, type DeliveryState, type DeliveryStatus } from './types.ts';
@@ -100,14 +101,24 @@ export const DELIVERY_V3_PATCH = 'voiceoi-v3';
  * local activity for it, which cost the run's workflow task one more activation and one more marker.
  */
 export const DELIVERY_V4_PATCH = 'voiceoi-v4';
+/**
+ * The single marker from issue 19 on: it implies voiceoi-v4, and each attempt takes one of its
+ * destination's max_in_flight slots (AttemptInput.slot): an attempt over the bound comes back unsent
+ * (`hold`) and the run waits, durably, for the slot signal; a slow destination's first attempt is
+ * sent as an ordinary activity rather than inside the workflow task (src/delivery/local-attempts.ts).
+ */
+export const DELIVERY_V5_PATCH = 'voiceoi-v5';
+/** Past this a delivery waiting for a slot asks again, in case the signal that hands it one was lost. */
+const SLOT_RECHECK = '5 minutes';
 
 /** The durable delivery of one event to one destination. Its history is the audit log. */
 export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliveryState> {
   // Asked first, in the run's first activation (see deliver()): a run already under way when this
   // release arrived replays that activation without the marker, so it keeps its own patches.
-  const v4 = patched(DELIVERY_V4_PATCH);
+  const v5 = patched(DELIVERY_V5_PATCH);
+  const v4 = v5 || patched(DELIVERY_V4_PATCH);
   const v3 = v4 || patched(DELIVERY_V3_PATCH);
-  const state = await deliver(input, v3, v4);
+  const state = await deliver(input, v3, v4, v5);
   // No alert loops: the failure of an operational event's delivery, or of a test send, emits nothing.
   if (state.status === 'failed' && !input.event.type.startsWith('hook.') && !input.test && (v3 || patched(OPERATIONAL_EVENTS_PATCH))) {
     await deliveryFailed({
@@ -127,7 +138,7 @@ export async function deliveryWorkflow(input: DeliveryInput): Promise<DeliverySt
   return state;
 }
 
-async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<DeliveryState> {
+async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boolean): Promise<DeliveryState> {
   const state: DeliveryState = {
     id: input.deliveryId,
     status: 'pending',
@@ -142,7 +153,11 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<
   let resumed = false;
   let holding = false;
   let attemptsDone = 0;
+  let slotHanded = false;
   setHandler(statusQuery, () => state);
+  setHandler(slotSignal, () => {
+    slotHanded = true;
+  });
   setHandler(resumeSignal, () => {
     resumed = true;
   });
@@ -249,6 +264,9 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<
     let retryAfterMs = carried ? carried.retryAfterMs : undefined;
     let runAttempts = 0;
     let runRecorded = 0;
+    // The attempt came back unsent (`hold`): it is made again at once, past its wait and its gates.
+    let again = false;
+    let sendAt: number | undefined;
     for (let n = carried?.next ?? 1; ; n++) {
       // The history bound: the next run starts with outlines of these attempts, not the attempts, and
       // runs the pinned mapping version again rather than carrying its output (up to 1 MiB) along.
@@ -262,7 +280,7 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<
           continued: { next: n, retryAfterMs, earlier: state.attempts.map((a) => outline(a, runId)) },
         });
       }
-      const wait = delayBeforeAttempt(input.retryScheduleS, n, retryAfterMs, Math.random);
+      const wait = again ? 0 : delayBeforeAttempt(input.retryScheduleS, n, retryAfterMs, Math.random);
       if (wait === undefined) {
         state.reason = `gave up after ${n - 1} attempts: ${describe(last)}`;
         setStatus('failed');
@@ -273,12 +291,17 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<
         await sleep(wait);
         state.next_attempt_at = undefined;
       }
-      await gates.beforeAttempt();
+      // A spread permit's moment: kept when the attempt comes back unsent and is made again.
+      if (!again) sendAt = await gates.beforeAttempt();
       // Cleared before the attempt, not after: a resume that lands while the attempt is still
       // reading the paused flag must not be forgotten (it would cost a 5-minute re-check).
       resumed = false;
+      // Likewise a slot handed over while the attempt is still putting the delivery on the waiting list.
+      slotHanded = false;
       const startedAt = Date.now();
-      const localFirst = firstTaskFirstTry && attemptsDone === 0 && wait === 0 && !gated;
+      const localFirst = firstTaskFirstTry && attemptsDone === 0 && wait === 0 && !gated && !again;
+      again = false;
+      const previous = last;
       last = await (localFirst ? attemptLocally : attempt)({
         accountId: input.accountId,
         deliveryId: input.deliveryId,
@@ -287,10 +310,25 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean): Promise<
         attempt: offset + n,
         request: transform.request,
         test: input.test,
+        ...(v5 ? { slot: { acceptedAt: input.acceptedAt }, ...(sendAt !== undefined ? { sendAt } : {}) } : {}),
       }).catch((err: unknown) => {
         if (!bounded || isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
         return lostAttempt(offset + n, startedAt, err);
       });
+      if (v5 && last.hold) {
+        const hold = last.hold;
+        last = previous;
+        again = true;
+        n--;
+        if (hold !== 'not_local') {
+          state.reason = `waiting for a free slot at the destination (${hold.max_in_flight} in flight)`;
+          // The worker that frees a slot hands it to the oldest waiter and signals it; a lost signal
+          // costs one re-check (the lease it was handed waits for it, then goes on to the next).
+          await condition(() => slotHanded, SLOT_RECHECK);
+          state.reason = undefined;
+        }
+        continue;
+      }
       attemptsDone++;
       runAttempts++;
       runRecorded += JSON.stringify(last).length;

@@ -11,6 +11,8 @@ export const permitSignal = defineSignal<[PermitRequest]>('permit');
 export const enqueueSignal = defineSignal<[TurnRequest]>('enqueue');
 /** Delivery → sequencer: the delivery ended (delivered, failed, skipped or cancelled); the next may start. */
 export const doneSignal = defineSignal<[TurnRequest]>('done');
+/** Worker → delivery: a slot at its destination was handed to it (src/delivery/destination-slots.ts). */
+export const slotSignal = defineSignal('slot');
 /** What a gate holds, for operators and tests. */
 export interface GateView {
   waiting: string[];

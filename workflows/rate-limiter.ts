@@ -1,4 +1,4 @@
-import { condition, continueAsNew, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import { GateSignals, RecentKeys } from './gate-bookkeeping.ts';
 import { gateQuery, permitSignal } from './gate-signals.ts';
 import type { PermitRequest } from './types.ts';
@@ -16,7 +16,20 @@ export interface RateLimiterCarry {
   queue?: PermitRequest[];
   /** Keys granted lately (packed, or whole from an older run): a repeated request (a producer's retry, a re-sent start) is not granted twice. */
   recent: string[];
+  /** Spreading runs (SPREAD_PATCH): the earliest send-at (epoch ms, workflow time) of the next permit. */
+  nextAt?: number;
 }
+
+/**
+ * Runs with this patch spread the permits inside the second: each carries the moment its attempt may
+ * send (`sendAt`, 1/perS apart, in grant order), which the attempt waits for in its worker, so no
+ * one-second window at the receiver holds more than perS + 1 requests, whenever the limiter's timers
+ * fire (the dev server fires them about once a second, and a second's permits used to go out together).
+ * Histories without it replay the token bucket.
+ */
+export const SPREAD_PATCH = 'voiceoi-limiter-spread';
+/** A spreading limiter grants permits whose send-at is at most this far ahead: its timers may fire a second late. */
+export const GRANT_AHEAD_MS = 1_000;
 
 /** Below this a limiter does not sleep: at high rates it grants in batches rather than one timer per permit. */
 const MIN_WAIT_MS = 100;
@@ -41,6 +54,9 @@ export async function rateLimiterWorkflow(carry?: RateLimiterCarry): Promise<voi
   const signals = new GateSignals();
   let tokens: number | undefined = carry?.tokens;
   let at = carry?.at ?? Date.now();
+  // Asked in the run's first activation, before any command, so a replay decides as the run did.
+  const spread = patched(SPREAD_PATCH);
+  let nextAt = carry?.nextAt ?? 0;
 
   setHandler(permitSignal, (r) => {
     perS = r.perS;
@@ -56,14 +72,41 @@ export async function rateLimiterWorkflow(carry?: RateLimiterCarry): Promise<voi
     tokens = Math.min(perS, (tokens ?? perS) + ((now - at) * perS) / 1000);
     at = now;
   };
-  const grant = (r: PermitRequest) => {
+  const grant = (r: PermitRequest, sendAt?: number) => {
     queued.delete(r.key);
     recent.add(r.key);
-    // A delivery that ended meanwhile cannot take its permit: the signal fails and the permit returns.
-    void signals.send(r.deliveryId, { kind: 'permit', key: r.key }).then((delivered) => {
-      if (!delivered) tokens = Math.min(perS, (tokens ?? perS) + 1);
+    // A delivery that ended meanwhile cannot take its permit: the signal fails and the permit returns
+    // (a spread permit's moment passes unused: the next ones keep their spacing).
+    void signals.send(r.deliveryId, sendAt === undefined ? { kind: 'permit', key: r.key } : { kind: 'permit', key: r.key, sendAt }).then((delivered) => {
+      if (!delivered && sendAt === undefined) tokens = Math.min(perS, (tokens ?? perS) + 1);
     });
   };
+
+  if (spread) return spreading();
+
+  // One permit every 1/perS, no burst: the n-th permit of a backlog may send at nextAt + n/perS.
+  async function spreading(): Promise<void> {
+    if (!carry) await condition(() => queue.length > 0);
+    for (;;) {
+      const now = Date.now();
+      while (queue.length > 0 && nextAt <= now + GRANT_AHEAD_MS) {
+        const sendAt = Math.max(now, nextAt);
+        nextAt = sendAt + 1000 / perS;
+        grant(queue.shift()!, sendAt);
+      }
+      if (workflowInfo().historyLength > MAX_HISTORY || workflowInfo().continueAsNewSuggested) {
+        await signals.settle();
+        return await continueAsNew<typeof rateLimiterWorkflow>({ perS, tokens: 0, at: Date.now(), nextAt, waiting: packWaiting(queue), recent: recent.list.map(packKey) });
+      }
+      if (queue.length > 0) {
+        await sleep(Math.max(MIN_WAIT_MS, Math.ceil(nextAt - GRANT_AHEAD_MS - Date.now())));
+        continue;
+      }
+      if (await condition(() => queue.length > 0, Math.max(0, Math.ceil(nextAt - Date.now())) + LINGER_MS)) continue;
+      await signals.settle();
+      if (queue.length === 0) return;
+    }
+  }
 
   // A fresh limiter is started by the request it is signalled with: waiting for it here, not in the
   // idle wait below, costs no timer (the first activation runs the body before its signals).

@@ -109,6 +109,13 @@ export interface AttemptRecord {
    * request and response bodies and headers are left out, and the full record is in that run's history.
    */
   run_id?: string;
+  /**
+   * Set on an attempt that sent nothing and is to be made again, outside the schedule (voiceoi-v5 runs;
+   * the workflow drops the record): `{max_in_flight}`, the destination had that many attempts in flight
+   * and the delivery now waits for a slot; `not_local`, a slow destination's attempt is not run inside
+   * a workflow task (src/delivery/local-attempts.ts).
+   */
+  hold?: { max_in_flight: number } | 'not_local';
 }
 
 export interface AttemptInput {
@@ -121,6 +128,10 @@ export interface AttemptInput {
   request: OutgoingRequest | null;
   /** Sends X-VoiceOI-Test: true (DeliveryInput.test). */
   test?: boolean;
+  /** The rate-limit permit's moment (epoch ms): the attempt waits in its worker until then before it sends. */
+  sendAt?: number;
+  /** voiceoi-v5 runs: the attempt takes one of its destination's max_in_flight slots; waiters are served by acceptance time. */
+  slot?: { acceptedAt: string };
 }
 
 /** What the end-of-delivery activity reports as hook.delivery_failed (src/events/operational.ts). */
@@ -166,7 +177,7 @@ export interface DeliveryGates {
 /** What a gate signals to a delivery waiting on it. */
 export type GateMessage =
   /** A permit for one attempt, named by the key the delivery asked with. */
-  | { kind: 'permit'; key: string }
+  | { kind: 'permit'; key: string; sendAt?: number }
   /** The delivery's turn in its call (`run`: the first run id of the delivery it is meant for). */
   | { kind: 'turn'; run: string }
   /** The delivery is queued behind the delivery `ahead` in its call. */

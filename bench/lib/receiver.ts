@@ -21,6 +21,8 @@ export interface ReceiverOptions {
    * after: every delivery there takes exactly one retry.
    */
   failFirstUnder?: string;
+  /** Every answer is held this long (a CRM that hangs inside the sender's timeout). */
+  answerAfterMs?: number;
 }
 
 export async function startTimingReceiver(o: ReceiverOptions = {}): Promise<TimingReceiver> {
@@ -46,8 +48,12 @@ export async function startTimingReceiver(o: ReceiverOptions = {}): Promise<Timi
     req.on('end', () => {
       // Body chunks also passed the socket listener; the next request starts after this answer.
       pending.delete(req.socket);
-      res.writeHead(fail ? 500 : 200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end(fail ? 'no' : 'ok');
+      const answer = () => {
+        res.writeHead(fail ? 500 : 200, { 'content-type': 'text/plain', 'content-length': '2' });
+        res.end(fail ? 'no' : 'ok');
+      };
+      if (o.answerAfterMs) setTimeout(answer, o.answerAfterMs).unref();
+      else answer();
     });
   });
   server.on('connection', (socket: Socket) => {

@@ -22,6 +22,8 @@ export interface Destination {
   disabled_reason: string | null;
   timeout_ms: number;
   retry_schedule_s: number[];
+  /** Attempts in flight at once, across workers; the rest wait in acceptance order. */
+  max_in_flight: number;
   created_at: string;
   updated_at: string;
 }

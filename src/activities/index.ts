@@ -5,6 +5,7 @@ import type { DestinationHealth } from '../delivery/destination-health.ts';
 import type { OperationalEvents } from '../events/operational.ts';
 import type { TransformInput } from '../transform/transform-step.ts';
 import { inputAccount } from '../delivery/input-account.ts';
+import { createLocalAttempts, type LocalAttempts } from '../delivery/local-attempts.ts';
 
 export type { TransformInput };
 
@@ -15,16 +16,32 @@ export interface ActivityDeps extends AttemptDeps {
   health: DestinationHealth;
   /** Emits hook.* events (src/events/operational.ts); absent, a failed delivery alerts no one. */
   operational?: OperationalEvents;
+  /** Which destinations may run an attempt inside a workflow task on this worker (voiceoi-v5 runs). */
+  localAttempts?: LocalAttempts;
 }
 
 /** The activities of the delivery workflow, bound to the worker's services. */
 export function createDeliveryActivities(deps: ActivityDeps) {
+  const local = deps.localAttempts ?? createLocalAttempts();
   return {
     async transformEvent(input: TransformInput): Promise<TransformOutcome> {
       return deps.transform(input);
     },
     async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
-      const record = await performAttempt(deps, input);
+      // Runs that know `not_local` (input.slot) send a slow destination's attempt as an ordinary
+      // activity; the check comes once the attempt holds its slot, so one over the bound just waits.
+      const inTask = input.slot !== undefined && Context.current().info.isLocal;
+      let counted = false;
+      const sendHere = () => (counted = local.tryStart(input.destinationId));
+      let record: AttemptRecord;
+      try {
+        record = await performAttempt(deps, input, inTask ? { sendHere } : {});
+      } finally {
+        if (counted) local.done(input.destinationId);
+      }
+      // An attempt made again (waiting for a slot, or not here): nothing was sent, nothing to judge.
+      if (record.hold) return record;
+      local.observed(input.destinationId, record.duration_ms);
       await deps.health.afterAttempt(inputAccount(input), input.destinationId, record);
       return record;
     },

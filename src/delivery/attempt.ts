@@ -1,12 +1,15 @@
+import { attemptTimeoutMs } from '../../workflows/attempt-limits.ts';
+import { GRANT_AHEAD_MS } from '../../workflows/rate-limiter.ts';
 import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
 import type { TlsMaterial } from '../connections/tls.ts';
 import type { ConfigCheck } from '../store/config-cache.ts';
-import type { DestinationStore } from '../store/destinations.ts';
+import type { AttemptView, DestinationStore } from '../store/destinations.ts';
 import { classify, classifyCredentialsError } from './classify.ts';
 import { refuseLiteral, type DeliveryAgent } from './http-client.ts';
 import { inputAccount } from './input-account.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import { prepareRequest, withCredentials, type PreparedRequest } from './prepare-request.ts';
+import type { SlotGuard } from './destination-slots.ts';
 import { boundRecord } from './recorded.ts';
 import { send } from './send.ts';
 
@@ -30,6 +33,8 @@ export interface AttemptDeps {
   version: string;
   credentials?: CredentialProvider;
   onOutcome?: (record: AttemptRecord, ctx: { destinationId: string; acceptedAt?: string }) => void;
+  /** max_in_flight (src/delivery/destination-slots.ts); absent, attempts are not bounded (tests of the attempt alone). */
+  slots?: SlotGuard;
 }
 
 /**
@@ -38,7 +43,16 @@ export interface AttemptDeps {
  * Gone, the failing streak) is the next step, destination-health.ts. The record it answers is bounded
  * (boundRecord).
  */
-export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Promise<AttemptRecord> {
+export async function performAttempt(
+  deps: AttemptDeps,
+  input: AttemptInput,
+  /** sendHere: asked once the attempt holds its slot; false sends it back unsent (`not_local`), the slot kept for the ordinary activity that follows. */
+  opts: { sendHere?: () => boolean } = {},
+): Promise<AttemptRecord> {
+  // A spread rate-limit permit (workflows/rate-limiter.ts) names the moment this attempt may send; the
+  // limiter grants at most GRANT_AHEAD_MS ahead, so the wait is short and bounded here too.
+  const early = input.sendAt === undefined ? 0 : Math.min(input.sendAt - Date.now(), 2 * GRANT_AHEAD_MS);
+  if (early > 0) await new Promise((r) => setTimeout(r, early));
   const startedAt = new Date();
   const t0 = performance.now();
   // Every stage ends here, so every record is bounded exactly once, as it leaves the attempt for history.
@@ -51,7 +65,7 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   // The input's account scopes the cached read; prepareRequest still judges whose destination it is.
   const found = await deps.destinations.forAttempt(inputAccount(input), input.destinationId, startedAt);
   if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
-  const { destination: dest, allowedNetworks, check } = found;
+  const { destination: dest, allowedNetworks } = found;
 
   const prepared = prepareRequest(dest, input, found.signingSecrets, { version: deps.version, startedAt });
   if ('notSent' in prepared) return finish(prepared.notSent);
@@ -59,6 +73,39 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   const refused = refuseLiteral(deps.policy, prepared.request.url, allowedNetworks);
   if (refused) return finish({ verdict: 'failed', request: prepared.record, error: { code: 'address_refused', message: refused } });
 
+  // Not attempts (the workflow drops them and makes the attempt again), so not counted as ones either.
+  const held = (hold: NonNullable<AttemptRecord['hold']>): AttemptRecord => ({
+    n: input.attempt,
+    started_at: startedAt.toISOString(),
+    duration_ms: Math.round((performance.now() - t0) * 10) / 10,
+    verdict: 'retry',
+    hold,
+  });
+  // The bound applies to what is about to be sent: a paused, refused or misconfigured attempt holds no slot.
+  if (input.slot && deps.slots) {
+    const slot = await deps.slots.acquire({ destinationId: dest.id, deliveryId: input.deliveryId, accountId: dest.account_id, acceptedAt: input.slot.acceptedAt, max: dest.max_in_flight, leaseMs: attemptTimeoutMs(dest) });
+    if (!slot.granted) return held({ max_in_flight: slot.max });
+    // Its lease stays: the ordinary activity that follows finds it its own.
+    if (opts.sendHere && !opts.sendHere()) return held('not_local');
+    try {
+      return await sendPrepared(deps, input, dest, prepared, found, finish);
+    } finally {
+      await deps.slots.release(dest.id, input.deliveryId);
+    }
+  }
+  if (opts.sendHere && !opts.sendHere()) return held('not_local');
+  return sendPrepared(deps, input, dest, prepared, found, finish);
+}
+
+/** Credentials, send (a 401 with OAuth2 refreshes once), classify. */
+async function sendPrepared(
+  deps: AttemptDeps,
+  input: AttemptInput,
+  dest: AttemptView['destination'],
+  prepared: PreparedRequest,
+  { allowedNetworks, check }: Pick<AttemptView & { check: ConfigCheck }, 'allowedNetworks' | 'check'>,
+  finish: (rest: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>) => AttemptRecord,
+): Promise<AttemptRecord> {
   let current: PreparedRequest = prepared;
   let oauth2 = false;
   let tls: TlsMaterial | null | undefined;

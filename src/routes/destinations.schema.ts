@@ -38,6 +38,12 @@ const fields = {
   ordering: z
     .enum(['none', 'per_call'])
     .describe('per_call: deliveries of events with the same data.call_id reach this destination one at a time, in acceptance order.'),
+  max_in_flight: z
+    .number()
+    .int()
+    .min(1)
+    .max(1_000)
+    .describe('At most this many attempts to this destination are in flight at once, across all workers; later deliveries wait, in acceptance order, for a free slot. Default 20.'),
   filter: z
     .string()
     .min(1)
@@ -63,6 +69,7 @@ export const createDestinationBody = z.object({
   ordering: fields.ordering.optional(),
   filter: fields.filter.optional(),
   signature_scheme: fields.signature_scheme.optional(),
+  max_in_flight: fields.max_in_flight.optional(),
 });
 
 // The scheme changes only with a new key, through rotate-secret (a grace keeps the old one signing).
@@ -89,6 +96,7 @@ export const destinationView = z.object({
   filter: z.string().nullable(),
   signature_scheme: fields.signature_scheme,
   signing_public_key: z.string().nullable().describe('ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256.'),
+  max_in_flight: z.number(),
   created_at: z.string(),
   updated_at: z.string(),
 });

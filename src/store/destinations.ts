@@ -9,6 +9,8 @@ import type { Database, DestinationsTable } from './schema.ts';
 
 const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400, 86400, 86400];
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** The README's max_in_flight section says why 20. */
+export const DEFAULT_MAX_IN_FLIGHT = 20;
 
 export interface Destination {
   id: string;
@@ -34,6 +36,8 @@ export interface Destination {
   signature_scheme: SignatureScheme;
   /** The `whpk_` key receivers verify ed25519 signatures with; null with HMAC. */
   signing_public_key: string | null;
+  /** At most this many attempts in flight at once, across workers; the rest wait in acceptance order. */
+  max_in_flight: number;
   created_at: string;
   updated_at: string;
 }
@@ -54,6 +58,7 @@ export interface DestinationInput {
   ordering?: DestinationOrdering;
   filter?: string | null;
   signature_scheme?: SignatureScheme;
+  max_in_flight?: number;
 }
 
 interface StoredSecret {
@@ -135,6 +140,7 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     filter: row.filter,
     signature_scheme: row.signature_scheme === 'ed25519' ? 'ed25519' : 'hmac-sha256',
     signing_public_key: row.signing_public_key ?? null,
+    max_in_flight: row.max_in_flight,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -192,6 +198,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         filter: input.filter ?? null,
         signature_scheme: scheme,
         signing_public_key: publicKeyOf(signing_secret) ?? null,
+        max_in_flight: input.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
         signing_secrets: JSON.stringify(secrets),
         created_at: now,
         updated_at: now,
@@ -259,6 +266,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (patch.rate_limit_per_s !== undefined) values.rate_limit_per_s = patch.rate_limit_per_s;
       if (patch.ordering !== undefined) values.ordering = patch.ordering;
       if (patch.filter !== undefined) values.filter = patch.filter;
+      if (patch.max_in_flight !== undefined) values.max_in_flight = patch.max_in_flight;
       const res = await db
         .updateTable('destinations')
         .set(values)

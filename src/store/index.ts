@@ -4,6 +4,7 @@ import { createAccountStore, type AccountStore } from './accounts.ts';
 import { createConfigCache, type ConfigCache } from './config-cache.ts';
 import { createConnectionStore, type ConnectionStore } from './connections.ts';
 import { dialectOf, openDatabase, type DatabaseTarget, type DialectName } from './db.ts';
+import { createDestinationSlotStore, type DestinationSlotStore } from './destination-slots.ts';
 import { createDestinationStore, type DestinationStore } from './destinations.ts';
 import { createEventStore, type EventStore } from './events.ts';
 import { createFailingStreakStore, type FailingStreakStore } from './failing-streaks.ts';
@@ -25,6 +26,8 @@ export interface Store {
   /** Failed API-key attempts per client address, shared by every API replica (src/auth-rate-limit.ts). */
   keyFailures: KeyFailureStore;
   ingestQuotas: IngestQuotaStore;
+  /** Attempts in flight per destination (max_in_flight), shared by every worker. */
+  slots: DestinationSlotStore;
   /** What the cached reads (listSubscribed, forAttempt, loadFor, versionFor) share and validate against. */
   config: ConfigCache;
   /** Answers once the database does (the health check); rejects with its error otherwise. */
@@ -58,6 +61,7 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     failingStreaks: createFailingStreakStore({ db }),
     keyFailures: createKeyFailureStore({ db }),
     ingestQuotas: createIngestQuotaStore({ db }),
+    slots: createDestinationSlotStore({ db, dialect: dialectOf(deps) }),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

@@ -219,6 +219,31 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0200_destination_slots': {
+    async up(db: Kysely<unknown>) {
+      // Issue 19: attempts in flight per destination, bounded across every worker (src/store/destination-slots.ts).
+      await db.schema.alterTable('destinations').addColumn('max_in_flight', 'integer', (c) => c.notNull().defaultTo(20)).execute();
+      // One row per attempt holding a slot; a crashed worker's row stops counting at expires_ms.
+      await db.schema
+        .createTable('slot_leases')
+        .addColumn('destination_id', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('expires_ms', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('slot_leases_pk', ['destination_id', 'delivery_id'])
+        .execute();
+      // Deliveries waiting for a slot, served in acceptance order.
+      await db.schema
+        .createTable('slot_waiters')
+        .addColumn('destination_id', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('accepted_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('slot_waiters_pk', ['destination_id', 'delivery_id'])
+        .execute();
+      await db.schema.createIndex('slot_waiters_order').on('slot_waiters').columns(['destination_id', 'accepted_at', 'delivery_id']).execute();
+    },
+  },
 };
 
 // The tables whose rows carry an account_id and feed an attempt or a transform.

@@ -33,6 +33,7 @@ export interface DestinationsTable {
   filter: string | null; // JSONata source; null = every subscribed event
   signature_scheme: string; // 'hmac-sha256' | 'ed25519'
   signing_public_key: string | null; // whpk_… of the current ed25519 key; null with HMAC
+  max_in_flight: number; // attempts in flight at once, across workers (src/store/destination-slots.ts)
   created_at: string;
   updated_at: string;
 }
@@ -143,6 +144,22 @@ export interface IngestQuotasTable {
   /** The last take's answer: 0 admitted, else when it could have been. */
   retry_at_us: number;
 }
+/** An attempt holding one of its destination's `max_in_flight` slots (src/store/destination-slots.ts). */
+export interface SlotLeasesTable {
+  destination_id: string;
+  delivery_id: string;
+  account_id: string;
+  /** Epoch ms past which the slot counts as free again (the attempt's worker stopped or stalled). */
+  expires_ms: number;
+}
+
+/** A delivery waiting for a slot at its destination; served oldest accepted_at (then delivery id) first. */
+export interface SlotWaitersTable {
+  destination_id: string;
+  delivery_id: string;
+  account_id: string;
+  accepted_at: string;
+}
 
 export interface Database {
   accounts: AccountsTable;
@@ -157,5 +174,7 @@ export interface Database {
   key_failures: KeyFailuresTable;
   certificate_notices: CertificateNoticesTable;
   ingest_quotas: IngestQuotasTable;
+  slot_leases: SlotLeasesTable;
+  slot_waiters: SlotWaitersTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }

@@ -51,8 +51,10 @@ export function loadTuning(env: NodeJS.ProcessEnv = process.env): Tuning {
     workflowVmWatchdog: t.VOICEOI_WORKFLOW_VM_WATCHDOG,
     workflowBundle: t.VOICEOI_WORKFLOW_BUNDLE ?? (runningFromBuild ? builtWorkflowBundle : undefined),
     workflowSlots: t.VOICEOI_WORKER_WORKFLOW_SLOTS,
-    // Attempts are I/O-bound HTTP calls: many can wait on receivers at once.
-    activitySlots: t.VOICEOI_WORKER_ACTIVITY_SLOTS ?? 200,
+    // Attempts are I/O-bound HTTP calls: many can wait on receivers at once, each costing a socket and
+    // a few KB. 1000, so that accounts with hanging receivers, each held to VOICEOI_ACCOUNT_MAX_IN_FLIGHT
+    // (50), need 20 of them to fill a worker (issue 19); it was 200.
+    activitySlots: t.VOICEOI_WORKER_ACTIVITY_SLOTS ?? 1000,
     workflowPollers: t.VOICEOI_WORKER_WORKFLOW_POLLERS,
     activityPollers: t.VOICEOI_WORKER_ACTIVITY_POLLERS,
     httpConnections: t.VOICEOI_HTTP_CONNECTIONS ?? 128,

@@ -6,7 +6,7 @@ test('tuning defaults are the measured winners', () => {
   const t = loadTuning({});
   assert.equal(t.eagerWorkflowStart, true);
   assert.equal(t.eagerActivities, true);
-  assert.equal(t.activitySlots, 200);
+  assert.equal(t.activitySlots, 1000);
   assert.equal(t.httpConnections, 128);
   assert.equal(t.workflowBundle, undefined);
 });

@@ -128,6 +128,8 @@ describe('the integrator console (real Chromium, real stack)', () => {
     await page.getByLabel('URL').fill(`${receiver.url}/crm/calls`);
     await page.getByLabel('call_completed').check();
     await page.getByLabel('Retry schedule (s)').fill('0, 1');
+    assert.equal(await page.getByLabel('Attempts in flight (max)').inputValue(), '20', 'the default shown');
+    await page.getByLabel('Attempts in flight (max)').fill('5');
     await page.getByRole('button', { name: 'Create destination' }).click();
     const secret = await page.locator('.secret').textContent();
     assert.match(secret ?? '', /^whsec_/);
@@ -135,7 +137,7 @@ describe('the integrator console (real Chromium, real stack)', () => {
 
     const list = (await api('GET', '/v1/destinations')).body.items;
     assert.equal(list.length, 1);
-    assert.deepEqual([list[0].url, list[0].event_types, list[0].retry_schedule_s], [`${receiver.url}/crm/calls`, ['call_completed'], [0, 1]]);
+    assert.deepEqual([list[0].url, list[0].event_types, list[0].retry_schedule_s, list[0].max_in_flight], [`${receiver.url}/crm/calls`, ['call_completed'], [0, 1], 5]);
     destinationId = list[0].id;
     assert.equal(new URL(page.url()).pathname, `/console/destinations/${destinationId}`);
     assert.equal(JSON.stringify(list).includes(secret!), false, 'the secret is not in the listing');

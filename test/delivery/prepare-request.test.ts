@@ -23,6 +23,7 @@ const destination = (over: Partial<Destination> = {}): Destination => ({
   disabled_reason: null,
   timeout_ms: 10_000,
   retry_schedule_s: [0],
+  max_in_flight: 20,
   rate_limit_per_s: null,
   ordering: 'none',
   filter: null,

@@ -107,4 +107,26 @@ describe('destinations API', () => {
     const docs = await app.call('GET', '/docs');
     assert.equal(docs.status, 200);
   });
+  test('max_in_flight: 20 unless set, set on create and patch, and out of 1..1000 refused with its field', async () => {
+    const created = await app.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1:9/hook', event_types: ['call_completed'] } });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.max_in_flight, 20);
+    const set = await app.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1:9/hook', event_types: ['call_completed'], max_in_flight: 3 } });
+    assert.equal(set.body.max_in_flight, 3);
+    const patched = await app.call('PATCH', `/v1/destinations/${created.body.id}`, { token: a, body: { max_in_flight: 100 } });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.body.max_in_flight, 100);
+    assert.equal((await app.call('GET', `/v1/destinations/${created.body.id}`, { token: a })).body.max_in_flight, 100);
+    for (const bad of [0, -1, 1001, 2.5, '5', null]) {
+      for (const r of [
+        await app.call('POST', '/v1/destinations', { token: a, body: { url: 'http://127.0.0.1:9/hook', event_types: ['call_completed'], max_in_flight: bad } }),
+        await app.call('PATCH', `/v1/destinations/${created.body.id}`, { token: a, body: { max_in_flight: bad } }),
+      ]) {
+        assert.equal(r.status, 400, JSON.stringify(bad));
+        assert.equal(r.body.code, 'validation_error');
+        assert.deepEqual(r.body.issues.map((i: { path: string }) => i.path), ['max_in_flight'], JSON.stringify(r.body));
+      }
+    }
+    assert.equal((await app.call('GET', `/v1/destinations/${created.body.id}`, { token: a })).body.max_in_flight, 100, 'a refused patch changed nothing');
+  });
 });

@@ -38,7 +38,7 @@ describe('rate_limit_per_s: attempts start at the destination rate, across worke
     await receiver.close();
   });
 
-  test('30 events to a 5/s destination arrive over at least 5 s, at most a second and its burst per second, none lost, permits granted in acceptance order', async () => {
+  test('30 events to a 5/s destination: no sliding second at the receiver holds more than 6, they arrive in acceptance order, none lost', async () => {
     const key = (await stack.createAccount()).api_key;
 
     // Warm both worker processes first: a cold one takes seconds over its first workflow tasks, which
@@ -69,17 +69,12 @@ describe('rate_limit_per_s: attempts start at the destination rate, across worke
     const limiter = await stack.client.workflow.getHandle(`ratelimit:${d.body.id}`).fetchHistory();
     const grants = (limiter.events ?? []).filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes);
     assert.deepEqual(grants.map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes!.workflowExecution!.workflowId), deliveries);
-    const grantedAt = grants.map((e) => Number(e.eventTime!.seconds) * 1000 + Math.round((e.eventTime!.nanos ?? 0) / 1e6));
-    // ...a second's worth at a time: a burst of 5, then 25 more at 5/s take 5 s.
-    assert.ok(grantedAt.at(-1)! - grantedAt[0]! >= 5000 - 50, `granted over ${grantedAt.at(-1)! - grantedAt[0]!} ms`);
-    assert.ok(busiestWindow(grantedAt, 1000) <= 10, `busiest second of grants held ${busiestWindow(grantedAt, 1000)}`);
-    // The receiver sees the same: permits of one second run at once (in any order among themselves,
-    // on either worker), so no event overtakes one accepted a burst (5) or more before it.
+    // The receiver sees what it would measure itself: one request every 1/5 s, in acceptance order,
+    // whichever worker sent it (the permits' moments are spread inside the second, not granted together).
     const at = got.map((r) => r.at);
-    const arrival = new Map(got.map((r) => [String(r.headers['webhook-id']), r.at]));
-    for (let i = 0; i + 5 < ids.length; i++) assert.ok(arrival.get(ids[i]!)! <= arrival.get(ids[i + 5]!)!, `${ids[i + 5]} arrived before ${ids[i]}`);
-    assert.ok(at.at(-1)! - at[0]! >= 5000 - 250, `first to last arrival took ${at.at(-1)! - at[0]!} ms`);
-    assert.ok(busiestWindow(at, 1000) <= 10, `busiest second of arrivals held ${busiestWindow(at, 1000)}`);
+    assert.deepEqual(got.map((r) => r.headers['webhook-id']), ids, 'arrived in acceptance order');
+    assert.ok(at.at(-1)! - at[0]! >= 5000, `first to last arrival took ${at.at(-1)! - at[0]!} ms`);
+    assert.ok(busiestWindow(at, 1000) <= 6, `busiest second of arrivals held ${busiestWindow(at, 1000)}`);
 
     // Both worker processes ran attempts: the limit was shared, not per process.
     const identities = new Set<string>();

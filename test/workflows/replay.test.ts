@@ -18,7 +18,10 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
 // first attempt as a local activity, delivered after one retry and at once; v4-rate-limited,
 // v4-per-call: deliveries that waited at their gates (a permit asked for by the retry itself; told
 // whom they wait behind, then their turn); v5-*: the same four shapes under the voiceoi-v4 marker, whose
-// deliveries without a mapping build their request in the workflow (no transform marker). gate-history-*: the gate workflows' own runs, replayed
+// deliveries without a mapping build their request in the workflow (no transform marker); v6-*: the same
+// under voiceoi-v5 (slots, spread permits), and v6-slot-wait, a delivery that waited for a slot at a
+// destination with max_in_flight 1 (its local attempt came back unsent, then the slot signal, then an
+// ordinary activity); gate-history-v6-rate-limiter, a spreading limiter. gate-history-*: the gate workflows' own runs, replayed
 // as the workflow type their history started (rateLimiterWorkflow, callSequencerWorkflow). Record new
 // ones with test/fixtures/record-delivery-history.ts.
 const fixtureFiles = readdirSync(new URL('../fixtures/', import.meta.url));
@@ -26,8 +29,8 @@ const fixtures = fixtureFiles.flatMap((f) => /^delivery-history-(.+)\.json$/.exe
 const gateFixtures = fixtureFiles.flatMap((f) => /^gate-history-(.+)\.json$/.exec(f)?.[1] ?? []).sort();
 
 test('the fixtures include a history of every workflow shape', () => {
-  for (const name of ['v1-activity-transform', 'current', 'v2-lost-attempt', 'v2-continued', 'v2-continued-last', 'v3', 'v3-delivered-first', 'v4-rate-limited', 'v4-per-call', 'v5', 'v5-delivered-first', 'v5-rate-limited', 'v5-per-call']) assert.ok(fixtures.includes(name), name);
-  for (const name of ['v4-rate-limiter', 'v4-call-sequencer']) assert.ok(gateFixtures.includes(name), name);
+  for (const name of ['v1-activity-transform', 'current', 'v2-lost-attempt', 'v2-continued', 'v2-continued-last', 'v3', 'v3-delivered-first', 'v4-rate-limited', 'v4-per-call', 'v5', 'v5-delivered-first', 'v5-rate-limited', 'v5-per-call', 'v6', 'v6-delivered-first', 'v6-rate-limited', 'v6-per-call', 'v6-slot-wait']) assert.ok(fixtures.includes(name), name);
+  for (const name of ['v4-rate-limiter', 'v4-call-sequencer', 'v6-rate-limiter', 'v6-call-sequencer']) assert.ok(gateFixtures.includes(name), name);
 });
 
 type RecordedHistory = { events?: { eventType?: string; workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] };

@@ -17,9 +17,10 @@ interface FormState {
   connection_id: string;
   timeout_ms: string;
   retry: string;
+  max_in_flight: string;
 }
 
-const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '' };
+const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '', max_in_flight: '20' };
 
 const fromDestination = (d: Destination): FormState => ({
   url: d.url,
@@ -30,6 +31,7 @@ const fromDestination = (d: Destination): FormState => ({
   connection_id: d.connection_id ?? '',
   timeout_ms: String(d.timeout_ms),
   retry: d.retry_schedule_s.join(', '),
+  max_in_flight: String(d.max_in_flight),
 });
 
 /** "0, 5, 30" → [0, 5, 30]; empty → null (the default schedule). */
@@ -78,6 +80,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
         connection_id: f.connection_id || null,
         timeout_ms: Number(f.timeout_ms),
         retry_schedule_s: parseSchedule(f.retry),
+        max_in_flight: Number(f.max_in_flight),
       };
       if (id === null) return post<Destination & { signing_secret: string }>('/v1/destinations', body);
       return patch<Destination>(`/v1/destinations/${enc(id)}`, body);
@@ -175,6 +178,9 @@ export function DestinationDetail({ id }: { id: string | null }) {
             </Field>
             <Field label="Retry schedule (s)" hint="Seconds before each attempt, e.g. 0, 5, 30, 120. Empty: the default schedule.">
               {(fid) => <input id={fid} value={form.retry} onChange={(e) => set('retry', e.target.value)} placeholder="default" />}
+            </Field>
+            <Field label="Attempts in flight (max)" hint="1 to 1 000 at once, across all workers; later deliveries wait their turn, oldest first">
+              {(fid) => <input id={fid} type="number" min={1} max={1000} value={form.max_in_flight} onChange={(e) => set('max_in_flight', e.target.value)} />}
             </Field>
           </div>
           <ErrorBox error={save.error} />
