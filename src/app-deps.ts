@@ -6,6 +6,7 @@ import type { NetworkPolicy } from './delivery/network-policy.ts';
 import type { IngestService } from './ingest.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/index.ts';
+import type { StreamTokens } from './stream-tokens.ts';
 import type { TransformEngine } from '../sandboxes/index.ts';
 
 /**
@@ -28,4 +29,6 @@ export interface AppDeps {
   /** Temporal UI origins whose browser may read the codec's answers: CORS, not authentication (src/routes/codec.ts). */
   codecOrigins: readonly string[];
   metrics: Metrics;
+  /** Short-lived tokens that read one pull destination's stream (src/stream-tokens.ts). */
+  streamTokens: StreamTokens;
 }

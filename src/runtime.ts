@@ -27,6 +27,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { codecOriginsFor } from './routes/codec.ts';
 import { databaseTargetOf } from './store/db.ts';
 import { createStore, type KyselyStore } from './store/index.ts';
+import { createStreamTokens } from './stream-tokens.ts';
 import { createTransformEngine, type TransformEngine } from '../sandboxes/index.ts';
 import { createTransformStep } from './transform/transform-step.ts';
 import { createEncryptionCodec } from './temporal/codec.ts';
@@ -129,6 +130,7 @@ export async function startWorker(
     operational,
     health,
     destinations: core.store.destinations,
+    messages: core.store.messages,
     agent,
     policy: core.policy,
     version: core.config.version,
@@ -218,6 +220,7 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     codecUiSecret: codecUiSecretFor(config),
     codecOrigins: codecOriginsFor(config),
     metrics: core.metrics,
+    streamTokens: createStreamTokens(core.keyRing),
   };
   const server = Fastify({
     loggerInstance: core.logger as FastifyBaseLogger,

@@ -1,11 +1,13 @@
 import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
 import type { ConfigCheck } from '../store/config-cache.ts';
 import type { DestinationStore } from '../store/destinations.ts';
+import type { MessageStore } from '../store/messages.ts';
 import { classify, classifyCredentialsError } from './classify.ts';
 import { refuseLiteral, type DeliveryAgent } from './http-client.ts';
 import { inputAccount } from './input-account.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import { prepareRequest, withCredentials, type PreparedRequest } from './prepare-request.ts';
+import { appendToStream, pullTarget } from './pull.ts';
 import { boundRecord } from './recorded.ts';
 import { send } from './send.ts';
 
@@ -28,6 +30,8 @@ export interface AttemptDeps {
   policy: NetworkPolicy;
   version: string;
   credentials?: CredentialProvider;
+  /** Pull destinations' streams (src/delivery/pull.ts). */
+  messages?: Pick<MessageStore, 'append'>;
   onOutcome?: (record: AttemptRecord, ctx: { destinationId: string; acceptedAt?: string }) => void;
 }
 
@@ -52,8 +56,10 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
   const { destination: dest, allowedNetworks, check } = found;
 
-  const prepared = prepareRequest(dest, input, found.signingSecrets, { version: deps.version, startedAt });
+  const pull = dest.mode === 'pull';
+  const prepared = prepareRequest(pull ? pullTarget(dest) : dest, input, found.signingSecrets, { version: deps.version, startedAt });
   if ('notSent' in prepared) return finish(prepared.notSent);
+  if (pull) return finish(await appendToStream(deps.messages, input, prepared));
 
   const refused = refuseLiteral(deps.policy, prepared.request.url, allowedNetworks);
   if (refused) return finish({ verdict: 'failed', request: prepared.record, error: { code: 'address_refused', message: refused } });

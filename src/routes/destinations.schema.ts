@@ -11,6 +11,16 @@ const url = httpUrl.refine((u) => !URL.canParse(u) || (!new URL(u).username && !
     message: 'must not carry credentials; use a connection (headers, basic or OAuth2) instead',
   });
 
+const MAX_STREAM_ORIGINS = 20;
+
+/** A browser origin as the Origin header sends it: scheme, host and port, nothing else. */
+const origin = z
+  .string()
+  .max(300)
+  .refine((o) => URL.canParse(o) && /^https?:$/.test(new URL(o).protocol) && new URL(o).origin === o, {
+    message: 'must be an origin such as https://wallboard.example.com (scheme, host and port; no path or trailing slash)',
+  });
+
 const fields = {
   url,
   description: z.string().max(500).nullable(),
@@ -43,10 +53,18 @@ const fields = {
     .max(MAX_FILTER_CHARS)
     .nullable()
     .describe('A JSONata expression evaluated against the event at ingest; an event for which it is not truthy starts no delivery here. null = every subscribed event.'),
+  mode: z
+    .enum(['push', 'pull'])
+    .describe('push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.'),
+  stream_origins: z
+    .array(origin)
+    .max(MAX_STREAM_ORIGINS)
+    .nullable()
+    .describe('Pull destinations: browser origins (https://wallboard.example.com) whose pages may read the stream (CORS); null or [] = none.'),
 };
 
-export const createDestinationBody = z.object({
-  url: fields.url,
+const destinationBody = z.object({
+  url: fields.url.optional(),
   event_types: fields.event_types,
   description: fields.description.optional(),
   mapping_id: fields.mapping_id.optional(),
@@ -58,13 +76,27 @@ export const createDestinationBody = z.object({
   rate_limit_per_s: fields.rate_limit_per_s.optional(),
   ordering: fields.ordering.optional(),
   filter: fields.filter.optional(),
+  mode: fields.mode.optional(),
+  stream_origins: fields.stream_origins.optional(),
 });
 
-export const patchDestinationBody = changesSomething(createDestinationBody.partial());
+// A pull destination is reached by its consumer: it has no url and no connection to send with.
+export const createDestinationBody = destinationBody.superRefine((b, ctx) => {
+  if (b.mode === 'pull') {
+    if (b.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'a pull destination has no url: its consumer reads GET /v1/destinations/:id/stream' });
+    if (b.connection_id) ctx.addIssue({ code: 'custom', path: ['connection_id'], message: 'a pull destination sends no request, so it takes no connection' });
+  } else {
+    if (b.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required (or "mode": "pull" for a destination its consumer reads)' });
+    if (b.stream_origins?.length) ctx.addIssue({ code: 'custom', path: ['stream_origins'], message: 'only a pull destination has a stream' });
+  }
+});
+
+// The mode is chosen at creation: a push destination's deliveries and a pull destination's stream do not convert.
+export const patchDestinationBody = changesSomething(destinationBody.omit({ mode: true }).partial());
 
 export const destinationView = z.object({
   id: z.string(),
-  url: z.string(),
+  url: z.string().optional(),
   description: z.string().nullable(),
   event_types: z.array(z.string()),
   mapping_id: z.string().nullable(),
@@ -78,6 +110,8 @@ export const destinationView = z.object({
   rate_limit_per_s: z.number().nullable(),
   ordering: z.enum(['none', 'per_call']),
   filter: z.string().nullable(),
+  mode: fields.mode,
+  stream_origins: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),
 });

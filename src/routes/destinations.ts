@@ -15,7 +15,7 @@ import { destinationTestRoutes, type DestinationTestRouteDeps } from './destinat
 import { checkUrlAddress } from './url-check.ts';
 
 export interface DestinationRouteDeps extends DestinationTestRouteDeps {
-  store: Pick<Store, 'accounts' | 'destinations' | 'mappings' | 'connections'>;
+  store: Pick<Store, 'accounts' | 'destinations' | 'mappings' | 'connections' | 'wakeups'>;
   policy: NetworkPolicy;
   /** Filters are checked as JSONata uploads are. */
   engine: Pick<TransformEngine, 'validate'>;
@@ -24,8 +24,8 @@ export interface DestinationRouteDeps extends DestinationTestRouteDeps {
 }
 
 const view = (d: Destination) => {
-  const { account_id: _a, ...rest } = d;
-  return rest;
+  const { account_id: _a, url, ...rest } = d;
+  return d.mode === 'pull' ? rest : { url, ...rest };
 };
 
 export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyncZod => async (app) => {
@@ -74,6 +74,16 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     });
   };
 
+  const checkModeFields = (current: Destination, body: { url?: string; connection_id?: string | null; stream_origins?: string[] | null }) => {
+    const refuse = (field: string, why: string) => {
+      throw new AppError(400, 'validation_error', `${field}: ${why}`, { issues: [{ path: field, message: why }] });
+    };
+    if (current.mode === 'pull') {
+      if (body.url !== undefined) refuse('url', 'a pull destination has no url: its consumer reads GET /v1/destinations/:id/stream');
+      if (body.connection_id) refuse('connection_id', 'a pull destination sends no request, so it takes no connection');
+    } else if (body.stream_origins?.length) refuse('stream_origins', 'only a pull destination has a stream');
+  };
+
   const mustGet = async (accountId: string, id: string) => {
     const d = await store.destinations.get(accountId, id);
     if (!d) throw notFound('destination', id);
@@ -84,11 +94,11 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     schema: { tags, body: createDestinationBody, response: { 201: destinationView.extend({ signing_secret: z.string() }) } },
   }, async (req, reply) => {
     const account = requireAccount(req);
-    await checkReachable(account.id, req.body.url);
+    if (req.body.url !== undefined) await checkReachable(account.id, req.body.url);
     const pin = await checkMapping(account.id, req.body);
     await checkConnectionReference(store, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
-    const created = await store.destinations.create(account.id, { ...req.body, ...pin });
+    const created = await store.destinations.create(account.id, { ...req.body, url: req.body.url ?? '', ...pin });
     return reply.status(201).send(view(created) as Destination & { signing_secret: string });
   });
 
@@ -106,8 +116,10 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     schema: { tags, params: idParams, body: patchDestinationBody, response: { 200: destinationView } },
   }, async (req) => {
     const account = requireAccount(req);
+    const current = await mustGet(account.id, req.params.id);
+    checkModeFields(current, req.body);
     if (req.body.url) await checkReachable(account.id, req.body.url);
-    const pin = await checkMapping(account.id, req.body, await mustGet(account.id, req.params.id));
+    const pin = await checkMapping(account.id, req.body, current);
     await checkConnectionReference(store, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
     const updated = await store.destinations.update(account.id, req.params.id, { ...req.body, ...pin });
@@ -118,6 +130,8 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
   app.delete('/v1/destinations/:id', { schema: { tags, params: idParams } }, async (req, reply) => {
     const account = requireAccount(req);
     if (!(await store.destinations.delete(account.id, req.params.id))) throw notFound('destination', req.params.id);
+    // Its live streams end, on every replica.
+    await store.wakeups.publish(req.params.id, 'deleted');
     return reply.status(204).send();
   });
 

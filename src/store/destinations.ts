@@ -31,9 +31,15 @@ export interface Destination {
   ordering: DestinationOrdering;
   /** A JSONata expression; an event for which it is not truthy starts no delivery here. */
   filter: string | null;
+  /** pull: deliveries become messages the consumer reads (src/delivery/pull.ts); such a destination has no url (''). */
+  mode: DestinationMode;
+  /** Browser origins whose pages may read a pull destination's stream (CORS). */
+  stream_origins: string[];
   created_at: string;
   updated_at: string;
 }
+
+export type DestinationMode = 'push' | 'pull';
 
 export type DestinationOrdering = 'none' | 'per_call';
 
@@ -50,6 +56,8 @@ export interface DestinationInput {
   rate_limit_per_s?: number | null;
   ordering?: DestinationOrdering;
   filter?: string | null;
+  mode?: DestinationMode;
+  stream_origins?: string[] | null;
 }
 
 interface StoredSecret {
@@ -129,6 +137,8 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     rate_limit_per_s: row.rate_limit_per_s,
     ordering: row.ordering === 'per_call' ? 'per_call' : 'none',
     filter: row.filter,
+    mode: row.mode === 'pull' ? 'pull' : 'push',
+    stream_origins: row.stream_origins ? (JSON.parse(row.stream_origins) as string[]) : [],
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -183,6 +193,8 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         rate_limit_per_s: input.rate_limit_per_s ?? null,
         ordering: input.ordering ?? 'none',
         filter: input.filter ?? null,
+        mode: input.mode ?? 'push',
+        stream_origins: input.stream_origins?.length ? JSON.stringify(input.stream_origins) : null,
         signing_secrets: JSON.stringify(secrets),
         created_at: now,
         updated_at: now,
@@ -250,6 +262,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (patch.rate_limit_per_s !== undefined) values.rate_limit_per_s = patch.rate_limit_per_s;
       if (patch.ordering !== undefined) values.ordering = patch.ordering;
       if (patch.filter !== undefined) values.filter = patch.filter;
+      if (patch.stream_origins !== undefined) values.stream_origins = patch.stream_origins?.length ? JSON.stringify(patch.stream_origins) : null;
       const res = await db
         .updateTable('destinations')
         .set(values)

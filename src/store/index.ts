@@ -9,6 +9,8 @@ import { createEventStore, type EventStore } from './events.ts';
 import { createFailingStreakStore, type FailingStreakStore } from './failing-streaks.ts';
 import { createKeyFailureStore, type KeyFailureStore } from './key-failures.ts';
 import { createMappingStore, type MappingStore } from './mappings.ts';
+import { createMessageStore, type MessageStore } from './messages.ts';
+import { createMessageWakeups, type MessageWakeups } from './message-wakeups.ts';
 import type { Database } from './schema.ts';
 import { createSessionStore, type SessionStore } from './sessions.ts';
 
@@ -23,6 +25,10 @@ export interface Store {
   failingStreaks: FailingStreakStore;
   /** Failed API-key attempts per client address, shared by every API replica (src/auth-rate-limit.ts). */
   keyFailures: KeyFailureStore;
+  /** Pull destinations' streams: messages, acks, open-stream leases (src/store/messages.ts). */
+  messages: MessageStore;
+  /** Wakes the readers of a stream when it moves, in this process and across replicas (src/store/message-wakeups.ts). */
+  wakeups: MessageWakeups;
   /** What the cached reads (listSubscribed, forAttempt, loadFor, versionFor) share and validate against. */
   config: ConfigCache;
   /** Answers once the database does (the health check); rejects with its error otherwise. */
@@ -43,6 +49,7 @@ export interface KyselyStore extends Store {
 export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): Promise<KyselyStore> {
   const db = await openDatabase(deps);
   const config = createConfigCache(db);
+  const wakeups = createMessageWakeups({ db, postgresUrl: 'url' in deps ? deps.url : undefined });
   return {
     db,
     dialect: dialectOf(deps),
@@ -55,9 +62,14 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     sessions: createSessionStore({ db }),
     failingStreaks: createFailingStreakStore({ db }),
     keyFailures: createKeyFailureStore({ db }),
+    messages: createMessageStore({ db, wakeups }),
+    wakeups,
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },
-    close: () => db.destroy(),
+    async close() {
+      await wakeups.close();
+      await db.destroy();
+    },
   };
 }

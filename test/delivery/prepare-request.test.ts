@@ -26,6 +26,8 @@ const destination = (over: Partial<Destination> = {}): Destination => ({
   rate_limit_per_s: null,
   ordering: 'none',
   filter: null,
+  mode: 'push',
+  stream_origins: [],
   created_at: '2026-11-01T00:00:00Z',
   updated_at: '2026-11-01T00:00:00Z',
   ...over,
