@@ -77,6 +77,7 @@ const ON_BOTH = [
   'test/routes/events.test.ts',
   'test/routes/mappings.test.ts',
   'test/routes/session.test.ts',
+  'test/routes/stream-tokens.test.ts',
   'test/routes/streams.test.ts',
 ];
 const twins = files.filter((f) => ON_BOTH.includes(f)).map((f) => {

@@ -4,7 +4,13 @@ import { displayName } from './common.schema.ts';
 
 export const createAccountBody = z.object({ name: displayName });
 
-export const accountView = z.object({ id: z.string(), name: z.string(), created_at: z.string(), allowed_networks: z.array(z.string()) });
+export const accountView = z.object({
+  id: z.string(),
+  name: z.string(),
+  created_at: z.string(),
+  allowed_networks: z.array(z.string()),
+  stream_retention_hours: z.number().nullable().describe("How long this account's pull messages are kept; null: the install's VOICEOI_STREAM_RETENTION_HOURS."),
+});
 
 const MAX_NETWORKS = 50;
 
@@ -15,6 +21,9 @@ const cidr = z
   .superRefine(refineCidrs);
 
 // Strict: a typo such as `allowed_network` is an error, not a silent no-op.
-export const patchAccountBody = z.strictObject({
-  allowed_networks: z.array(cidr).max(MAX_NETWORKS, `give at most ${MAX_NETWORKS} networks`),
-});
+export const patchAccountBody = z
+  .strictObject({
+    allowed_networks: z.array(cidr).max(MAX_NETWORKS, `give at most ${MAX_NETWORKS} networks`).optional(),
+    stream_retention_hours: z.number().int().min(1).max(24 * 365).nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'send allowed_networks, stream_retention_hours or both' });

@@ -41,8 +41,9 @@ export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => 
     // Before the body is validated: an account key learns nothing from this route but 403.
     preValidation: async (req) => requireAdmin(req),
   }, async (req) => {
-    const networks = [...new Set(req.body.allowed_networks)];
-    const updated = await accounts.setAllowedNetworks(req.params.id, networks);
+    const { allowed_networks, stream_retention_hours } = req.body;
+    if (stream_retention_hours !== undefined && !(await accounts.setStreamRetention(req.params.id, stream_retention_hours))) throw noAccount(req.params.id);
+    const updated = allowed_networks ? await accounts.setAllowedNetworks(req.params.id, [...new Set(allowed_networks)]) : await accounts.detail(req.params.id);
     if (!updated) throw noAccount(req.params.id);
     return updated;
   });

@@ -44,7 +44,7 @@ export const cursorExpired = z.object({
 });
 
 export const streamTokenBody = z
-  .object({ ttl_s: z.number().int().min(10).max(MAX_STREAM_TOKEN_TTL_S).default(600).describe('Seconds the token is valid (10 s to 24 h).') })
+  .object({ ttl_s: z.number().int().min(1).max(MAX_STREAM_TOKEN_TTL_S).default(600).describe('Seconds the token is valid (at most 24 h).') })
   .default({ ttl_s: 600 });
 
 export const streamToken = z.object({ token: z.string(), expires_at: z.string() });

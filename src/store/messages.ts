@@ -94,7 +94,8 @@ const toMessage = (row: Selectable<StreamMessagesTable>): StreamMessage => ({
 export function createMessageStore(deps: { db: Kysely<Database>; wakeups: MessageWakeups }): MessageStore {
   const { db, wakeups } = deps;
   const retentionMs = (defaultHours: number) =>
-    sql<number>`coalesce((select a.stream_retention_hours from accounts a where a.id = stream_messages.account_id), ${defaultHours}) * 3600000`;
+    // bigint throughout: PostgreSQL would type the parameters integer, and epoch ms overflow it.
+    sql<number>`coalesce((select a.stream_retention_hours from accounts a where a.id = stream_messages.account_id), ${defaultHours}) * cast(3600000 as bigint)`;
   return {
     async append(m) {
       const appended = await db.transaction().execute(async (trx) => {
@@ -181,7 +182,7 @@ export function createMessageStore(deps: { db: Kysely<Database>; wakeups: Messag
       return rows.map((r) => ({ cursor: String(r.seq), status: r.status, duration_ms: r.duration_ms, consumer: r.consumer, acked_at: r.acked_at }));
     },
     async prune(nowMs, defaultHours) {
-      const expired = sql<boolean>`stream_messages.created_ms < ${nowMs} - ${retentionMs(defaultHours)}`;
+      const expired = sql<boolean>`stream_messages.created_ms < cast(${nowMs} as bigint) - ${retentionMs(defaultHours)}`;
       return db.transaction().execute(async (trx) => {
         // The last cursor removed per stream first, so a consumer behind it is answered 410, not skipped ahead.
         await trx
