@@ -6,6 +6,7 @@ import type { NetworkPolicy } from './delivery/network-policy.ts';
 import type { IngestService } from './ingest.ts';
 import type { Metrics } from './metrics.ts';
 import type { Store } from './store/index.ts';
+import type { StreamTokens } from './stream-tokens.ts';
 import type { TransformEngine } from '../sandboxes/index.ts';
 
 /**
@@ -30,4 +31,6 @@ export interface AppDeps {
   /** Set when a Temporal UI with sign-in passes its users' access tokens to the codec (src/temporal/ui-access-token.ts). */
   uiAccessTokens?: { verify(token: string): Promise<unknown> };
   metrics: Metrics;
+  /** Short-lived tokens that read one pull destination's stream (src/stream-tokens.ts). */
+  streamTokens: StreamTokens;
 }

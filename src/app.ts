@@ -22,11 +22,15 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { oauth2Routes } from './routes/oauth2.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { createSessionService } from './sessions.ts';
+import { streamRoutes } from './routes/streams.ts';
+import { streamPrincipal, streamTokenOf } from './stream-tokens.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable without a bearer token. */
     public?: boolean;
+    /** Also reachable with a stream token in `?token=` (src/stream-tokens.ts): a pull destination's stream and messages. */
+    streamToken?: boolean;
   }
 }
 
@@ -61,7 +65,11 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   app.addHook('onRequest', async (req) => {
     // Authenticate before the body is read, so an unauthenticated caller never costs a 1 MiB parse.
     if (req.routeOptions.config.public || req.url.startsWith('/docs') || req.routeOptions.url === undefined) return;
-    req.principal = await keyFailures.guard(req, () => authenticate(req));
+    const streamToken = req.routeOptions.config.streamToken ? streamTokenOf(req) : undefined;
+    req.principal = await keyFailures.guard(req, () =>
+      streamToken !== undefined ? streamPrincipal(deps.streamTokens, deps.store.accounts, streamToken) : authenticate(req),
+      streamToken !== undefined || Boolean(req.headers.authorization),
+    );
   });
 
   app.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
@@ -71,6 +79,7 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   await app.register(consoleRoutes(deps));
   await app.register(accountRoutes(deps));
   await app.register(destinationRoutes(deps));
+  await app.register(streamRoutes(deps));
   await app.register(connectionRoutes(deps));
   await app.register(oauth2Routes(deps));
   await app.register(eventRoutes(deps));

@@ -4,8 +4,14 @@ import type { SessionService } from './sessions.ts';
 import type { Account, AccountStore } from './store/accounts.ts';
 import { safeEqual } from './crypto/safe-equal.ts';
 
-/** `via: 'session'`: the account signed in to the console (a cookie) rather than sending its key. */
-export type Principal = { kind: 'admin' } | { kind: 'account'; account: Account; via?: 'session' };
+/**
+ * `via: 'session'`: the account signed in to the console (a cookie) rather than sending its key.
+ * `stream`: a stream token (src/stream-tokens.ts), which reads one pull destination's stream and nothing else.
+ */
+export type Principal =
+  | { kind: 'admin' }
+  | { kind: 'account'; account: Account; via?: 'session' }
+  | { kind: 'stream'; account: Account; destinationId: string };
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -116,6 +116,12 @@ const envSchema = z.object({
   VOICEOI_SESSION_MAX_S: z.coerce.number().int().min(1).max(30 * 86_400).default(43_200),
   /** The built console served at /console (src/routes/console.ts); unset: console/dist of this checkout. */
   VOICEOI_CONSOLE_DIR: z.string().min(1).optional(),
+  /** Pull destinations (src/routes/streams.ts): live streams one account may hold open at once, on all API replicas together. */
+  VOICEOI_STREAMS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Seconds between a live stream's heartbeat comments (they keep proxies from closing an idle stream). */
+  VOICEOI_STREAM_HEARTBEAT_S: z.coerce.number().min(0.1).max(300).default(15),
+  /** How long a pull destination's messages are kept when its account sets no retention of its own. */
+  VOICEOI_STREAM_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(72),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),

@@ -20,7 +20,7 @@ import { createFailingStreak } from './delivery/failing-streak.ts';
 import { createDeliveryAgent } from './delivery/http-client.ts';
 import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-policy.ts';
 import { ownListenersOf } from './delivery/own-listeners.ts';
-import { startEventPrune } from './events/prune-job.ts';
+import { startEventPrune, startStreamPrune } from './events/prune-job.ts';
 import { createOperationalEvents } from './events/operational.ts';
 import { createIngestService, type IngestDeps, type IngestService } from './ingest.ts';
 import { loggerOptions } from './logger.ts';
@@ -28,6 +28,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { codecOriginsFor } from './routes/codec.ts';
 import { databaseTargetOf } from './store/db.ts';
 import { createStore, type KyselyStore } from './store/index.ts';
+import { createStreamTokens } from './stream-tokens.ts';
 import { createTransformEngine, type TransformEngine } from '../sandboxes/index.ts';
 import { createTransformStep } from './transform/transform-step.ts';
 import { createEncryptionCodec } from './temporal/codec.ts';
@@ -139,6 +140,7 @@ export async function startWorker(
     operational,
     health,
     destinations: core.store.destinations,
+    messages: core.store.messages,
     agent,
     policy: core.policy,
     version: core.config.version,
@@ -177,13 +179,14 @@ export async function startWorker(
   const run = worker.run();
   const sweeper = slots.startSweeper();
   const prune = startEventPrune({ events: core.store.events, retentionDays: core.config.VOICEOI_RETENTION_DAYS, log: core.logger });
+  const streamPrune = startStreamPrune({ messages: core.store.messages, defaultHours: core.config.VOICEOI_STREAM_RETENTION_HOURS, log: core.logger });
   return {
     worker,
     connection,
     run,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await Promise.all([run, prune.stop(), sweeper.stop()]);
+      await Promise.all([run, prune.stop(), sweeper.stop(), streamPrune.stop()]);
       if (!opts.sharedConnection) await connection.close();
       await agent.close();
     },
@@ -233,6 +236,7 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
         ? createUiAccessTokenVerifier({ jwksUrl: config.VOICEOI_CODEC_JWKS_URL, issuer: config.VOICEOI_CODEC_JWT_ISSUER, audience: config.VOICEOI_CODEC_JWT_AUDIENCE })
         : undefined,
     metrics: core.metrics,
+    streamTokens: createStreamTokens(core.keyRing),
   };
   const server = Fastify({
     loggerInstance: core.logger as FastifyBaseLogger,

@@ -77,6 +77,8 @@ const ON_BOTH = [
   'test/routes/events.test.ts',
   'test/routes/mappings.test.ts',
   'test/routes/session.test.ts',
+  'test/routes/stream-tokens.test.ts',
+  'test/routes/streams.test.ts',
 ];
 const twins = files.filter((f) => ON_BOTH.includes(f)).map((f) => {
   const twin = join(dataDir, 'postgres', f.replace(/\.test\.ts$/, '.postgres.test.mts'));

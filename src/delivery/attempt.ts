@@ -4,12 +4,14 @@ import type { AttemptInput, AttemptRecord } from '../../workflows/types.ts';
 import type { TlsMaterial } from '../connections/tls.ts';
 import type { ConfigCheck } from '../store/config-cache.ts';
 import type { AttemptView, DestinationStore } from '../store/destinations.ts';
+import type { MessageStore } from '../store/messages.ts';
 import { classify, classifyCredentialsError } from './classify.ts';
 import { refuseLiteral, type DeliveryAgent } from './http-client.ts';
 import { inputAccount } from './input-account.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import { prepareRequest, withCredentials, type PreparedRequest } from './prepare-request.ts';
 import type { SlotGuard } from './destination-slots.ts';
+import { appendToStream, pullTarget } from './pull.ts';
 import { boundRecord } from './recorded.ts';
 import { send } from './send.ts';
 
@@ -32,6 +34,8 @@ export interface AttemptDeps {
   policy: NetworkPolicy;
   version: string;
   credentials?: CredentialProvider;
+  /** Pull destinations' streams (src/delivery/pull.ts). */
+  messages?: Pick<MessageStore, 'append'>;
   onOutcome?: (record: AttemptRecord, ctx: { destinationId: string; acceptedAt?: string }) => void;
   /** max_in_flight (src/delivery/destination-slots.ts); absent, attempts are not bounded (tests of the attempt alone). */
   slots?: SlotGuard;
@@ -67,8 +71,10 @@ export async function performAttempt(
   if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
   const { destination: dest, allowedNetworks } = found;
 
-  const prepared = prepareRequest(dest, input, found.signingSecrets, { version: deps.version, startedAt });
+  const pull = dest.mode === 'pull';
+  const prepared = prepareRequest(pull ? pullTarget(dest) : dest, input, found.signingSecrets, { version: deps.version, startedAt });
   if ('notSent' in prepared) return finish(prepared.notSent);
+  if (pull) return finish(await appendToStream(deps.messages, input, prepared));
 
   const refused = refuseLiteral(deps.policy, prepared.request.url, allowedNetworks);
   if (refused) return finish({ verdict: 'failed', request: prepared.record, error: { code: 'address_refused', message: refused } });

@@ -16,6 +16,7 @@ export const accountView = z.object({
   allowed_networks: z.array(z.string()),
   /** null: the install's default (VOICEOI_INGEST_RATE_PER_S, VOICEOI_INGEST_BURST). */
   ingest_quota: ingestQuota.nullable(),
+  stream_retention_hours: z.number().nullable().describe("How long this account's pull messages are kept; null: the install's VOICEOI_STREAM_RETENTION_HOURS."),
 });
 
 const MAX_NETWORKS = 50;
@@ -32,5 +33,6 @@ export const patchAccountBody = z
     allowed_networks: z.array(cidr).max(MAX_NETWORKS, `give at most ${MAX_NETWORKS} networks`).optional(),
     /** The account's own ingest quota; null goes back to the install's default. */
     ingest_quota: ingestQuota.nullable().optional(),
+    stream_retention_hours: z.number().int().min(1).max(24 * 365).nullable().optional(),
   })
-  .refine((b) => b.allowed_networks !== undefined || b.ingest_quota !== undefined, { message: 'give allowed_networks, ingest_quota or both' });
+  .refine((b) => Object.keys(b).length > 0, { message: 'send allowed_networks, ingest_quota, stream_retention_hours or any of them' });

@@ -1,11 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireAccount } from '../auth.ts';
 import type { DeliveryService } from '../deliveries/index.ts';
+import type { Store } from '../store/index.ts';
 import { idParams } from './common.schema.ts';
 import { cancelRequested, deliveryEvent, deliveryList, listDeliveriesQuery, replayStarted } from './deliveries.schema.ts';
 
 export interface DeliveryRouteDeps {
   deliveries: Pick<DeliveryService, 'list' | 'get' | 'event' | 'retry' | 'cancel'>;
+  /** A pull destination's consumer reports each message's answer (acks), shown with its delivery. */
+  store: Pick<Store, 'messages'>;
 }
 
 export const deliveryRoutes = (deps: DeliveryRouteDeps): FastifyPluginAsyncZod => async (app) => {
@@ -18,7 +21,8 @@ export const deliveryRoutes = (deps: DeliveryRouteDeps): FastifyPluginAsyncZod =
 
   app.get('/v1/deliveries/:id', { schema: { tags, params: idParams } }, async (req) => {
     const account = requireAccount(req);
-    return deps.deliveries.get(account.id, req.params.id);
+    const delivery = await deps.deliveries.get(account.id, req.params.id);
+    return { ...delivery, acks: await deps.store.messages.acksOf(delivery.id) };
   });
 
   app.get('/v1/deliveries/:id/event', { schema: { tags, params: idParams, response: { 200: deliveryEvent } } }, async (req) => {

@@ -12,6 +12,16 @@ const url = httpUrl.refine((u) => !URL.canParse(u) || (!new URL(u).username && !
     message: 'must not carry credentials; use a connection (headers, basic or OAuth2) instead',
   });
 
+const MAX_STREAM_ORIGINS = 20;
+
+/** A browser origin as the Origin header sends it: scheme, host and port, nothing else. */
+const origin = z
+  .string()
+  .max(300)
+  .refine((o) => URL.canParse(o) && /^https?:$/.test(new URL(o).protocol) && new URL(o).origin === o, {
+    message: 'must be an origin such as https://wallboard.example.com (scheme, host and port; no path or trailing slash)',
+  });
+
 const fields = {
   url,
   description: z.string().max(500).nullable(),
@@ -53,10 +63,18 @@ const fields = {
   signature_scheme: z
     .enum(signatureSchemes)
     .describe('hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.'),
+  mode: z
+    .enum(['push', 'pull'])
+    .describe('push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.'),
+  stream_origins: z
+    .array(origin)
+    .max(MAX_STREAM_ORIGINS)
+    .nullable()
+    .describe('Pull destinations: browser origins (https://wallboard.example.com) whose pages may read the stream (CORS); null or [] = none.'),
 };
 
-export const createDestinationBody = z.object({
-  url: fields.url,
+const destinationBody = z.object({
+  url: fields.url.optional(),
   event_types: fields.event_types,
   description: fields.description.optional(),
   mapping_id: fields.mapping_id.optional(),
@@ -70,17 +88,31 @@ export const createDestinationBody = z.object({
   filter: fields.filter.optional(),
   signature_scheme: fields.signature_scheme.optional(),
   max_in_flight: fields.max_in_flight.optional(),
+  mode: fields.mode.optional(),
+  stream_origins: fields.stream_origins.optional(),
 });
 
-// The scheme changes only with a new key, through rotate-secret (a grace keeps the old one signing).
-export const patchDestinationBody = changesSomething(createDestinationBody.partial()).refine((b) => b.signature_scheme === undefined, {
+// A pull destination is reached by its consumer: it has no url and no connection to send with.
+export const createDestinationBody = destinationBody.superRefine((b, ctx) => {
+  if (b.mode === 'pull') {
+    if (b.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'a pull destination has no url: its consumer reads GET /v1/destinations/:id/stream' });
+    if (b.connection_id) ctx.addIssue({ code: 'custom', path: ['connection_id'], message: 'a pull destination sends no request, so it takes no connection' });
+  } else {
+    if (b.url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'required (or "mode": "pull" for a destination its consumer reads)' });
+    if (b.stream_origins?.length) ctx.addIssue({ code: 'custom', path: ['stream_origins'], message: 'only a pull destination has a stream' });
+  }
+});
+
+// The mode is chosen at creation: a push destination's deliveries and a pull destination's stream do
+// not convert. The scheme changes only with a new key, through rotate-secret (a grace keeps the old one signing).
+export const patchDestinationBody = changesSomething(destinationBody.omit({ mode: true }).partial()).refine((b) => b.signature_scheme === undefined, {
   message: 'signature_scheme: change it with POST /v1/destinations/:id/rotate-secret {signature_scheme, grace_s}, which makes the new key (the old one signs too during the grace)',
   path: ['signature_scheme'],
 });
 
 export const destinationView = z.object({
   id: z.string(),
-  url: z.string(),
+  url: z.string().optional(),
   description: z.string().nullable(),
   event_types: z.array(z.string()),
   mapping_id: z.string().nullable(),
@@ -97,6 +129,8 @@ export const destinationView = z.object({
   signature_scheme: fields.signature_scheme,
   signing_public_key: z.string().nullable().describe('ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256.'),
   max_in_flight: z.number(),
+  mode: fields.mode,
+  stream_origins: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),
 });

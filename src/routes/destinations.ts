@@ -18,7 +18,7 @@ import { destinationTestRoutes, type DestinationTestRouteDeps } from './destinat
 import { checkUrlAddress } from './url-check.ts';
 
 export interface DestinationRouteDeps extends DestinationTestRouteDeps {
-  store: Pick<Store, 'accounts' | 'destinations' | 'mappings' | 'connections'>;
+  store: Pick<Store, 'accounts' | 'destinations' | 'mappings' | 'connections' | 'wakeups'>;
   policy: NetworkPolicy;
   /** Filters are checked as JSONata uploads are. */
   engine: Pick<TransformEngine, 'validate'>;
@@ -28,8 +28,8 @@ export interface DestinationRouteDeps extends DestinationTestRouteDeps {
 }
 
 const view = (d: Destination) => {
-  const { account_id: _a, ...rest } = d;
-  return rest;
+  const { account_id: _a, url, ...rest } = d;
+  return d.mode === 'pull' ? rest : { url, ...rest };
 };
 
 export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyncZod => async (app) => {
@@ -78,6 +78,16 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     });
   };
 
+  const checkModeFields = (current: Destination, body: { url?: string; connection_id?: string | null; stream_origins?: string[] | null }) => {
+    const refuse = (field: string, why: string) => {
+      throw new AppError(400, 'validation_error', `${field}: ${why}`, { issues: [{ path: field, message: why }] });
+    };
+    if (current.mode === 'pull') {
+      if (body.url !== undefined) refuse('url', 'a pull destination has no url: its consumer reads GET /v1/destinations/:id/stream');
+      if (body.connection_id) refuse('connection_id', 'a pull destination sends no request, so it takes no connection');
+    } else if (body.stream_origins?.length) refuse('stream_origins', 'only a pull destination has a stream');
+  };
+
   const mustGet = async (accountId: string, id: string) => {
     const d = await store.destinations.get(accountId, id);
     if (!d) throw notFound('destination', id);
@@ -91,11 +101,11 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     const existing = await store.destinations.list(account.id);
     assertRoom(existing.length, deps.config.VOICEOI_MAX_DESTINATIONS, 'destinations', 'destination_limit_reached');
     assertFanout(existing, req.body.event_types, deps.config.VOICEOI_MAX_FANOUT);
-    await checkReachable(account.id, req.body.url);
+    if (req.body.url !== undefined) await checkReachable(account.id, req.body.url);
     const pin = await checkMapping(account.id, req.body);
     await checkConnectionReference(store, account.id, req.body.connection_id);
     await checkFilter(req.body.filter);
-    const created = await store.destinations.create(account.id, { ...req.body, ...pin });
+    const created = await store.destinations.create(account.id, { ...req.body, url: req.body.url ?? '', ...pin });
     // An ed25519 private key never leaves the store: receivers need only signing_public_key.
     const { signing_secret, ...destination } = created;
     return reply.status(201).send(destination.signature_scheme === 'hmac-sha256' ? { ...view(destination), signing_secret } : view(destination));
@@ -120,6 +130,7 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
       const others = (await store.destinations.list(account.id)).filter((d) => d.id !== current.id);
       assertFanout(others, req.body.event_types, deps.config.VOICEOI_MAX_FANOUT);
     }
+    checkModeFields(current, req.body);
     if (req.body.url) await checkReachable(account.id, req.body.url);
     const pin = await checkMapping(account.id, req.body, current);
     await checkConnectionReference(store, account.id, req.body.connection_id);
@@ -132,6 +143,8 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
   app.delete('/v1/destinations/:id', { schema: { tags, params: idParams } }, async (req, reply) => {
     const account = requireAccount(req);
     if (!(await store.destinations.delete(account.id, req.params.id))) throw notFound('destination', req.params.id);
+    // Its live streams end, on every replica.
+    await store.wakeups.publish(req.params.id, 'deleted');
     return reply.status(204).send();
   });
 

@@ -13,6 +13,8 @@ export interface Account {
 export interface AccountDetail extends Account {
   /** CIDRs an operator opened for this account's destinations and token URLs. */
   allowed_networks: string[];
+  /** Hours its pull messages are kept (src/store/messages.ts); null: the install default. */
+  stream_retention_hours: number | null;
 }
 
 export interface AccountStore {
@@ -24,6 +26,8 @@ export interface AccountStore {
   /** The account's own allow-list; empty when none is set (or the account is gone). */
   allowedNetworks(id: string): Promise<string[]>;
   setAllowedNetworks(id: string, networks: string[]): Promise<AccountDetail | undefined>;
+  /** False when there is no such account. */
+  setStreamRetention(id: string, hours: number | null): Promise<boolean>;
 }
 
 export const parseNetworks = (stored: string | null): string[] => (stored ? (JSON.parse(stored) as string[]) : []);
@@ -35,7 +39,11 @@ const hashApiKey = (key: string): string => createHash('sha256').update(key).dig
 export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore {
   const { db } = deps;
   const detail = async (id: string): Promise<AccountDetail | undefined> => {
-    const row = await db.selectFrom('accounts').select(['id', 'name', 'created_at', 'allowed_networks']).where('id', '=', id).executeTakeFirst();
+    const row = await db
+      .selectFrom('accounts')
+      .select(['id', 'name', 'created_at', 'allowed_networks', 'stream_retention_hours'])
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && { ...row, allowed_networks: parseNetworks(row.allowed_networks) };
   };
   return {
@@ -62,6 +70,10 @@ export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore
     async allowedNetworks(id) {
       const row = await db.selectFrom('accounts').select('allowed_networks').where('id', '=', id).executeTakeFirst();
       return parseNetworks(row?.allowed_networks ?? null);
+    },
+    async setStreamRetention(id, hours) {
+      const res = await db.updateTable('accounts').set({ stream_retention_hours: hours }).where('id', '=', id).executeTakeFirst();
+      return res.numUpdatedRows > 0n;
     },
     async setAllowedNetworks(id, networks) {
       const res = await db

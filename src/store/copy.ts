@@ -21,6 +21,10 @@ const TABLES = [
   'events',
   'sessions',
   'key_failures',
+  'stream_heads',
+  'stream_messages',
+  'stream_acks',
+  'stream_leases',
 ] as const satisfies readonly (keyof Database)[];
 
 type Table = (typeof TABLES)[number];

@@ -38,9 +38,15 @@ export interface Destination {
   signing_public_key: string | null;
   /** At most this many attempts in flight at once, across workers; the rest wait in acceptance order. */
   max_in_flight: number;
+  /** pull: deliveries become messages the consumer reads (src/delivery/pull.ts); such a destination has no url (''). */
+  mode: DestinationMode;
+  /** Browser origins whose pages may read a pull destination's stream (CORS). */
+  stream_origins: string[];
   created_at: string;
   updated_at: string;
 }
+
+export type DestinationMode = 'push' | 'pull';
 
 export type DestinationOrdering = 'none' | 'per_call';
 
@@ -59,6 +65,8 @@ export interface DestinationInput {
   filter?: string | null;
   signature_scheme?: SignatureScheme;
   max_in_flight?: number;
+  mode?: DestinationMode;
+  stream_origins?: string[] | null;
 }
 
 interface StoredSecret {
@@ -141,6 +149,8 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     signature_scheme: row.signature_scheme === 'ed25519' ? 'ed25519' : 'hmac-sha256',
     signing_public_key: row.signing_public_key ?? null,
     max_in_flight: row.max_in_flight,
+    mode: row.mode === 'pull' ? 'pull' : 'push',
+    stream_origins: row.stream_origins ? (JSON.parse(row.stream_origins) as string[]) : [],
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -199,6 +209,8 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         signature_scheme: scheme,
         signing_public_key: publicKeyOf(signing_secret) ?? null,
         max_in_flight: input.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
+        mode: input.mode ?? 'push',
+        stream_origins: input.stream_origins?.length ? JSON.stringify(input.stream_origins) : null,
         signing_secrets: JSON.stringify(secrets),
         created_at: now,
         updated_at: now,
@@ -267,6 +279,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (patch.ordering !== undefined) values.ordering = patch.ordering;
       if (patch.filter !== undefined) values.filter = patch.filter;
       if (patch.max_in_flight !== undefined) values.max_in_flight = patch.max_in_flight;
+      if (patch.stream_origins !== undefined) values.stream_origins = patch.stream_origins?.length ? JSON.stringify(patch.stream_origins) : null;
       const res = await db
         .updateTable('destinations')
         .set(values)

@@ -11,6 +11,8 @@ import { createFailingStreakStore, type FailingStreakStore } from './failing-str
 import { createIngestQuotaStore, type IngestQuotaStore } from './ingest-quotas.ts';
 import { createKeyFailureStore, type KeyFailureStore } from './key-failures.ts';
 import { createMappingStore, type MappingStore } from './mappings.ts';
+import { createMessageStore, type MessageStore } from './messages.ts';
+import { createMessageWakeups, type MessageWakeups } from './message-wakeups.ts';
 import type { Database } from './schema.ts';
 import { createSessionStore, type SessionStore } from './sessions.ts';
 
@@ -28,6 +30,10 @@ export interface Store {
   ingestQuotas: IngestQuotaStore;
   /** Attempts in flight per destination (max_in_flight), shared by every worker. */
   slots: DestinationSlotStore;
+  /** Pull destinations' streams: messages, acks, open-stream leases (src/store/messages.ts). */
+  messages: MessageStore;
+  /** Wakes the readers of a stream when it moves, in this process and across replicas (src/store/message-wakeups.ts). */
+  wakeups: MessageWakeups;
   /** What the cached reads (listSubscribed, forAttempt, loadFor, versionFor) share and validate against. */
   config: ConfigCache;
   /** Answers once the database does (the health check); rejects with its error otherwise. */
@@ -48,6 +54,7 @@ export interface KyselyStore extends Store {
 export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): Promise<KyselyStore> {
   const db = await openDatabase(deps);
   const config = createConfigCache(db);
+  const wakeups = createMessageWakeups({ db, postgresUrl: 'url' in deps ? deps.url : undefined });
   return {
     db,
     dialect: dialectOf(deps),
@@ -62,9 +69,14 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     keyFailures: createKeyFailureStore({ db }),
     ingestQuotas: createIngestQuotaStore({ db }),
     slots: createDestinationSlotStore({ db, dialect: dialectOf(deps) }),
+    messages: createMessageStore({ db, wakeups }),
+    wakeups,
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },
-    close: () => db.destroy(),
+    async close() {
+      await wakeups.close();
+      await db.destroy();
+    },
   };
 }

@@ -244,6 +244,58 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('slot_waiters_order').on('slot_waiters').columns(['destination_id', 'accepted_at', 'delivery_id']).execute();
     },
   },
+  '0230_pull_streams': {
+    async up(db: Kysely<unknown>) {
+      // Issue 20: pull destinations keep their deliveries as messages the consumer reads (src/store/messages.ts).
+      await db.schema.alterTable('destinations').addColumn('mode', 'text', (c) => c.notNull().defaultTo('push')).execute();
+      await db.schema.alterTable('destinations').addColumn('stream_origins', 'text').execute();
+      await db.schema.alterTable('accounts').addColumn('stream_retention_hours', 'integer').execute();
+      // One row per destination that has messages: its last cursor and what retention removed. Appends
+      // lock it, so cursors are committed in the order they are given (a reader never skips one).
+      await db.schema
+        .createTable('stream_heads')
+        .addColumn('destination_id', 'text', (c) => c.primaryKey().references('destinations.id').onDelete('cascade'))
+        .addColumn('last_seq', 'bigint', (c) => c.notNull())
+        .addColumn('pruned_through', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('stream_messages')
+        .addColumn('destination_id', 'text', (c) => c.notNull().references('destinations.id').onDelete('cascade'))
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('call_id', 'text')
+        .addColumn('headers', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('created_ms', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('stream_messages_pk', ['destination_id', 'seq'])
+        .execute();
+      // A retried attempt finds the message its delivery already made.
+      await db.schema.createIndex('stream_messages_delivery').on('stream_messages').columns(['destination_id', 'delivery_id']).unique().execute();
+      await db.schema.createIndex('stream_messages_created').on('stream_messages').column('created_ms').execute();
+      await db.schema
+        .createTable('stream_acks')
+        .addColumn('destination_id', 'text', (c) => c.notNull().references('destinations.id').onDelete('cascade'))
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('delivery_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'integer', (c) => c.notNull())
+        .addColumn('duration_ms', 'double precision', (c) => c.notNull())
+        .addColumn('consumer', 'text')
+        .addColumn('acked_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('stream_acks_delivery').on('stream_acks').column('delivery_id').execute();
+      // Open streams per account, shared by every API replica; a lease a killed replica left expires.
+      await db.schema
+        .createTable('stream_leases')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+        .addColumn('expires_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('stream_leases_account').on('stream_leases').columns(['account_id', 'expires_ms']).execute();
+    },
+  },
 };
 
 // The tables whose rows carry an account_id and feed an attempt or a transform.

@@ -11,6 +11,8 @@ export interface AccountsTable {
   allowed_networks: string | null;
   /** Bumped by database triggers on every change to the account's configuration (src/store/config-cache.ts). */
   config_version: Generated<number>;
+  /** How long this account's pull messages are kept (src/store/messages.ts); null: the install default. */
+  stream_retention_hours: number | null;
 }
 
 export interface DestinationsTable {
@@ -34,6 +36,8 @@ export interface DestinationsTable {
   signature_scheme: string; // 'hmac-sha256' | 'ed25519'
   signing_public_key: string | null; // whpk_… of the current ed25519 key; null with HMAC
   max_in_flight: number; // attempts in flight at once, across workers (src/store/destination-slots.ts)
+  mode: string; // 'push' | 'pull'; a pull destination's url is ''
+  stream_origins: string | null; // JSON string[] of browser origins allowed to read its stream; null: none
   created_at: string;
   updated_at: string;
 }
@@ -161,6 +165,46 @@ export interface SlotWaitersTable {
   accepted_at: string;
 }
 
+/** A pull destination's stream position (src/store/messages.ts). */
+export interface StreamHeadsTable {
+  destination_id: string;
+  last_seq: number;
+  /** Every message up to this cursor was removed by retention. */
+  pruned_through: number;
+}
+
+/** One delivery to a pull destination, as the consumer reads it. */
+export interface StreamMessagesTable {
+  destination_id: string;
+  seq: number;
+  account_id: string;
+  delivery_id: string;
+  event_id: string;
+  event_type: string;
+  call_id: string | null;
+  headers: string; // JSON {webhook-id, webhook-timestamp, webhook-signature}
+  body: string; // exactly as signed
+  created_ms: number;
+}
+
+/** What a pull consumer reported for a message (POST .../messages/:cursor/ack). */
+export interface StreamAcksTable {
+  destination_id: string;
+  seq: number;
+  delivery_id: string;
+  status: number;
+  duration_ms: number;
+  consumer: string | null;
+  acked_at: string;
+}
+
+/** One open live stream, counted against its account's bound by every API replica. */
+export interface StreamLeasesTable {
+  id: string;
+  account_id: string;
+  expires_ms: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   destinations: DestinationsTable;
@@ -176,5 +220,9 @@ export interface Database {
   ingest_quotas: IngestQuotasTable;
   slot_leases: SlotLeasesTable;
   slot_waiters: SlotWaitersTable;
+  stream_heads: StreamHeadsTable;
+  stream_messages: StreamMessagesTable;
+  stream_acks: StreamAcksTable;
+  stream_leases: StreamLeasesTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }

@@ -29,6 +29,8 @@ const destination = (over: Partial<Destination> = {}): Destination => ({
   filter: null,
   signature_scheme: 'hmac-sha256',
   signing_public_key: null,
+  mode: 'push',
+  stream_origins: [],
   created_at: '2026-11-01T00:00:00Z',
   updated_at: '2026-11-01T00:00:00Z',
   ...over,

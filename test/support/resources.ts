@@ -4,7 +4,7 @@ import type { TestApi } from './api.ts';
 // stack or api). Each answers the created resource and fails the test set-up with the API's own
 // answer when creation is refused: a test about refusals calls the route itself.
 
-type Caller = Pick<TestApi, 'call'>;
+export type Caller = Pick<TestApi, 'call'>;
 
 async function created(api: Caller, path: string, token: string, body: unknown): Promise<any> {
   const r = await api.call('POST', path, { token, body });
