@@ -20,6 +20,7 @@ import { createDeliveryAgent } from './delivery/http-client.ts';
 import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-policy.ts';
 import { ownListenersOf } from './delivery/own-listeners.ts';
 import { startEventPrune } from './events/prune-job.ts';
+import { startCertificateExpiryJob } from './connections/certificate-expiry-job.ts';
 import { createOperationalEvents } from './events/operational.ts';
 import { createIngestService, type IngestDeps, type IngestService } from './ingest.ts';
 import { loggerOptions } from './logger.ts';
@@ -168,13 +169,14 @@ export async function startWorker(
   });
   const run = worker.run();
   const prune = startEventPrune({ events: core.store.events, retentionDays: core.config.VOICEOI_RETENTION_DAYS, log: core.logger });
+  const certificates = startCertificateExpiryJob({ connections: core.store.connections, operational, log: core.logger });
   return {
     worker,
     connection,
     run,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await Promise.all([run, prune.stop()]);
+      await Promise.all([run, prune.stop(), certificates.stop()]);
       if (!opts.sharedConnection) await connection.close();
       await agent.close();
     },
