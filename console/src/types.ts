@@ -24,9 +24,14 @@ export interface Destination {
   retry_schedule_s: number[];
   /** Attempts in flight at once, across workers; the rest wait in acceptance order. */
   max_in_flight: number;
+  signature_scheme?: SignatureScheme;
+  /** ed25519: the whpk_ key receivers verify with; null with HMAC. */
+  signing_public_key?: string | null;
   created_at: string;
   updated_at: string;
 }
+
+export type SignatureScheme = 'hmac-sha256' | 'ed25519';
 
 export type MappingLanguage = 'typescript' | 'jsonata';
 
@@ -74,6 +79,8 @@ export interface Connection {
   kind: ConnectionKind;
   status: 'connected' | 'needs_reauth' | 'error';
   last_error: { code: string; message: string; at: string } | null;
+  /** What is set of its TLS, never the PEM; null: the system's CAs and no client certificate. */
+  tls?: { ca_certificates: CertificateInfo[]; client_certificate: CertificateInfo | null; client_key_set: boolean } | null;
   created_at: string;
   updated_at: string;
   header_names?: string[];
@@ -87,6 +94,13 @@ export interface Connection {
   authorized_at?: string | null;
   token_expires_at?: string | null;
   authorize_path?: string;
+}
+
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  not_after: string;
+  fingerprint: string;
 }
 
 /** GET /v1/oauth2/providers: a provider the operator configured (src/routes/oauth2.schema.ts). */

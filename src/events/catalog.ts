@@ -112,6 +112,15 @@ const operationalEventDataSchemas = {
     connection_id: id,
     reason: z.string().max(4000),
   }),
+  'hook.connection_certificate_expiring': z.looseObject({
+    connection_id: id,
+    /** Which of the connection's TLS certificates: `client_certificate` or `ca_certificates`. */
+    field: z.enum(['client_certificate', 'ca_certificates']),
+    subject: z.string().max(2000),
+    fingerprint: z.string().max(200),
+    not_after: rfc3339,
+    days_left: z.number().int(),
+  }),
 } as const;
 
 export const eventDataSchemas = { ...callEventDataSchemas, ...operationalEventDataSchemas };
@@ -135,6 +144,7 @@ export const eventDescriptions: Record<EventType, string> = {
   transcript_completed: 'The full transcript of the call is ready.',
   'hook.delivery_failed': 'A delivery failed for good (its retries are spent, or the destination refused it). Not emitted for the failure of an operational event.',
   'hook.destination_disabled': 'A destination was disabled automatically (it answered 410 Gone, or failed every delivery for days).',
+  'hook.connection_certificate_expiring': "A certificate of a connection's TLS (its client certificate or a CA it trusts) expires within 14 days: replace it before deliveries fail. Sent once a day per certificate.",
   'hook.connection_needs_reauth': 'A connection needs re-authorization (the provider refused its refresh token); its deliveries fail until it is connected again.',
 };
 

@@ -29,7 +29,11 @@ export interface OperationalEvents {
   destinationDisabled(accountId: string, destinationId: string, reason: string): Promise<IngestResult>;
   /** `rev` is the connection's revision whose refresh was refused: one event per refusal. */
   connectionNeedsReauth(accountId: string, connectionId: string, rev: number, reason: string): Promise<IngestResult>;
+  /** `day` (YYYY-MM-DD): one event per certificate and day (src/connections/certificate-expiry-job.ts). */
+  certificateExpiring(accountId: string, fact: CertificateExpiringFact, day: string): Promise<IngestResult>;
 }
+
+export type CertificateExpiringFact = Extract<EventEnvelope, { type: 'hook.connection_certificate_expiring' }>['data'];
 
 export function createOperationalEvents(deps: { ingest: IngestService; now?: () => Date }): OperationalEvents {
   const now = deps.now ?? (() => new Date());
@@ -56,5 +60,7 @@ export function createOperationalEvents(deps: { ingest: IngestService; now?: () 
         connection_id: connectionId,
         reason: reason.slice(0, 4000),
       }),
+    certificateExpiring: (accountId, fact, day) =>
+      emit(accountId, 'hook.connection_certificate_expiring', eventIdOf('hook_cert', fact.connection_id, fact.fingerprint, day), fact),
   };
 }

@@ -48,6 +48,14 @@ const sampleData: { [T in EventType]: Extract<EventEnvelope, { type: T }>['data'
   },
   'hook.destination_disabled': { destination_id: 'dst_sample', reason: 'the destination answered 410 Gone at 2025-03-14T15:09:26.535Z' },
   'hook.connection_needs_reauth': { connection_id: 'con_sample', reason: 'the provider refused the refresh token (invalid_grant)' },
+  'hook.connection_certificate_expiring': {
+    connection_id: 'con_sample',
+    field: 'client_certificate',
+    subject: 'O=BPO Internal, CN=voiceoi-hooks',
+    fingerprint: '3f1c0e9a7b2d4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e',
+    not_after: '2025-03-24T15:09:26.000Z',
+    days_left: 10,
+  },
 };
 
 /** A sample event of `type` with the given id (a test send gives each its own). */

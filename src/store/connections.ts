@@ -115,8 +115,9 @@ export interface ConnectionStore {
   completeAuthorization(accountId: string, id: string, tokens: OAuth2Tokens): Promise<Connection | undefined>;
   /** Every connection with TLS certificates, of every account (the expiry job's scan). */
   listWithTls(): Promise<Connection[]>;
-  /** True once per (connection, certificate, day): the caller sends that day's notice. */
-  claimCertificateNotice(connectionId: string, fingerprint: string, day: string): Promise<boolean>;
+  /** Whether the expiry notice of this certificate was sent on `day` (YYYY-MM-DD), by any worker. */
+  hasCertificateNotice(connectionId: string, fingerprint: string, day: string): Promise<boolean>;
+  recordCertificateNotice(connectionId: string, fingerprint: string, day: string): Promise<void>;
 }
 
 export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: KeyRing; cache: ConfigCache }): ConnectionStore {
@@ -353,17 +354,21 @@ export function createConnectionStore(deps: { db: Kysely<Database>; keyRing: Key
       const rows = await db.selectFrom('connections').selectAll().where('tls_info', 'is not', null).orderBy('id').execute();
       return rows.map(toConnection);
     },
-    async claimCertificateNotice(connectionId, fingerprint, day) {
-      const res = await db
-        .insertInto('certificate_notices')
-        .values({ connection_id: connectionId, fingerprint, day })
-        .onConflict((oc) => oc.doNothing())
+    async hasCertificateNotice(connectionId, fingerprint, day) {
+      const row = await db
+        .selectFrom('certificate_notices')
+        .select('day')
+        .where('connection_id', '=', connectionId)
+        .where('fingerprint', '=', fingerprint)
+        .where('day', '=', day)
         .executeTakeFirst();
-      if ((res.numInsertedOrUpdatedRows ?? 0n) === 0n) return false;
+      return row !== undefined;
+    },
+    async recordCertificateNotice(connectionId, fingerprint, day) {
+      await db.insertInto('certificate_notices').values({ connection_id: connectionId, fingerprint, day }).onConflict((oc) => oc.doNothing()).execute();
       // The table holds the last weeks only: a notice is about a certificate within 14 days of expiring.
       const monthAgo = new Date(Date.parse(`${day}T00:00:00Z`) - 31 * 86_400_000).toISOString().slice(0, 10);
       await db.deleteFrom('certificate_notices').where('day', '<', monthAgo).execute();
-      return true;
     },
   };
 }

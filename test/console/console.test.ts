@@ -9,6 +9,7 @@ import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
 import { providersEnv } from '../connections/support/flows.ts';
+import { createPrivateCa } from '../support/certificates.ts';
 import { startOAuthServer, type OAuthServer } from '../connections/support/oauth-server.ts';
 
 // The integrator console in a real Chromium against the real stack (API serving console/dist,
@@ -274,6 +275,48 @@ describe('the integrator console (real Chromium, real stack)', () => {
     await card.getByRole('button', { name: 'Save connection' }).click();
     await card.getByRole('alert').filter({ hasText: 'validation_error' }).filter({ hasText: 'set by VoiceOI' }).waitFor();
     await card.getByRole('button', { name: 'Cancel' }).click();
+  });
+
+  test('a connection with TLS: PEM write-only, certificates shown with their expiry, one expiring soon flagged', async () => {
+    const ca = createPrivateCa('BPO Internal');
+    const client = ca.issue({ cn: 'voiceoi-console', days: 5 });
+    await nav('Connections').click();
+    await page.getByRole('button', { name: 'New connection' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Internal CRM (mTLS)');
+    await page.getByLabel('Header 1 name').fill('x-api-key');
+    await page.getByLabel('Header 1 value').fill('k');
+    await page.getByLabel('CA certificates (PEM)').fill(ca.cert);
+    await page.getByLabel('Client certificate (PEM)').fill(client.cert);
+    await page.getByLabel('Client private key (PEM)').fill(client.key);
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    const card = page.getByRole('listitem', { name: 'Connection Internal CRM (mTLS)' });
+    await card.getByText(/client cert .*CN=voiceoi-console · expires/).waitFor();
+    await card.getByText(/CA .*CN=BPO Internal Root CA/).waitFor();
+    await card.getByRole('alert', { name: 'Certificate expiring' }).filter({ hasText: /expires in [45] days/ }).waitFor();
+    const html = await page.content();
+    assert.equal(html.includes(client.key.split('\n')[1]!), false, 'the key is not in the page');
+  });
+
+  test('an ed25519 destination shows its public key, never a private key, and rotates to a new one', async () => {
+    await nav('Destinations').click();
+    await page.getByRole('link', { name: 'New destination' }).click();
+    await page.getByLabel('URL').fill(`${receiver.url}/ed25519`);
+    await page.getByLabel('transfer_success').check();
+    await page.getByLabel('Signature scheme').selectOption('ed25519');
+    await page.getByRole('button', { name: 'Create destination' }).click();
+    const key = page.getByRole('status', { name: 'Signing public key' });
+    await key.waitFor();
+    const shown = (await key.locator('.secret').textContent()) ?? '';
+    assert.match(shown, /^whpk_/);
+    const id = new URL(page.url()).pathname.split('/').pop()!;
+    assert.equal((await api('GET', `/v1/destinations/${id}`)).body.signing_public_key, shown);
+    assert.equal(await page.getByText('whsk_').count(), 0);
+
+    await page.getByRole('button', { name: 'Rotate key' }).click();
+    await page.getByRole('status').filter({ hasText: 'the previous one is valid until' }).waitFor();
+    const rotated = (await page.getByRole('status', { name: 'Signing public key' }).locator('.secret').textContent()) ?? '';
+    assert.match(rotated, /^whpk_/);
+    assert.notEqual(rotated, shown);
   });
 
   test('finds the delivery of an event sent through the API, opens its attempts and retries it', async () => {

@@ -93,7 +93,7 @@ describe('destinations API', () => {
     const types = r.body.items.map((i: { type: string }) => i.type);
     assert.deepEqual(types.sort(), [
       'call_completed', 'call_disposition_set', 'call_started', 'handover_started', 'live_transfer_initiated',
-      'hook.connection_needs_reauth', 'hook.delivery_failed', 'hook.destination_disabled',
+      'hook.connection_certificate_expiring', 'hook.connection_needs_reauth', 'hook.delivery_failed', 'hook.destination_disabled',
       'qualification_threshold_met', 'transcript_completed', 'transfer_success', 'voice_detected',
     ].sort());
     const cc = r.body.items.find((i: { type: string }) => i.type === 'call_completed');

@@ -5,6 +5,7 @@ import { useConnections, useOAuth2Providers } from '../queries.ts';
 import { navigate, useLocation } from '../router.tsx';
 import type { Connection, ConnectionKind, OAuth2Provider } from '../types.ts';
 import { Empty, ErrorBox, Field, Loading, StatusBadge, time } from '../ui.tsx';
+import { emptyTls, ExpiringCertificates, TlsFields, tlsBodyOf, TlsSummary, type TlsFormValue } from './connection-tls.tsx';
 
 const KINDS: { kind: ConnectionKind; label: string }[] = [
   { kind: 'headers', label: 'Headers (API key, bearer token…)' },
@@ -165,12 +166,15 @@ function ConnectionForm({ editing, onDone }: { editing?: Connection; onDone: () 
       : {},
   );
   const [rows, setRows] = useState<HeaderRow[]>(editing ? [] : [{ name: '', value: '' }]);
+  const [tls, setTls] = useState<TlsFormValue>(emptyTls);
   // Nothing to create an authorization-code connection with until the operator configures a provider.
   const providers = useOAuth2Providers(kind === 'oauth2_authorization_code' && !editing);
   const noProvider = kind === 'oauth2_authorization_code' && !editing && providers.data?.length === 0;
   const save = useMutation({
     mutationFn: () => {
       const body = bodyOf(kind, name, values, rows, Boolean(editing));
+      const tlsBody = tlsBodyOf(tls);
+      if (tlsBody !== undefined) body.tls = tlsBody;
       return editing ? patch<Connection>(`/v1/connections/${enc(editing.id)}`, body) : post<Connection>('/v1/connections', body);
     },
     onSuccess: async () => {
@@ -203,6 +207,7 @@ function ConnectionForm({ editing, onDone }: { editing?: Connection; onDone: () 
       </div>
       {kind === 'headers' && <HeaderRows rows={rows} setRows={setRows} editing={editing} />}
       <KindFields kind={kind} values={values} set={(k, v) => setValues((s) => ({ ...s, [k]: v }))} editing={editing} />
+      <TlsFields value={tls} set={setTls} editing={editing} />
       <ErrorBox error={save.error} />
       <div className="actions">
         <button type="submit" className="primary" disabled={save.isPending || noProvider}>
@@ -250,6 +255,7 @@ function ConnectionRow({ c }: { c: Connection }) {
   const authCode = c.kind === 'oauth2_authorization_code';
   return (
     <li className="card" aria-label={`Connection ${c.name}`}>
+      <ExpiringCertificates c={c} />
       {c.status === 'needs_reauth' && (
         <div className="banner warn" role="alert">
           <div>
@@ -270,6 +276,7 @@ function ConnectionRow({ c }: { c: Connection }) {
         <code className="small">{c.id}</code>
         <span className="grow">
           <Secrets c={c} />
+          <TlsSummary c={c} />
         </span>
         {authCode && c.status === 'connected' && (
           <button type="button" onClick={() => startAuthorization(c)}>

@@ -3,9 +3,10 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { del, enc, get, patch, post } from '../api.ts';
 import { useConnections, useEventTypes, useMappings } from '../queries.ts';
 import { Link, navigate } from '../router.tsx';
-import type { Destination, MappingVersion } from '../types.ts';
-import { CopyButton, ErrorBox, Field, Loading, StatusBadge, time, toIso, toLocalInput } from '../ui.tsx';
+import type { Destination, MappingVersion, SignatureScheme } from '../types.ts';
+import { ErrorBox, Field, Loading, StatusBadge, time, toIso, toLocalInput } from '../ui.tsx';
 import { destinationState } from './Destinations.tsx';
+import { SchemeSelect, SecretOnce, SigningSection } from './signing.tsx';
 
 interface FormState {
   url: string;
@@ -18,9 +19,11 @@ interface FormState {
   timeout_ms: string;
   retry: string;
   max_in_flight: string;
+  /** Chosen at creation; changed later by rotating the key. */
+  signature_scheme: SignatureScheme;
 }
 
-const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '', max_in_flight: '20' };
+const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '', max_in_flight: '20', signature_scheme: 'hmac-sha256' };
 
 const fromDestination = (d: Destination): FormState => ({
   url: d.url,
@@ -32,20 +35,13 @@ const fromDestination = (d: Destination): FormState => ({
   timeout_ms: String(d.timeout_ms),
   retry: d.retry_schedule_s.join(', '),
   max_in_flight: String(d.max_in_flight),
+  signature_scheme: d.signature_scheme ?? 'hmac-sha256',
 });
 
 /** "0, 5, 30" → [0, 5, 30]; empty → null (the default schedule). */
 function parseSchedule(text: string): number[] | null {
   if (!text.trim()) return null;
   return text.split(/[\s,]+/).filter(Boolean).map(Number);
-}
-
-function SecretOnce({ secret, note }: { secret: string; note: string }) {
-  return (
-    <div className="notice" role="status">
-      <strong>Signing secret</strong> ({note}): <code className="secret">{secret}</code> <CopyButton text={secret} label="Copy secret" />
-    </div>
-  );
 }
 
 export function DestinationDetail({ id }: { id: string | null }) {
@@ -82,13 +78,13 @@ export function DestinationDetail({ id }: { id: string | null }) {
         retry_schedule_s: parseSchedule(f.retry),
         max_in_flight: Number(f.max_in_flight),
       };
-      if (id === null) return post<Destination & { signing_secret: string }>('/v1/destinations', body);
+      if (id === null) return post<Destination & { signing_secret?: string }>('/v1/destinations', { ...body, signature_scheme: f.signature_scheme });
       return patch<Destination>(`/v1/destinations/${enc(id)}`, body);
     },
     onSuccess: async (d) => {
       await refresh(d);
-      if ('signing_secret' in d && typeof d.signing_secret === 'string') {
-        setCreatedSecret(d.signing_secret);
+      if (id === null) {
+        if ('signing_secret' in d && typeof d.signing_secret === 'string') setCreatedSecret(d.signing_secret);
         navigate(`/destinations/${enc(d.id)}`, { replace: true });
       }
     },
@@ -172,6 +168,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
               )}
             </Field>
           </div>
+          {!d && <SchemeSelect value={form.signature_scheme} onChange={(v) => set('signature_scheme', v)} />}
           <div className="row">
             <Field label="Timeout (ms)" hint="100 to 60 000 per attempt">
               {(fid) => <input id={fid} type="number" min={100} max={60000} value={form.timeout_ms} onChange={(e) => set('timeout_ms', e.target.value)} />}
@@ -239,15 +236,11 @@ function ReEnable({ d, onDone }: { d: Destination; onDone: (d: Destination) => P
 
 function DestinationActions({ d, onDone }: { d: Destination; onDone: (d: Destination) => Promise<void> }) {
   const qc = useQueryClient();
-  const [grace, setGrace] = useState('24');
   const [since, setSince] = useState(() => toLocalInput(new Date(Date.now() - 86_400_000)));
   const [confirming, setConfirming] = useState(false);
   const pause = useMutation({
     mutationFn: () => post<Destination>(`/v1/destinations/${enc(d.id)}/${d.paused ? 'resume' : 'pause'}`),
     onSuccess: onDone,
-  });
-  const rotate = useMutation({
-    mutationFn: () => post<{ signing_secret: string; previous_valid_until: string | null }>(`/v1/destinations/${enc(d.id)}/rotate-secret`, { grace_s: Math.round(Number(grace) * 3600) }),
   });
   const recover = useMutation({
     mutationFn: () => post<{ recovered: number; deliveries: string[]; more: boolean }>(`/v1/destinations/${enc(d.id)}/recover`, { since: toIso(since) }),
@@ -297,20 +290,7 @@ function DestinationActions({ d, onDone }: { d: Destination; onDone: (d: Destina
         </p>
       )}
 
-      <h2>Signing secret</h2>
-      <Field label="Grace period (hours)" hint="The old secret keeps signing alongside the new one for this long.">
-        {(fid) => <input id={fid} type="number" min={0} max={168} step="any" value={grace} onChange={(e) => setGrace(e.target.value)} />}
-      </Field>
-      <button type="button" onClick={() => rotate.mutate()} disabled={rotate.isPending}>
-        Rotate secret
-      </button>
-      <ErrorBox error={rotate.error} />
-      {rotate.data && (
-        <SecretOnce
-          secret={rotate.data.signing_secret}
-          note={`shown once; the previous one is valid ${rotate.data.previous_valid_until ? `until ${time(rotate.data.previous_valid_until)}` : 'no longer'}`}
-        />
-      )}
+      <SigningSection d={d} onRotated={() => qc.invalidateQueries({ queryKey: ['destination', d.id] })} />
 
       <h2>Recover</h2>
       <Field label="Recover failed deliveries since">{(fid) => <input id={fid} type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />}</Field>
