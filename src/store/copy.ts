@@ -21,6 +21,9 @@ const TABLES = [
   'events',
   'sessions',
   'key_failures',
+  // Deliveries waiting for a slot keep their place, and slots in flight stay counted, across the move.
+  'slot_leases',
+  'slot_waiters',
 ] as const satisfies readonly (keyof Database)[];
 
 type Table = (typeof TABLES)[number];
