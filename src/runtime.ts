@@ -21,7 +21,6 @@ import { createDeliveryAgent } from './delivery/http-client.ts';
 import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-policy.ts';
 import { ownListenersOf } from './delivery/own-listeners.ts';
 import { startEventPrune, startStreamPrune } from './events/prune-job.ts';
-import { startEventPrune } from './events/prune-job.ts';
 import { startCertificateExpiryJob } from './connections/certificate-expiry-job.ts';
 import { createOperationalEvents } from './events/operational.ts';
 import { createIngestService, type IngestDeps, type IngestService } from './ingest.ts';
@@ -181,7 +180,8 @@ export async function startWorker(
   const run = worker.run();
   const sweeper = slots.startSweeper();
   const prune = startEventPrune({ events: core.store.events, retentionDays: core.config.VOICEOI_RETENTION_DAYS, log: core.logger });
-      await Promise.all([run, prune.stop(), sweeper.stop(), streamPrune.stop(), certificates.stop()]);
+  const streamPrune = startStreamPrune({ messages: core.store.messages, defaultHours: core.config.VOICEOI_STREAM_RETENTION_HOURS, log: core.logger });
+  const certificates = startCertificateExpiryJob({ connections: core.store.connections, operational, log: core.logger });
   return {
     worker,
     connection,

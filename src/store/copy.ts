@@ -25,6 +25,11 @@ const TABLES = [
   'stream_messages',
   'stream_acks',
   'stream_leases',
+  // Deliveries waiting for a slot keep their place, and slots in flight stay counted, across the move.
+  'slot_leases',
+  'slot_waiters',
+  'ingest_quotas',
+  'certificate_notices',
 ] as const satisfies readonly (keyof Database)[];
 
 type Table = (typeof TABLES)[number];

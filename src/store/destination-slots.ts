@@ -89,6 +89,9 @@ export function createDestinationSlotStore(deps: { db: Kysely<Database>; dialect
       await trx.deleteFrom('slot_leases').where('destination_id', '=', destinationId).execute();
       return [];
     }
+    // The common case on release: nobody waits here, so nothing to count (the sweep clears expired leases).
+    const anyWaiter = await trx.selectFrom('slot_waiters').select('delivery_id').where('destination_id', '=', destinationId).limit(1).executeTakeFirst();
+    if (!anyWaiter) return [];
     await trx.deleteFrom('slot_leases').where('destination_id', '=', destinationId).where('expires_ms', '<=', nowMs).execute();
     let free = dest.max_in_flight - (await liveAt(trx, destinationId, nowMs));
     if (accountMax !== undefined) free = Math.min(free, accountMax - (await liveOfAccount(trx, dest.account_id, nowMs)));
