@@ -33,11 +33,22 @@ describe('accounts API: the per-account allow-list', () => {
 
     const set = await patch(acc.id, stack.adminToken, { allowed_networks: ['10.20.0.0/16', 'fd00:1234::/32', '10.20.0.0/16'] });
     assert.equal(set.status, 200);
-    assert.deepEqual(set.body, { id: acc.id, name: 'Acme', created_at: got.body.created_at, allowed_networks: ['10.20.0.0/16', 'fd00:1234::/32'] });
+    assert.deepEqual(set.body, { id: acc.id, name: 'Acme', created_at: got.body.created_at, allowed_networks: ['10.20.0.0/16', 'fd00:1234::/32'], stream_retention_hours: null });
     assert.deepEqual((await stack.call('GET', `/v1/accounts/${acc.id}`, { token: stack.adminToken })).body.allowed_networks, ['10.20.0.0/16', 'fd00:1234::/32']);
 
     const cleared = await patch(acc.id, stack.adminToken, { allowed_networks: [] });
     assert.deepEqual(cleared.body.allowed_networks, []);
+  });
+
+  test("the admin sets an account's pull-message retention; null returns it to the install default", async () => {
+    const acc = await stack.createAccount('Retention BPO');
+    const set = await patch(acc.id, stack.adminToken, { stream_retention_hours: 168 });
+    assert.equal(set.status, 200);
+    assert.equal(set.body.stream_retention_hours, 168);
+    assert.deepEqual(set.body.allowed_networks, [], 'the allow-list is left as it was');
+    assert.equal((await patch(acc.id, stack.adminToken, { stream_retention_hours: null })).body.stream_retention_hours, null);
+    assert.equal((await patch(acc.id, stack.adminToken, { stream_retention_hours: 0 })).status, 400);
+    assert.equal((await patch(acc.id, stack.adminToken, {})).status, 400);
   });
 
   test('only the admin may change it: an account key gets 403, even for its own account and a bad body', async () => {
