@@ -4,7 +4,8 @@
 export interface SseEvent {
   id?: string;
   event: string;
-  data: string;
+  /** Absent on a frame that only moves the last event id (the stream's opening `id:` line). */
+  data?: string;
 }
 
 /** The events of an SSE body, in order; comments (heartbeats) are skipped. Ends when the body does. */
@@ -19,7 +20,7 @@ export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerat
       const line = buffer.slice(0, newline);
       buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1));
       if (line === '') {
-        if (event.data !== undefined) yield { id: event.id, event: event.event ?? 'message', data: event.data };
+        if (event.data !== undefined || event.id !== undefined) yield { id: event.id, event: event.event ?? 'message', data: event.data };
         event = {};
         continue;
       }

@@ -153,8 +153,9 @@ export const streamRoutes = (deps: StreamRouteDeps): FastifyPluginAsyncZod => as
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
     });
-    // `retry`: how soon EventSource reconnects after a drop; the comment flushes the headers through proxies.
-    raw.write(`retry: 2000\n: stream of ${destination.id} after ${cursor}\n\n`);
+    // `retry`: how soon EventSource reconnects after a drop. `id` with no data sets where it resumes
+    // from even before the first message, so a stream opened "from now" loses nothing across a drop.
+    raw.write(`retry: 2000\nid: ${cursor}\n\n`);
     const stream = pumpStream(raw, destination.id, cursor, {
       messages: store.messages,
       wakeups: store.wakeups,

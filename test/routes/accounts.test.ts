@@ -40,6 +40,17 @@ describe('accounts API: the per-account allow-list', () => {
     assert.deepEqual(cleared.body.allowed_networks, []);
   });
 
+  test("the admin sets an account's pull-message retention; null returns it to the install default", async () => {
+    const acc = await stack.createAccount('Retention BPO');
+    const set = await patch(acc.id, stack.adminToken, { stream_retention_hours: 168 });
+    assert.equal(set.status, 200);
+    assert.equal(set.body.stream_retention_hours, 168);
+    assert.deepEqual(set.body.allowed_networks, [], 'the allow-list is left as it was');
+    assert.equal((await patch(acc.id, stack.adminToken, { stream_retention_hours: null })).body.stream_retention_hours, null);
+    assert.equal((await patch(acc.id, stack.adminToken, { stream_retention_hours: 0 })).status, 400);
+    assert.equal((await patch(acc.id, stack.adminToken, {})).status, 400);
+  });
+
   test('only the admin may change it: an account key gets 403, even for its own account and a bad body', async () => {
     const acc = await stack.createAccount();
     for (const body of [{ allowed_networks: ['127.0.0.0/8'] }, { allowed_networks: ['nonsense'] }]) {

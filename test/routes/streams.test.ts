@@ -69,7 +69,7 @@ describe('pull destinations and live streams', () => {
     stream.close();
     assert.equal(e!.id, m.cursor);
     assert.equal(e!.event, 'call_completed');
-    assert.deepEqual(JSON.parse(e!.data), m);
+    assert.deepEqual(JSON.parse(e!.data!), m);
   });
 
   test('a stream serves new messages in order; resumed with Last-Event-ID it serves each later one exactly once', async () => {
@@ -78,7 +78,7 @@ describe('pull destinations and live streams', () => {
     for (const n of [1, 2, 3]) await ingest(`evt_order_${n}`);
     // Deliveries run side by side: the stream's order is the order their messages were appended, by cursor.
     const seen = await first.take(3);
-    assert.deepEqual(seen.map((e) => JSON.parse(e.data).event_id).sort(), ['evt_order_1', 'evt_order_2', 'evt_order_3']);
+    assert.deepEqual(seen.map((e) => JSON.parse(e.data!).event_id).sort(), ['evt_order_1', 'evt_order_2', 'evt_order_3']);
     assert.deepEqual(seen.map((e) => Number(e.id)), [1, 2, 3]);
     first.close();
 
@@ -86,7 +86,7 @@ describe('pull destinations and live streams', () => {
     for (const n of [4, 5]) await ingest(`evt_order_${n}`);
     const resumed = await openStream(stack.url, `/v1/destinations/${dest.id}/stream`, { ...auth(), 'last-event-id': seen[2]!.id! });
     const later = await resumed.take(2);
-    assert.deepEqual(later.map((e) => JSON.parse(e.data).event_id).sort(), ['evt_order_4', 'evt_order_5']);
+    assert.deepEqual(later.map((e) => JSON.parse(e.data!).event_id).sort(), ['evt_order_4', 'evt_order_5']);
     assert.deepEqual(later.map((e) => Number(e.id)), [4, 5]);
     // And nothing else, even past a heartbeat.
     await assert.rejects(resumed.take(1, 1500));

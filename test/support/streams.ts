@@ -33,6 +33,7 @@ export async function openStream(base: string, path: string, headers: Record<str
     void (async () => {
       try {
         for await (const e of sseEvents(res.body as ReadableStream<Uint8Array>)) {
+          if (e.data === undefined) continue;
           queue.push(e);
           notify();
         }
