@@ -21,6 +21,7 @@ const TABLES = [
   'events',
   'sessions',
   'key_failures',
+  'certificate_notices',
 ] as const satisfies readonly (keyof Database)[];
 
 type Table = (typeof TABLES)[number];
