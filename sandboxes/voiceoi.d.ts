@@ -22,7 +22,8 @@ declare module 'voiceoi' {
     | 'transcript_completed'
     | 'hook.delivery_failed'
     | 'hook.destination_disabled'
-    | 'hook.connection_needs_reauth';
+    | 'hook.connection_needs_reauth'
+    | 'hook.connection_certificate_expiring';
 
   /** Fields shared by every `data` object. */
   export interface CallRef {
@@ -148,6 +149,17 @@ declare module 'voiceoi' {
     reason: string;
   }
 
+  /** A certificate of a connection's TLS expires within 14 days (sent once a day per certificate). */
+  export interface ConnectionCertificateExpiringData {
+    connection_id: string;
+    field: 'client_certificate' | 'ca_certificates';
+    subject: string;
+    fingerprint: string;
+    /** RFC 3339. */
+    not_after: string;
+    days_left: number;
+  }
+
   /** The envelope every event shares; `type` discriminates `data`. */
   export interface EventEnvelope<T extends EventType, D> {
     /** The producer's idempotency key (also the `webhook-id` header). */
@@ -171,9 +183,10 @@ declare module 'voiceoi' {
   export type DeliveryFailedEvent = EventEnvelope<'hook.delivery_failed', DeliveryFailedData>;
   export type DestinationDisabledEvent = EventEnvelope<'hook.destination_disabled', DestinationDisabledData>;
   export type ConnectionNeedsReauthEvent = EventEnvelope<'hook.connection_needs_reauth', ConnectionNeedsReauthData>;
+  export type ConnectionCertificateExpiringEvent = EventEnvelope<'hook.connection_certificate_expiring', ConnectionCertificateExpiringData>;
 
   /** The operational events (`hook.*`). */
-  export type OperationalEvent = DeliveryFailedEvent | DestinationDisabledEvent | ConnectionNeedsReauthEvent;
+  export type OperationalEvent = DeliveryFailedEvent | DestinationDisabledEvent | ConnectionNeedsReauthEvent | ConnectionCertificateExpiringEvent;
 
   /**
    * Any call event of the catalog: narrow it with `switch (event.type)`. Every one has

@@ -119,7 +119,7 @@ const operationalEventDataSchemas = {
     subject: z.string().max(2000),
     fingerprint: z.string().max(200),
     not_after: rfc3339,
-    days_left: z.number().int(),
+    days_left: z.number().nonnegative(),
   }),
 } as const;
 

@@ -25,29 +25,26 @@ export function createPrivateCa(name: string): PrivateCa {
   const dir = mkdtempSync(join(tmpdir(), 'voiceoi-ca-'));
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const ecKey = (file: string) => run('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file);
-  try {
-    ecKey('ca.key');
-    run('req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.pem', '-days', '30', '-subj', `/O=${name}/CN=${name} Root CA`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-    const ca = { cert: readFileSync(join(dir, 'ca.pem'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
-    let serial = 0;
-    return {
-      ...ca,
-      issue({ cn, days = 30, server = false }) {
-        const n = ++serial;
-        ecKey(`${n}.key`);
-        run('req', '-new', '-key', `${n}.key`, '-out', `${n}.csr`, '-subj', `/O=${name}/CN=${cn}`);
-        writeFileSync(join(dir, `${n}.ext`), server
-          ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
-          : 'extendedKeyUsage=clientAuth\n');
-        run('x509', '-req', '-in', `${n}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(1000 + n), '-days', String(days), '-extfile', `${n}.ext`, '-out', `${n}.pem`);
-        return { cert: readFileSync(join(dir, `${n}.pem`), 'utf8'), key: readFileSync(join(dir, `${n}.key`), 'utf8') };
-      },
-    };
-  } finally {
-    // Everything is read into memory as it is made; the files may go once the CA is no longer used.
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
+  // Everything is read into memory as it is made; the files go when the test process ends.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  ecKey('ca.key');
+  run('req', '-x509', '-new', '-key', 'ca.key', '-out', 'ca.pem', '-days', '30', '-subj', `/O=${name}/CN=${name} Root CA`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  const ca = { cert: readFileSync(join(dir, 'ca.pem'), 'utf8'), key: readFileSync(join(dir, 'ca.key'), 'utf8') };
+  let serial = 0;
+  return {
+    ...ca,
+    issue({ cn, days = 30, server = false }) {
+      const n = ++serial;
+      ecKey(`${n}.key`);
+      run('req', '-new', '-key', `${n}.key`, '-out', `${n}.csr`, '-subj', `/O=${name}/CN=${cn}`);
+      writeFileSync(join(dir, `${n}.ext`), server
+        ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
+        : 'extendedKeyUsage=clientAuth\n');
+      run('x509', '-req', '-in', `${n}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(1000 + n), '-days', String(days), '-extfile', `${n}.ext`, '-out', `${n}.pem`);
+      return { cert: readFileSync(join(dir, `${n}.pem`), 'utf8'), key: readFileSync(join(dir, `${n}.key`), 'utf8') };
+    },
+  };
 }
 
 /** A real HTTPS receiver on loopback: with `clientCa`, it requires a client certificate that CA issued. */
