@@ -10,7 +10,11 @@ export interface Session {
 
 export interface Destination {
   id: string;
-  url: string;
+  /** Absent on a pull destination. */
+  url?: string;
+  /** pull: deliveries are kept as messages its consumers read (stream, messages, voiceoi listen). */
+  mode: 'push' | 'pull';
+  stream_origins: string[];
   description: string | null;
   event_types: string[];
   mapping_id: string | null;
@@ -166,4 +170,15 @@ export interface EventType {
   description: string;
   schema: unknown;
   sample?: unknown;
+}
+
+/** One message of a pull destination's stream (GET /v1/destinations/:id/stream, /messages). */
+export interface StreamMessage {
+  cursor: string;
+  delivery_id: string;
+  event_id: string;
+  event_type: string;
+  call_id?: string;
+  headers: Record<string, string>;
+  body: string;
 }

@@ -7,9 +7,13 @@ import type { Destination, MappingVersion, SignatureScheme } from '../types.ts';
 import { ErrorBox, Field, Loading, StatusBadge, time, toIso, toLocalInput } from '../ui.tsx';
 import { destinationState } from './Destinations.tsx';
 import { SchemeSelect, SecretOnce, SigningSection } from './signing.tsx';
+import { DestinationStream } from './DestinationStream.tsx';
 
 interface FormState {
+  mode: 'push' | 'pull';
   url: string;
+  /** Comma-separated origins (pull only). */
+  stream_origins: string;
   description: string;
   event_types: string[];
   mapping_id: string;
@@ -23,10 +27,12 @@ interface FormState {
   signature_scheme: SignatureScheme;
 }
 
-const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '', max_in_flight: '20', signature_scheme: 'hmac-sha256' };
+const empty: FormState = { mode: 'push', stream_origins: '', url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '', max_in_flight: '20', signature_scheme: 'hmac-sha256' };
 
 const fromDestination = (d: Destination): FormState => ({
-  url: d.url,
+  mode: d.mode,
+  stream_origins: d.stream_origins.join(', '),
+  url: d.url ?? '',
   description: d.description ?? '',
   event_types: d.event_types,
   mapping_id: d.mapping_id ?? '',
@@ -67,18 +73,20 @@ export function DestinationDetail({ id }: { id: string | null }) {
 
   const save = useMutation({
     mutationFn: async (f: FormState) => {
-      const body = {
-        url: f.url.trim(),
+      const common = {
         description: f.description.trim() || null,
         event_types: f.event_types,
         mapping_id: f.mapping_id || null,
         mapping_version: f.mapping_id && f.mapping_version ? Number(f.mapping_version) : null,
-        connection_id: f.connection_id || null,
-        timeout_ms: Number(f.timeout_ms),
         retry_schedule_s: parseSchedule(f.retry),
         max_in_flight: Number(f.max_in_flight),
       };
-      if (id === null) return post<Destination & { signing_secret?: string }>('/v1/destinations', { ...body, signature_scheme: f.signature_scheme });
+      // A pull destination has no url and sends nothing itself: its consumers read it.
+      const body =
+        f.mode === 'pull'
+          ? { ...common, stream_origins: f.stream_origins.split(/[\s,]+/).filter(Boolean) }
+          : { ...common, url: f.url.trim(), connection_id: f.connection_id || null, timeout_ms: Number(f.timeout_ms) };
+      if (id === null) return post<Destination & { signing_secret?: string }>('/v1/destinations', { ...body, mode: f.mode, signature_scheme: f.signature_scheme });
       return patch<Destination>(`/v1/destinations/${enc(id)}`, body);
     },
     onSuccess: async (d) => {
@@ -115,9 +123,23 @@ export function DestinationDetail({ id }: { id: string | null }) {
       {d && !d.enabled && <ReEnable d={d} onDone={refresh} />}
       <div className="columns">
         <form onSubmit={submit} className="card form" aria-label={d ? 'Edit destination' : 'Create destination'}>
-          <Field label="URL">
-            {(fid) => <input id={fid} type="url" required value={form.url} onChange={(e) => set('url', e.target.value)} placeholder="https://crm.example.com/hooks/voiceoi" />}
+          <Field label="Mode" hint={form.mode === 'pull' ? 'Each delivery is kept as a message that a browser (EventSource), a tool without inbound access or voiceoi listen reads.' : 'Each delivery is an HTTP request to the URL.'}>
+            {(fid) => (
+              <select id={fid} value={form.mode} disabled={d !== undefined} onChange={(e) => set('mode', e.target.value as FormState['mode'])}>
+                <option value="push">push (we call your URL)</option>
+                <option value="pull">pull (your consumer reads a stream)</option>
+              </select>
+            )}
           </Field>
+          {form.mode === 'push' ? (
+            <Field label="URL">
+              {(fid) => <input id={fid} type="url" required value={form.url} onChange={(e) => set('url', e.target.value)} placeholder="https://crm.example.com/hooks/voiceoi" />}
+            </Field>
+          ) : (
+            <Field label="Stream origins" hint="Origins of the pages allowed to open the stream, comma-separated (e.g. https://wallboard.example.com).">
+              {(fid) => <input id={fid} value={form.stream_origins} onChange={(e) => set('stream_origins', e.target.value)} placeholder="https://wallboard.example.com" />}
+            </Field>
+          )}
           <Field label="Description">{(fid) => <input id={fid} value={form.description} onChange={(e) => set('description', e.target.value)} />}</Field>
           <fieldset className="checks">
             <legend>Event types</legend>
@@ -154,25 +176,29 @@ export function DestinationDetail({ id }: { id: string | null }) {
               )}
             </Field>
             <MappingVersionSelect mappingId={form.mapping_id} value={form.mapping_version} onChange={(v) => set('mapping_version', v)} />
-            <Field label="Connection">
-              {(fid) => (
-                <select id={fid} value={form.connection_id} onChange={(e) => set('connection_id', e.target.value)}>
-                  <option value="">none</option>
-                  {connections.data?.map((c) => (
-                    <option key={c.id} value={c.id}>
-                      {c.name} · {c.kind}
-                      {c.status !== 'connected' ? ` · ${c.status}` : ''}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
+            {form.mode === 'push' && (
+              <Field label="Connection">
+                {(fid) => (
+                  <select id={fid} value={form.connection_id} onChange={(e) => set('connection_id', e.target.value)}>
+                    <option value="">none</option>
+                    {connections.data?.map((c) => (
+                      <option key={c.id} value={c.id}>
+                        {c.name} · {c.kind}
+                        {c.status !== 'connected' ? ` · ${c.status}` : ''}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </Field>
+            )}
           </div>
           {!d && <SchemeSelect value={form.signature_scheme} onChange={(v) => set('signature_scheme', v)} />}
           <div className="row">
-            <Field label="Timeout (ms)" hint="100 to 60 000 per attempt">
-              {(fid) => <input id={fid} type="number" min={100} max={60000} value={form.timeout_ms} onChange={(e) => set('timeout_ms', e.target.value)} />}
-            </Field>
+            {form.mode === 'push' && (
+              <Field label="Timeout (ms)" hint="100 to 60 000 per attempt">
+                {(fid) => <input id={fid} type="number" min={100} max={60000} value={form.timeout_ms} onChange={(e) => set('timeout_ms', e.target.value)} />}
+              </Field>
+            )}
             <Field label="Retry schedule (s)" hint="Seconds before each attempt, e.g. 0, 5, 30, 120. Empty: the default schedule.">
               {(fid) => <input id={fid} value={form.retry} onChange={(e) => set('retry', e.target.value)} placeholder="default" />}
             </Field>
@@ -190,6 +216,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
         </form>
         {d && <DestinationActions d={d} onDone={refresh} />}
       </div>
+      {d?.mode === 'pull' && <DestinationStream d={d} />}
     </section>
   );
 }

@@ -44,7 +44,7 @@ export function DestinationsPage() {
               return (
                 <tr key={d.id}>
                   <td className="wrap">
-                    <Link to={`/destinations/${encodeURIComponent(d.id)}`}>{d.url}</Link>
+                    <Link to={`/destinations/${encodeURIComponent(d.id)}`}>{d.mode === 'pull' ? 'pull (read by its consumers)' : d.url}</Link>
                     {d.description && <div className="muted small">{d.description}</div>}
                   </td>
                   <td className="wrap small">{d.event_types.join(', ')}</td>
