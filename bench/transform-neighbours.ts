@@ -4,6 +4,7 @@
 // run under one queue key, both slots open to it). Writes bench/results/transform-neighbours.md.
 //
 //   NODE_OPTIONS=--no-node-snapshot npx tsx bench/transform.ts --fairness-sandbox
+import { setMaxListeners } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { callCompleted, sampleContext } from '../sandboxes/examples/sample-events.ts';
@@ -36,7 +37,7 @@ async function measureB(engine: TransformEngine, account: string): Promise<{ wal
   for (let i = 0; i < B_RUNS && performance.now() < until; i++) {
     const started = performance.now();
     // A run still waiting when the budget ends is withdrawn and counted as late.
-    const signal = AbortSignal.timeout(Math.max(1, until - started));
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(until - started)));
     const out = await engine.run({ accountId: account, signal, key: 'bench-b@1', language: 'jsonata', source: TRIVIAL, event: callCompleted(), ctx: sampleContext });
     if (!out.ok && out.error.code === 'cancelled') {
       late++;
@@ -55,6 +56,8 @@ async function scenario(layout: Layout, neighbour: 'none' | 'four loops' | 'floo
   const a = 'acc_a';
   const b = layout === 'one FIFO' ? a : 'acc_b';
   const stop = new AbortController();
+  // One signal for all of A's runs: each waiting run listens on it.
+  setMaxListeners(0, stop.signal);
   const aRuns: Promise<unknown>[] = [];
   let refused = 0;
   try {

@@ -7,7 +7,7 @@ import { callCompleted } from './support/events.ts';
 import { startDeliveryStack, type DeliveryStack } from './support/delivery-stack.ts';
 import { settled } from './support/stack.ts';
 
-describe('per-account ingest quota', () => {
+describe('per-account protection against bursts: Temporal fairness key, ingest quota', () => {
   let stack: DeliveryStack;
   before(async () => {
     // 1 event/s above a burst of 100 (one batch): the second request of a burst is over.
@@ -40,6 +40,9 @@ describe('per-account ingest quota', () => {
     const ok = await stack.call('POST', '/v1/events', { token: b.api_key, body: callCompleted('evt_b_1') });
     assert.equal(ok.status, 202, JSON.stringify(ok.body));
     assert.equal((await settled(stack, b.api_key, ok.body.deliveries[0].id)).status, 'delivered');
+    // Temporal's share: the delivery carries its account as fairness key (the dev server dispatches by it).
+    const described = await stack.client.workflow.getHandle(ok.body.deliveries[0].id).describe();
+    assert.equal(described.priority?.fairnessKey, b.id);
 
     // After Retry-After, A's resend is accepted.
     await new Promise((r) => setTimeout(r, 1_100));

@@ -199,18 +199,19 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
       transform = v4 && !input.mapping ? untransformed(input.event) : await (v3 || patched(LOCAL_TRANSFORM_PATCH) ? transformEventLocally : transformEvent)(transformInput);
     } catch (err) {
       // An ordinary activity's failure arrives wrapped in an ActivityFailure, a local activity's as its
-      // own failure (an ApplicationFailure): before this patch the latter failed the workflow, with no
-      // failed status and no hook.delivery_failed.
-      const local = !(err instanceof ActivityFailure) && err instanceof ApplicationFailure;
+      // own failure (an ApplicationFailure, or a TimeoutFailure): before this patch the latter failed
+      // the workflow, with no failed status and no hook.delivery_failed.
+      const local = !(err instanceof ActivityFailure) && (err instanceof ApplicationFailure || err instanceof TimeoutFailure);
       if (!(err instanceof ActivityFailure) && !local) throw err;
       const cause = err instanceof ActivityFailure ? err.cause : err;
-      const busy = cause instanceof ApplicationFailure && cause.type === SANDBOX_BUSY_FAILURE;
+      // Could not run, or not in time (it waited behind its account's other runs): worth waiting for.
+      const busy = (cause instanceof ApplicationFailure && cause.type === SANDBOX_BUSY_FAILURE) || cause instanceof TimeoutFailure;
       // Asked only on these paths: a history that never got here has no marker and needs none.
       const waits = (local || busy) && patched(TRANSFORM_WAITS_PATCH);
       if (local && !waits) throw err;
       let failure: Error = err;
       if (busy && waits) {
-        state.reason = `waiting for the transform sandbox: ${cause.message}`;
+        state.reason = `waiting for the transform sandbox: ${cause?.message ?? 'busy'}`;
         const late = await transformEventPatiently(transformInput).then(
           (outcome) => {
             transform = outcome;

@@ -96,6 +96,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Target> {
     LOG_LEVEL: o.logLevel,
     // The receiver is on loopback, which the secure default refuses: the operator opens it.
     VOICEOI_ALLOWED_NETWORKS: '127.0.0.0/8',
+    // No per-account ingest quota: a benchmark measures how much the install takes, from one account
+    // (a variant measuring the quota sets its own).
+    VOICEOI_INGEST_RATE_PER_S: '0',
     ...o.env,
   };
   const url = `http://127.0.0.1:${port}`;

@@ -89,6 +89,14 @@ describe('sandbox neighbours', () => {
     }, 'the delivery to say it waits for the sandbox', 30_000);
     assert.equal(waiting.status, 'pending');
 
+    // A filter of A's that cannot run now is no verdict: the event is refused as busy, nothing recorded.
+    const aFiltered = await stack.call('POST', '/v1/destinations', { token: a, body: { url: `${hook}/a-filtered`, event_types: ['call_completed'], filter: 'data.duration_s > 60' } });
+    const busy = await stack.call('POST', '/v1/events', { token: a, body: callCompleted('evt_a_2') });
+    assert.equal(busy.status, 503, JSON.stringify(busy.body));
+    assert.equal(busy.body.code, 'sandbox_busy');
+    assert.equal(busy.headers.get('retry-after'), '2');
+    assert.equal((await stack.call('GET', `/v1/deliveries/${encodeURIComponent(`delivery:${aMapped.body.id}:evt_a_2`)}`, { token: a })).status, 404);
+
     // A walks away from its tests: those still waiting are withdrawn, so the sandbox frees at once.
     const cancelledBefore = stack.core.engine.stats().cancelled;
     walkAway.abort();
@@ -103,6 +111,10 @@ describe('sandbox neighbours', () => {
     assert.equal(done.status, 'delivered', JSON.stringify(done));
     const aBody = stack.receiver.requests.find((r) => r.url === '/hook/a-mapped')?.body;
     assert.deepEqual(JSON.parse(aBody ?? 'null'), { mapped: 'call_evt_a_1' });
+    // Sent again, the refused event is filtered and delivered as if it had never been refused.
+    const resent = await stack.call('POST', '/v1/events', { token: a, body: callCompleted('evt_a_2') });
+    assert.equal(resent.status, 202, JSON.stringify(resent.body));
+    assert.deepEqual(to(resent), [aFiltered.body.id, aMapped.body.id].sort());
     await aConnections.destroy();
   });
 });
