@@ -125,6 +125,12 @@ const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /**
+   * The dev server's SQLite `synchronous` pragma beside WAL (src/temporal/dev-server.ts). full: every
+   * commit is on disk before it is answered. normal: a commit survives a crash of the process but the
+   * last ones may be lost on a power cut or OS crash (the database stays consistent); fewer fsyncs.
+   */
+  VOICEOI_DEV_SERVER_SYNCHRONOUS: z.enum(['full', 'normal']).default('full'),
   TEMPORAL_TLS: bool,
   TEMPORAL_API_KEY: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -23,6 +23,7 @@ function startTemporal(config: Config, localBase: string, log: pino.Logger): Pro
       uiPort: config.TEMPORAL_UI_PORT,
       dbFile: resolve(join(config.VOICEOI_DATA_DIR, 'temporal.db')),
       namespace: config.TEMPORAL_NAMESPACE,
+      sqliteSynchronous: config.VOICEOI_DEV_SERVER_SYNCHRONOUS,
       // The UI's codec URL holds the install's secret (src/routes/codec.ts): never log it.
       codecEndpoint: codecUiEndpoint(config.VOICEOI_PUBLIC_URL ?? localBase, codecUiSecretFor(config)),
       log: (l) => log.info(l),

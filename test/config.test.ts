@@ -33,7 +33,7 @@ test('tuning switches default to the measured winners and refuse out-of-range va
   const t = loadTuning({});
   assert.equal(t.eagerWorkflowStart, true);
   assert.equal(t.eagerActivities, true);
-  assert.equal(t.activitySlots, 200);
+  assert.equal(t.activitySlots, 1000);
   assert.equal(t.workflowVmWatchdog, true);
   assert.equal(loadTuning({ VOICEOI_WORKFLOW_VM_WATCHDOG: 'false' }).workflowVmWatchdog, false);
   assert.equal(loadTuning({ VOICEOI_EAGER_WORKFLOW_START: 'false' }).eagerWorkflowStart, false);

@@ -30,6 +30,12 @@ export interface RateLimiterCarry {
 export const SPREAD_PATCH = 'voiceoi-limiter-spread';
 /** A spreading limiter grants permits whose send-at is at most this far ahead: its timers may fire a second late. */
 export const GRANT_AHEAD_MS = 1_000;
+/**
+ * A permit granted while the limiter is pacing a backlog (its timer may fire late, and the delivery
+ * still has to be told and start its attempt) sends at least this long after its grant, so it cannot
+ * start after the next one's moment and overtake it. An idle limiter's first permit sends at once.
+ */
+const SEND_LEAD_MS = 300;
 
 /** Below this a limiter does not sleep: at high rates it grants in batches rather than one timer per permit. */
 const MIN_WAIT_MS = 100;
@@ -89,8 +95,9 @@ export async function rateLimiterWorkflow(carry?: RateLimiterCarry): Promise<voi
     if (!carry) await condition(() => queue.length > 0);
     for (;;) {
       const now = Date.now();
+      const pacing = nextAt + 1000 / perS > now;
       while (queue.length > 0 && nextAt <= now + GRANT_AHEAD_MS) {
-        const sendAt = Math.max(now, nextAt);
+        const sendAt = Math.max(pacing ? now + SEND_LEAD_MS : now, nextAt);
         nextAt = sendAt + 1000 / perS;
         grant(queue.shift()!, sendAt);
       }

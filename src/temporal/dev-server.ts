@@ -17,6 +17,8 @@ export interface DevServerOptions {
   headless?: boolean;
   codecEndpoint?: string;
   log?: (line: string) => void;
+  /** SQLite `synchronous` beside WAL (VOICEOI_DEV_SERVER_SYNCHRONOUS); default full. */
+  sqliteSynchronous?: 'full' | 'normal';
   /** More `temporal server start-dev` flags (the benchmark's variants: pragmas, dynamic config). */
   extraArgs?: string[];
 }
@@ -96,6 +98,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     // (synchronous stays FULL). On the shared 2-core machine p50 propagation at 10 events/s fell from
     // 7.6 s (saturated) to 131 ms with this change alone (bench/results/tuning.md, sqlite-wal).
     args.push('--sqlite-pragma', 'journal_mode=wal');
+    // normal: the WAL is synced at checkpoints, not at each commit (the operator's choice, see .env.example).
+    if (opts.sqliteSynchronous === 'normal') args.push('--sqlite-pragma', 'synchronous=NORMAL');
   }
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort ?? port + 1000));
