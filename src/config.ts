@@ -75,6 +75,8 @@ const envSchema = z.object({
   VOICEOI_BLOCK_PRIVATE_NETWORKS: retiredBlockPrivate,
   VOICEOI_ALLOWED_NETWORKS: cidrList,
   VOICEOI_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Days a call's data stays readable before its key is shredded, for accounts without their own data_retention_days. */
+  VOICEOI_DATA_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VOICEOI_TASK_QUEUE: z.string().min(1).default('voiceoi-deliveries'),
   VOICEOI_PUBLIC_URL: z.url().optional(),
   /** Temporal UI origins whose browser may call /codec without a token (src/routes/codec.ts). */

@@ -180,6 +180,12 @@ export function createIngestService(deps: IngestDeps): IngestService {
       // cheaper). Two concurrent first requests both run them: the claim decides, and the loser answers the winner's.
       const seen = destinations.some((d) => d.filter) ? await store.events.get(accountId, envelope.id) : undefined;
       const record = seen ?? (await claim());
+      // Before any start: the codec finds the call's key by the delivery id (src/erasure/call-keys.ts).
+      const callId: unknown = event.data.call_id;
+      if (typeof callId === 'string' && record.deliveries.length > 0) {
+        const keyId = await store.calls.keyFor(accountId, callId);
+        await store.calls.recordDeliveries(accountId, callId, keyId, record.deliveries.map((d) => d.id));
+      }
       const byId = new Map(destinations.map((d) => [d.id, d]));
       // A duplicate re-issues the starts of the first request: if that one died between recording
       // the event and Temporal accepting every start, the producer's retry completes the fan-out.

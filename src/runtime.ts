@@ -13,13 +13,17 @@ import app from './app.ts';
 import type { AppDeps } from './app-deps.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing, type KeyRing } from './crypto/keyring.ts';
-import { createDeliveryService } from './deliveries/index.ts';
+import { createDeliveryService, type DeliveryService } from './deliveries/index.ts';
 import { createDestinationHealth } from './delivery/destination-health.ts';
 import { createFailingStreak } from './delivery/failing-streak.ts';
 import { createDeliveryAgent } from './delivery/http-client.ts';
 import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-policy.ts';
 import { ownListenersOf } from './delivery/own-listeners.ts';
 import { startEventPrune } from './events/prune-job.ts';
+import { createCallKeys } from './erasure/call-keys.ts';
+import { createErasureService, type ErasureService } from './erasure/erase.ts';
+import { withErasure } from './erasure/erased-deliveries.ts';
+import { startCallRetention } from './erasure/retention-job.ts';
 import { createOperationalEvents } from './events/operational.ts';
 import { createIngestService, type IngestDeps, type IngestService } from './ingest.ts';
 import { loggerOptions } from './logger.ts';
@@ -54,6 +58,8 @@ export interface Core {
   metrics: Metrics;
   /** Mapping validation (API) and sandboxed runs (worker); its sandbox process starts on first use. */
   engine: TransformEngine;
+  /** Drops an erased call key from this process's caches (the store no longer has it). */
+  forgetCallKey(keyId: string): void;
 }
 
 let runtimeInstalled = false;
@@ -78,7 +84,14 @@ export async function createCore(config: Config, logger: pino.Logger = pino(logg
     ownListeners: await ownListenersOf(config, (message) => logger.warn(message)),
   });
   const engine = createTransformEngine();
-  return { config, keyRing, store, policy, logger, engine, tuning: loadTuning(), metrics: createMetrics(), dataConverter: { payloadCodecs: [createEncryptionCodec(keyRing)] } };
+  // A call's deliveries are encrypted under the call's own key (src/erasure/), every other payload under the ring.
+  const callKeys = createCallKeys({ calls: store.calls });
+  const codec = createEncryptionCodec(keyRing, { callKeys });
+  const forgetCallKey = (keyId: string) => {
+    callKeys.forget(keyId);
+    codec.forget(keyId);
+  };
+  return { config, keyRing, store, policy, logger, engine, tuning: loadTuning(), metrics: createMetrics(), dataConverter: { payloadCodecs: [codec] }, forgetCallKey };
 }
 
 export const createClient = (core: Core, target: TemporalTarget) => connectClient(target, core.dataConverter);
@@ -139,6 +152,7 @@ export async function startWorker(
       onDuration: (ms, language) => core.metrics.transformed(ms, language),
     }),
     onOutcome: (record) => core.metrics.attempted(record),
+    erased: core.store.calls.isErased,
     // The OAuth2 token cache lives here, in the worker process that sends the requests.
     credentials: createConnectionCredentials({
       connections: core.store.connections,
@@ -166,17 +180,35 @@ export async function startWorker(
   });
   const run = worker.run();
   const prune = startEventPrune({ events: core.store.events, retentionDays: core.config.VOICEOI_RETENTION_DAYS, log: core.logger });
+  // Finishes erasures a crash interrupted, then shreds the calls past their account's retention.
+  const shredding = startCallRetention({
+    calls: core.store.calls,
+    erasure: erasureFor(core, client, createDeliveryService({ client, store: core.store, ingest: ingestFor(core, client, taskQueue), taskQueue })),
+    defaultDays: core.config.VOICEOI_DATA_RETENTION_DAYS,
+    log: core.logger,
+  });
   return {
     worker,
     connection,
     run,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await Promise.all([run, prune.stop()]);
+      await Promise.all([run, prune.stop(), shredding.stop()]);
       if (!opts.sharedConnection) await connection.close();
       await agent.close();
     },
   };
+}
+
+/** Erasures run by this process (the API's route, the worker's retention job), reading deliveries through `deliveries`. */
+function erasureFor(core: Core, client: Client, deliveries: Pick<DeliveryService, 'get'>): ErasureService {
+  return createErasureService({
+    calls: core.store.calls,
+    client,
+    readDelivery: deliveries.get,
+    forget: core.forgetCallKey,
+    log: core.logger,
+  });
 }
 
 /** The ingest service of a role: the API's for the platform's events, the worker's for operational ones. */
@@ -203,7 +235,9 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     eagerStart: opts.eagerStart,
     onIngested: (eventType) => core.metrics.eventIngested(eventType),
   });
-  const deliveries = createDeliveryService({ client, store, ingest, taskQueue });
+  const inner = createDeliveryService({ client, store, ingest, taskQueue });
+  const deliveries = withErasure(inner, store.calls);
+  const erasure = erasureFor(core, client, inner);
   const deps: AppDeps = {
     config,
     store,
@@ -213,8 +247,10 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     engine: core.engine,
     adminToken: admin.token,
     deliveries,
-    // The codec endpoint shows history to people, so it hands back the server's own plaintext payloads.
-    codec: createEncryptionCodec(core.keyRing, { passPlaintext: true }),
+    erasure,
+    // The codec endpoint shows history to people, so it hands back the server's own plaintext payloads,
+    // and an erased call's as a placeholder; it reads call keys afresh, so it never shows an erased call.
+    codec: createEncryptionCodec(core.keyRing, { passPlaintext: true, callKeys: createCallKeys({ calls: store.calls, ttlMs: 0 }) }),
     codecUiSecret: codecUiSecretFor(config),
     codecOrigins: codecOriginsFor(config),
     metrics: core.metrics,

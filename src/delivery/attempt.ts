@@ -29,6 +29,8 @@ export interface AttemptDeps {
   version: string;
   credentials?: CredentialProvider;
   onOutcome?: (record: AttemptRecord, ctx: { destinationId: string; acceptedAt?: string }) => void;
+  /** Whether the delivery's call was erased (src/store/calls.ts isErased): then nothing is sent. */
+  erased?: (deliveryId: string) => Promise<boolean>;
 }
 
 /**
@@ -72,6 +74,9 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   } catch (err) {
     return finish({ ...classifyCredentialsError(err), request: current.record });
   }
+
+  // Last thing before the request leaves: an erasure answered after this read has nothing to stop.
+  if (await deps.erased?.(input.deliveryId)) return finish({ verdict: 'cancelled', error: { code: 'erased', message: 'the call was erased' } });
 
   const sendCurrent = () => send(deps.agent, current.request, { allowedNetworks, timeoutMs: dest.timeout_ms });
   try {

@@ -41,8 +41,10 @@ export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => 
     // Before the body is validated: an account key learns nothing from this route but 403.
     preValidation: async (req) => requireAdmin(req),
   }, async (req) => {
-    const networks = [...new Set(req.body.allowed_networks)];
-    const updated = await accounts.setAllowedNetworks(req.params.id, networks);
+    const { allowed_networks, data_retention_days } = req.body;
+    let updated = await accounts.detail(req.params.id);
+    if (updated && allowed_networks) updated = await accounts.setAllowedNetworks(req.params.id, [...new Set(allowed_networks)]);
+    if (updated && data_retention_days !== undefined) updated = await accounts.setDataRetentionDays(req.params.id, data_retention_days);
     if (!updated) throw noAccount(req.params.id);
     return updated;
   });

@@ -13,6 +13,8 @@ export interface Account {
 export interface AccountDetail extends Account {
   /** CIDRs an operator opened for this account's destinations and token URLs. */
   allowed_networks: string[];
+  /** Days a call's data is kept before its key is shredded; null: the install's VOICEOI_DATA_RETENTION_DAYS. */
+  data_retention_days: number | null;
 }
 
 export interface AccountStore {
@@ -24,6 +26,7 @@ export interface AccountStore {
   /** The account's own allow-list; empty when none is set (or the account is gone). */
   allowedNetworks(id: string): Promise<string[]>;
   setAllowedNetworks(id: string, networks: string[]): Promise<AccountDetail | undefined>;
+  setDataRetentionDays(id: string, days: number | null): Promise<AccountDetail | undefined>;
 }
 
 export const parseNetworks = (stored: string | null): string[] => (stored ? (JSON.parse(stored) as string[]) : []);
@@ -35,7 +38,7 @@ const hashApiKey = (key: string): string => createHash('sha256').update(key).dig
 export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore {
   const { db } = deps;
   const detail = async (id: string): Promise<AccountDetail | undefined> => {
-    const row = await db.selectFrom('accounts').select(['id', 'name', 'created_at', 'allowed_networks']).where('id', '=', id).executeTakeFirst();
+    const row = await db.selectFrom('accounts').select(['id', 'name', 'created_at', 'allowed_networks', 'data_retention_days']).where('id', '=', id).executeTakeFirst();
     return row && { ...row, allowed_networks: parseNetworks(row.allowed_networks) };
   };
   return {
@@ -44,7 +47,7 @@ export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore
       const api_key = `vk_${randomBytes(24).toString('base64url')}`;
       await db
         .insertInto('accounts')
-        .values({ ...account, api_key_hash: hashApiKey(api_key), api_key_prefix: api_key.slice(0, 7) })
+        .values({ ...account, api_key_hash: hashApiKey(api_key), api_key_prefix: api_key.slice(0, 7), data_retention_days: null })
         .execute();
       return { ...account, api_key };
     },
@@ -69,6 +72,10 @@ export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore
         .set({ allowed_networks: networks.length ? JSON.stringify(networks) : null })
         .where('id', '=', id)
         .executeTakeFirst();
+      return res.numUpdatedRows === 0n ? undefined : detail(id);
+    },
+    async setDataRetentionDays(id, days) {
+      const res = await db.updateTable('accounts').set({ data_retention_days: days }).where('id', '=', id).executeTakeFirst();
       return res.numUpdatedRows === 0n ? undefined : detail(id);
     },
   };

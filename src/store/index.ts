@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
 import { createAccountStore, type AccountStore } from './accounts.ts';
+import { createCallStore, type CallStore } from './calls.ts';
 import { createConfigCache, type ConfigCache } from './config-cache.ts';
 import { createConnectionStore, type ConnectionStore } from './connections.ts';
 import { dialectOf, openDatabase, type DatabaseTarget, type DialectName } from './db.ts';
@@ -23,6 +24,8 @@ export interface Store {
   failingStreaks: FailingStreakStore;
   /** Failed API-key attempts per client address, shared by every API replica (src/auth-rate-limit.ts). */
   keyFailures: KeyFailureStore;
+  /** Per-call data keys, which delivery is under which, and erasures (src/erasure/). */
+  calls: CallStore;
   /** What the cached reads (listSubscribed, forAttempt, loadFor, versionFor) share and validate against. */
   config: ConfigCache;
   /** Answers once the database does (the health check); rejects with its error otherwise. */
@@ -55,6 +58,7 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     sessions: createSessionStore({ db }),
     failingStreaks: createFailingStreakStore({ db }),
     keyFailures: createKeyFailureStore({ db }),
+    calls: createCallStore({ db, keyRing: deps.keyRing }),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

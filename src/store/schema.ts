@@ -11,6 +11,8 @@ export interface AccountsTable {
   allowed_networks: string | null;
   /** Bumped by database triggers on every change to the account's configuration (src/store/config-cache.ts). */
   config_version: Generated<number>;
+  /** Days a call's data is kept before its key is shredded; null: the install default. */
+  data_retention_days: number | null;
 }
 
 export interface DestinationsTable {
@@ -119,6 +121,39 @@ export interface KeyFailuresTable {
   window_started_ms: number;
 }
 
+/** Per-call data keys (src/store/calls.ts): key-ring ciphertext of 32 random bytes. Deleted on erasure. */
+export interface CallKeysTable {
+  id: string;
+  account_id: string;
+  call_id: string;
+  wrapped_key: string;
+  created_at: string;
+  /** Set when an erasure took the key: nothing new is encrypted under it any more. */
+  erasing_since: string | null;
+}
+
+/** The key each delivery (workflow id) is encrypted under; `erased_summary` is JSON of its non-personal summary, once erased. */
+export interface CallDeliveriesTable {
+  delivery_id: string;
+  account_id: string;
+  call_id: string;
+  key_id: string;
+  created_at: string;
+  erased_summary: string | null;
+}
+
+export interface CallErasuresTable {
+  id: string;
+  account_id: string;
+  call_id: string;
+  erased_at: string;
+  erased_by: string; // 'account' | 'admin' | 'retention'
+  key_ids: string; // JSON string[]
+  deliveries: Generated<number>;
+  cancelled: Generated<number>;
+  completed_at: string | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   destinations: DestinationsTable;
@@ -130,5 +165,8 @@ export interface Database {
   oauth2_authorizations: OAuth2AuthorizationsTable;
   sessions: SessionsTable;
   key_failures: KeyFailuresTable;
+  call_keys: CallKeysTable;
+  call_deliveries: CallDeliveriesTable;
+  call_erasures: CallErasuresTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }
