@@ -183,7 +183,7 @@ export async function startWorker(
   // Finishes erasures a crash interrupted, then shreds the calls past their account's retention.
   const shredding = startCallRetention({
     calls: core.store.calls,
-    erasure: erasureFor(core, client, createDeliveryService({ client, store: core.store, ingest: ingestFor(core, client, taskQueue), taskQueue })),
+    erasure: erasureFor(core, client, taskQueue),
     defaultDays: core.config.VOICEOI_DATA_RETENTION_DAYS,
     log: core.logger,
   });
@@ -201,7 +201,12 @@ export async function startWorker(
 }
 
 /** Erasures run by this process (the API's route, the worker's retention job), reading deliveries through `deliveries`. */
-function erasureFor(core: Core, client: Client, deliveries: Pick<DeliveryService, 'get'>): ErasureService {
+export function erasureFor(
+  core: Core,
+  client: Client,
+  taskQueue: string,
+  deliveries: Pick<DeliveryService, 'get'> = createDeliveryService({ client, store: core.store, ingest: ingestFor(core, client, taskQueue), taskQueue }),
+): ErasureService {
   return createErasureService({
     calls: core.store.calls,
     client,
@@ -237,7 +242,7 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
   });
   const inner = createDeliveryService({ client, store, ingest, taskQueue });
   const deliveries = withErasure(inner, store.calls);
-  const erasure = erasureFor(core, client, inner);
+  const erasure = erasureFor(core, client, taskQueue, inner);
   const deps: AppDeps = {
     config,
     store,
