@@ -21,6 +21,9 @@ const TABLES = [
   'events',
   'sessions',
   'key_failures',
+  'call_keys',
+  'call_deliveries',
+  'call_erasures',
 ] as const satisfies readonly (keyof Database)[];
 
 type Table = (typeof TABLES)[number];

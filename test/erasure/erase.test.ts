@@ -179,9 +179,13 @@ describe('erasing a call (crypto-shredding), on PostgreSQL with a real dev serve
     const stillThere = await decode(payloadsIn(await rawHistory(otherDelivered)).filter((p) => text(p.metadata?.encoding) === 'binary/encrypted'));
     assert.ok(JSON.stringify(stillThere.body.payloads.map((p: { data: string }) => Buffer.from(p.data, 'base64').toString())).includes(secret));
 
-    // The wrapped key is gone from the control plane.
-    const keys = await stack.core.store.db.selectFrom('call_keys').select('id').where('call_id', '=', callId).execute();
-    assert.deepEqual(keys, []);
+    // The wrapped key is gone from the control plane, and no table holds the call's data.
+    const { db } = stack.core.store;
+    assert.deepEqual(await db.selectFrom('call_keys').select('id').where('call_id', '=', callId).execute(), []);
+    for (const table of await db.introspection.getTables()) {
+      const rows = await db.selectFrom(table.name as 'accounts').selectAll().execute();
+      assert.ok(!JSON.stringify(rows).includes(phone), `${table.name} holds the call's data`);
+    }
   });
 
   test('the temporal CLI, through the codec with the admin token, shows the erased call\'s input as erased and another call\'s in clear', async () => {
