@@ -6,6 +6,7 @@ import { refuseLiteral, type DeliveryAgent } from './http-client.ts';
 import { inputAccount } from './input-account.ts';
 import type { NetworkPolicy } from './network-policy.ts';
 import { prepareRequest, withCredentials, type PreparedRequest } from './prepare-request.ts';
+import { digestBodies } from './body-digest.ts';
 import { boundRecord } from './recorded.ts';
 import { send } from './send.ts';
 
@@ -43,7 +44,9 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   const startedAt = new Date();
   const t0 = performance.now();
   // Every stage ends here, so every record is bounded exactly once, as it leaves the attempt for history.
-  const finish = (rest: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>): AttemptRecord => {
+  let digestOnly: { sentBody?: string } | undefined;
+  const finish = (outcome: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>): AttemptRecord => {
+    const rest = digestOnly ? digestBodies(outcome, digestOnly.sentBody) : outcome;
     const record = boundRecord({ n: input.attempt, started_at: startedAt.toISOString(), duration_ms: Math.round((performance.now() - t0) * 10) / 10, ...rest });
     deps.onOutcome?.(record, { destinationId: input.destinationId });
     return record;
@@ -53,9 +56,11 @@ export async function performAttempt(deps: AttemptDeps, input: AttemptInput): Pr
   const found = await deps.destinations.forAttempt(inputAccount(input), input.destinationId, startedAt);
   if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
   const { destination: dest, allowedNetworks, check } = found;
+  if (!dest.record_bodies) digestOnly = {};
 
   const prepared = prepareRequest(dest, input, found.signingSecrets, { version: deps.version, startedAt });
   if ('notSent' in prepared) return finish(prepared.notSent);
+  if (digestOnly) digestOnly.sentBody = prepared.request.body;
 
   const refused = refuseLiteral(deps.policy, prepared.request.url, allowedNetworks);
   if (refused) return finish({ verdict: 'failed', request: prepared.record, error: { code: 'address_refused', message: refused } });

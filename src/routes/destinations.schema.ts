@@ -43,6 +43,9 @@ const fields = {
     .max(MAX_FILTER_CHARS)
     .nullable()
     .describe('A JSONata expression evaluated against the event at ingest; an event for which it is not truthy starts no delivery here. null = every subscribed event.'),
+  record_bodies: z
+    .boolean()
+    .describe('false: attempt records keep the request and response bodies\' sizes and SHA-256 digests but never the bodies (for destinations that carry card data). Default true.'),
 };
 
 export const createDestinationBody = z.object({
@@ -58,6 +61,7 @@ export const createDestinationBody = z.object({
   rate_limit_per_s: fields.rate_limit_per_s.optional(),
   ordering: fields.ordering.optional(),
   filter: fields.filter.optional(),
+  record_bodies: fields.record_bodies.optional(),
 });
 
 export const patchDestinationBody = changesSomething(createDestinationBody.partial());
@@ -78,6 +82,7 @@ export const destinationView = z.object({
   rate_limit_per_s: z.number().nullable(),
   ordering: z.enum(['none', 'per_call']),
   filter: z.string().nullable(),
+  record_bodies: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -31,6 +31,8 @@ export interface Destination {
   ordering: DestinationOrdering;
   /** A JSONata expression; an event for which it is not truthy starts no delivery here. */
   filter: string | null;
+  /** false: attempt records keep the bodies' sizes and SHA-256 digests, never the bodies. */
+  record_bodies: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -50,6 +52,7 @@ export interface DestinationInput {
   rate_limit_per_s?: number | null;
   ordering?: DestinationOrdering;
   filter?: string | null;
+  record_bodies?: boolean;
 }
 
 interface StoredSecret {
@@ -129,6 +132,7 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     rate_limit_per_s: row.rate_limit_per_s,
     ordering: row.ordering === 'per_call' ? 'per_call' : 'none',
     filter: row.filter,
+    record_bodies: row.record_bodies !== 0,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -183,6 +187,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         rate_limit_per_s: input.rate_limit_per_s ?? null,
         ordering: input.ordering ?? 'none',
         filter: input.filter ?? null,
+        record_bodies: input.record_bodies === false ? 0 : 1,
         signing_secrets: JSON.stringify(secrets),
         created_at: now,
         updated_at: now,
@@ -250,6 +255,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (patch.rate_limit_per_s !== undefined) values.rate_limit_per_s = patch.rate_limit_per_s;
       if (patch.ordering !== undefined) values.ordering = patch.ordering;
       if (patch.filter !== undefined) values.filter = patch.filter;
+      if (patch.record_bodies !== undefined) values.record_bodies = patch.record_bodies ? 1 : 0;
       const res = await db
         .updateTable('destinations')
         .set(values)

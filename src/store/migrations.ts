@@ -227,6 +227,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('accounts').addColumn('data_retention_days', 'integer').execute();
     },
   },
+  '0241_destination_record_bodies': {
+    async up(db: Kysely<unknown>) {
+      // 0: attempt records keep sizes and SHA-256 digests of the bodies, never the bodies (card data).
+      await db.schema.alterTable('destinations').addColumn('record_bodies', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+    },
+  },
 };
 
 // The tables whose rows carry an account_id and feed an attempt or a transform.

@@ -33,6 +33,7 @@ export interface DestinationsTable {
   rate_limit_per_s: number | null; // null = unlimited
   ordering: string; // 'none' | 'per_call'
   filter: string | null; // JSONata source; null = every subscribed event
+  record_bodies: number; // 0: attempt records hold body sizes and digests only
   created_at: string;
   updated_at: string;
 }

@@ -26,6 +26,7 @@ const destination = (over: Partial<Destination> = {}): Destination => ({
   rate_limit_per_s: null,
   ordering: 'none',
   filter: null,
+  record_bodies: true,
   created_at: '2026-11-01T00:00:00Z',
   updated_at: '2026-11-01T00:00:00Z',
   ...over,

@@ -17,9 +17,11 @@ interface FormState {
   connection_id: string;
   timeout_ms: string;
   retry: string;
+  /** false: attempt records keep body sizes and SHA-256 digests only (card data). */
+  record_bodies: boolean;
 }
 
-const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '' };
+const empty: FormState = { url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '', record_bodies: true };
 
 const fromDestination = (d: Destination): FormState => ({
   url: d.url,
@@ -30,6 +32,7 @@ const fromDestination = (d: Destination): FormState => ({
   connection_id: d.connection_id ?? '',
   timeout_ms: String(d.timeout_ms),
   retry: d.retry_schedule_s.join(', '),
+  record_bodies: d.record_bodies,
 });
 
 /** "0, 5, 30" → [0, 5, 30]; empty → null (the default schedule). */
@@ -78,6 +81,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
         connection_id: f.connection_id || null,
         timeout_ms: Number(f.timeout_ms),
         retry_schedule_s: parseSchedule(f.retry),
+        record_bodies: f.record_bodies,
       };
       if (id === null) return post<Destination & { signing_secret: string }>('/v1/destinations', body);
       return patch<Destination>(`/v1/destinations/${enc(id)}`, body);
@@ -177,6 +181,10 @@ export function DestinationDetail({ id }: { id: string | null }) {
               {(fid) => <input id={fid} value={form.retry} onChange={(e) => set('retry', e.target.value)} placeholder="default" />}
             </Field>
           </div>
+          <label className="check">
+            <input type="checkbox" checked={!form.record_bodies} onChange={(e) => set('record_bodies', !e.target.checked)} /> Attempt log without bodies: keep
+            only each body&apos;s size and SHA-256 (for destinations that carry card data)
+          </label>
           <ErrorBox error={save.error} />
           <div className="actions">
             <button type="submit" className="primary" disabled={save.isPending}>
