@@ -4,6 +4,7 @@ import { attemptTimeoutMs } from '../workflows/attempt-limits.ts';
 import type { DeliveryEvent, DeliveryInput } from '../workflows/types.ts';
 import { deliveryWorkflow } from '../workflows/delivery.ts';
 import { eachAtMost } from './concurrency.ts';
+import { KeyRingError } from './crypto/keyring.ts';
 import { AppError, DomainError } from './errors.ts';
 import { isOperationalEventType, type EventEnvelope } from './events/catalog.ts';
 import { applyFilter } from './events/filter.ts';
@@ -137,6 +138,8 @@ export function createIngestService(deps: IngestDeps): IngestService {
       }));
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+      // The delivery existed and its call was erased since (a duplicate, a recover): nothing to start.
+      if (err instanceof KeyRingError && err.code === 'erased') return undefined;
       throw err;
     }
     // Here, not in the delivery's first workflow task (two workers may run those in either order):

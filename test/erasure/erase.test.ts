@@ -36,6 +36,7 @@ describe('erasing a call (crypto-shredding), on PostgreSQL with a real dev serve
   let delivered: string;
   let retrying: string;
   let otherDelivered: string;
+  let firstEventId: string;
 
   before(async () => {
     stack = await startStack({}, { database: 'postgres' });
@@ -50,7 +51,8 @@ describe('erasing a call (crypto-shredding), on PostgreSQL with a real dev serve
       assert.equal(r.status, 202, JSON.stringify(r.body));
       return r.body.deliveries as { id: string; destination_id: string }[];
     };
-    const mine = await ingest(`evt_${randomBytes(4).toString('hex')}`, callId);
+    firstEventId = `evt_${randomBytes(4).toString('hex')}`;
+    const mine = await ingest(firstEventId, callId);
     const theirs = await ingest(`evt_${randomBytes(4).toString('hex')}`, otherCall);
     const okDest = (await stack.call('GET', '/v1/destinations', { token: key })).body.items.find((d: { url: string }) => d.url === ok.url).id;
     delivered = mine.find((d) => d.destination_id === okDest)!.id;
@@ -203,6 +205,17 @@ describe('erasing a call (crypto-shredding), on PostgreSQL with a real dev serve
     assert.equal(erased.erased, true);
     assert.ok(!JSON.stringify(erased).includes(secret));
     assert.equal(JSON.parse(await input(otherDelivered)).event.data.summary, secret);
+  });
+
+  test('the erased event sent again is a duplicate: the same answer, nothing started or sent', async () => {
+    const ofCall = () => [...ok.requests, ...failing.requests].filter((r) => r.body.includes(callId)).length;
+    const sent = ofCall();
+    const again = await stack.call('POST', '/v1/events', { token: key, body: callCompleted(firstEventId, { call_id: callId, summary: secret }) });
+    assert.equal(again.status, 202, JSON.stringify(again.body));
+    assert.deepEqual(again.body.deliveries.map((d: { id: string }) => d.id).sort(), [delivered, retrying].sort());
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(ofCall(), sent);
+    assert.equal((await stack.call('GET', `/v1/deliveries/${encodeURIComponent(delivered)}`, { token: key })).body.erased, true);
   });
 
   test('a later event of the same call gets a new key and is delivered and readable', async () => {
