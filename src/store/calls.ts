@@ -53,6 +53,8 @@ export interface CallStore {
   openKey(keyId: string, opts?: { forEncryption?: boolean }): Promise<Buffer | undefined>;
   delivery(accountId: string, deliveryId: string): Promise<CallDelivery | undefined>;
   deliveriesOf(accountId: string, callId: string): Promise<CallDelivery[]>;
+  /** The summaries kept for those of `ids` that were erased. */
+  erasedAmong(accountId: string, ids: readonly string[]): Promise<Map<string, ErasedDeliverySummary>>;
   /**
    * Marks every current key of the call as being erased and records the erasure (one transaction), so
    * that from here on nothing new is encrypted under them and no attempt of the call is sent.
@@ -138,6 +140,17 @@ export function createCallStore(deps: { db: Kysely<Database>; keyRing: KeyRing }
     async deliveriesOf(accountId, callId) {
       const rows = await db.selectFrom('call_deliveries').selectAll().where('account_id', '=', accountId).where('call_id', '=', callId).orderBy('created_at').orderBy('delivery_id').execute();
       return rows.map(toDelivery);
+    },
+    async erasedAmong(accountId, ids) {
+      if (ids.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('call_deliveries')
+        .select(['delivery_id', 'erased_summary'])
+        .where('account_id', '=', accountId)
+        .where('delivery_id', 'in', ids)
+        .where('erased_summary', 'is not', null)
+        .execute();
+      return new Map(rows.map((r) => [r.delivery_id, JSON.parse(r.erased_summary!) as ErasedDeliverySummary]));
     },
     async beginErasure(accountId, callId, by, at = nowIso()) {
       return db.transaction().execute(async (trx) => {

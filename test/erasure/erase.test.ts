@@ -165,6 +165,13 @@ describe('erasing a call (crypto-shredding), on PostgreSQL with a real dev serve
     assert.equal((await stack.call('GET', `/v1/deliveries/${encodeURIComponent(delivered)}/event`, { token: other })).status, 404, 'another account learns nothing');
     assert.equal((await stack.call('POST', `/v1/deliveries/${encodeURIComponent(delivered)}/retry`, { token: key })).status, 410);
 
+    // The listing (from visibility) says how they ended too.
+    const listed = await stack.call('GET', `/v1/deliveries?call_id=${callId}`, { token: key });
+    assert.deepEqual(
+      listed.body.items.map((i: { id: string; status: string; erased?: boolean }) => [i.id, i.status, i.erased]).sort(),
+      [[delivered, 'delivered', true], [retrying, 'cancelled', true]].sort(),
+    );
+
     const call = await stack.call('GET', `/v1/calls/${callId}`, { token: key });
     assert.equal(call.status, 200);
     assert.deepEqual(call.body, { call_id: callId, erased_at: erased.body.erased_at, erased_by: 'account', deliveries: [delivered, retrying].sort() });
