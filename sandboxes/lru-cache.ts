@@ -33,6 +33,11 @@ export class LruCache<K, V> {
     this.entries.delete(key);
   }
 
+  /** A snapshot of the keys, least recently used first (safe to delete while iterating it). */
+  keys(): K[] {
+    return [...this.entries.keys()];
+  }
+
   clear(): void {
     if (this.onEvict) for (const [k, v] of this.entries) this.onEvict(k, v);
     this.entries.clear();

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { Config } from './config.ts';
 import type { DeliveryService } from './deliveries/index.ts';
+import type { ErasureService } from './erasure/erase.ts';
 import type { NetworkPolicy } from './delivery/network-policy.ts';
 import type { IngestService } from './ingest.ts';
 import type { Metrics } from './metrics.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   client: Client;
   ingest: IngestService;
   deliveries: DeliveryService;
+  /** Erases a call's data (src/erasure/erase.ts). */
+  erasure: ErasureService;
   policy: NetworkPolicy;
   engine: TransformEngine;
   adminToken: string;

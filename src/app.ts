@@ -14,6 +14,7 @@ import { codecRoutes } from './routes/codec.ts';
 import { connectionRoutes } from './routes/connections.ts';
 import { consoleRoutes, setPageSecurityHeaders } from './routes/console.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
+import { callRoutes } from './routes/calls.ts';
 import { destinationRoutes } from './routes/destinations.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -84,6 +85,7 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   await app.register(oauth2Routes(deps));
   await app.register(eventRoutes(deps));
   await app.register(deliveryRoutes(deps));
+  await app.register(callRoutes(deps));
   await app.register(mappingRoutes(deps));
   await app.register(codecRoutes(deps));
   await app.register(metricsRoutes(deps));

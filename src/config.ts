@@ -75,6 +75,8 @@ const envSchema = z.object({
   VOICEOI_BLOCK_PRIVATE_NETWORKS: retiredBlockPrivate,
   VOICEOI_ALLOWED_NETWORKS: cidrList,
   VOICEOI_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Days a call's data stays readable before its key is shredded, for accounts without their own data_retention_days. */
+  VOICEOI_DATA_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VOICEOI_TASK_QUEUE: z.string().min(1).default('voiceoi-deliveries'),
   /** One account's attempts in flight at once across all its destinations and workers (README: capacity isolation). */
   VOICEOI_ACCOUNT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(50),

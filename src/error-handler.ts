@@ -14,6 +14,7 @@ const DOMAIN_STATUS: Record<DomainCode, number> = {
   delivery_running: 409,
   destination_deleted: 409,
   destination_disabled: 409,
+  erased: 410,
   temporal_unavailable: 503,
 };
 

@@ -25,6 +25,7 @@ export type DomainCode =
   | 'destination_deleted'
   | 'destination_disabled'
   | 'destination_not_found'
+  | 'erased'
   | 'invalid_cursor'
   | 'invalid_filter'
   | 'temporal_unavailable';

@@ -4,6 +4,7 @@ import { attemptTimeoutMs } from '../workflows/attempt-limits.ts';
 import type { DeliveryEvent, DeliveryInput } from '../workflows/types.ts';
 import { deliveryWorkflow } from '../workflows/delivery.ts';
 import { eachAtMost } from './concurrency.ts';
+import { KeyRingError } from './crypto/keyring.ts';
 import { AppError, DomainError } from './errors.ts';
 import { isOperationalEventType, type EventEnvelope } from './events/catalog.ts';
 import { applyFilter } from './events/filter.ts';
@@ -141,6 +142,8 @@ export function createIngestService(deps: IngestDeps): IngestService {
       }));
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) return undefined;
+      // The delivery existed and its call was erased since (a duplicate, a recover): nothing to start.
+      if (err instanceof KeyRingError && err.code === 'erased') return undefined;
       throw err;
     }
     // Here, not in the delivery's first workflow task (two workers may run those in either order):
@@ -184,6 +187,12 @@ export function createIngestService(deps: IngestDeps): IngestService {
       // cheaper). Two concurrent first requests both run them: the claim decides, and the loser answers the winner's.
       const seen = destinations.some((d) => d.filter) ? await store.events.get(accountId, envelope.id) : undefined;
       const record = seen ?? (await claim());
+      // Before any start: the codec finds the call's key by the delivery id (src/erasure/call-keys.ts).
+      const callId: unknown = event.data.call_id;
+      if (typeof callId === 'string' && record.deliveries.length > 0) {
+        const keyId = await store.calls.keyFor(accountId, callId);
+        await store.calls.recordDeliveries(accountId, callId, keyId, record.deliveries.map((d) => d.id));
+      }
       const byId = new Map(destinations.map((d) => [d.id, d]));
       // A duplicate re-issues the starts of the first request: if that one died between recording
       // the event and Temporal accepting every start, the producer's retry completes the fan-out.

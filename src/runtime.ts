@@ -14,7 +14,7 @@ import app from './app.ts';
 import type { AppDeps } from './app-deps.ts';
 import type { Config } from './config.ts';
 import { loadKeyRing, type KeyRing } from './crypto/keyring.ts';
-import { createDeliveryService } from './deliveries/index.ts';
+import { createDeliveryService, type DeliveryService } from './deliveries/index.ts';
 import { createDestinationHealth } from './delivery/destination-health.ts';
 import { createFailingStreak } from './delivery/failing-streak.ts';
 import { createDeliveryAgent } from './delivery/http-client.ts';
@@ -22,6 +22,10 @@ import { createNetworkPolicy, type NetworkPolicy } from './delivery/network-poli
 import { ownListenersOf } from './delivery/own-listeners.ts';
 import { startEventPrune, startStreamPrune } from './events/prune-job.ts';
 import { startCertificateExpiryJob } from './connections/certificate-expiry-job.ts';
+import { createCallKeys } from './erasure/call-keys.ts';
+import { createErasureService, type ErasureService } from './erasure/erase.ts';
+import { withErasure } from './erasure/erased-deliveries.ts';
+import { startCallRetention } from './erasure/retention-job.ts';
 import { createOperationalEvents } from './events/operational.ts';
 import { createIngestService, type IngestDeps, type IngestService } from './ingest.ts';
 import { loggerOptions } from './logger.ts';
@@ -59,6 +63,8 @@ export interface Core {
   metrics: Metrics;
   /** Mapping validation (API) and sandboxed runs (worker); its sandbox process starts on first use. */
   engine: TransformEngine;
+  /** Drops an erased call key from this process's caches (the store no longer has it). */
+  forgetCallKey(keyId: string): void;
 }
 
 let runtimeInstalled = false;
@@ -83,7 +89,14 @@ export async function createCore(config: Config, logger: pino.Logger = pino(logg
     ownListeners: await ownListenersOf(config, (message) => logger.warn(message)),
   });
   const engine = createTransformEngine({ maxPerAccount: config.VOICEOI_SANDBOX_QUEUE_PER_ACCOUNT });
-  return { config, keyRing, store, policy, logger, engine, tuning: loadTuning(), metrics: createMetrics(), dataConverter: { payloadCodecs: [createEncryptionCodec(keyRing)] } };
+  // A call's deliveries are encrypted under the call's own key (src/erasure/), every other payload under the ring.
+  const callKeys = createCallKeys({ calls: store.calls });
+  const codec = createEncryptionCodec(keyRing, { callKeys });
+  const forgetCallKey = (keyId: string) => {
+    callKeys.forget(keyId);
+    codec.forget(keyId);
+  };
+  return { config, keyRing, store, policy, logger, engine, tuning: loadTuning(), metrics: createMetrics(), dataConverter: { payloadCodecs: [codec] }, forgetCallKey };
 }
 
 export const createClient = (core: Core, target: TemporalTarget) => connectClient(target, core.dataConverter);
@@ -152,6 +165,7 @@ export async function startWorker(
       onDuration: (ms, language) => core.metrics.transformed(ms, language),
     }),
     onOutcome: (record) => core.metrics.attempted(record),
+    erased: core.store.calls.isErased,
     // The OAuth2 token cache lives here, in the worker process that sends the requests.
     credentials: createConnectionCredentials({
       connections: core.store.connections,
@@ -182,17 +196,40 @@ export async function startWorker(
   const prune = startEventPrune({ events: core.store.events, retentionDays: core.config.VOICEOI_RETENTION_DAYS, log: core.logger });
   const streamPrune = startStreamPrune({ messages: core.store.messages, defaultHours: core.config.VOICEOI_STREAM_RETENTION_HOURS, log: core.logger });
   const certificates = startCertificateExpiryJob({ connections: core.store.connections, operational, log: core.logger });
+  // Finishes erasures a crash interrupted, then shreds the calls past their account's retention.
+  const shredding = startCallRetention({
+    calls: core.store.calls,
+    erasure: erasureFor(core, client, taskQueue),
+    defaultDays: core.config.VOICEOI_DATA_RETENTION_DAYS,
+    log: core.logger,
+  });
   return {
     worker,
     connection,
     run,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await Promise.all([run, prune.stop(), sweeper.stop(), streamPrune.stop(), certificates.stop()]);
+      await Promise.all([run, prune.stop(), sweeper.stop(), streamPrune.stop(), certificates.stop(), shredding.stop()]);
       if (!opts.sharedConnection) await connection.close();
       await agent.close();
     },
   };
+}
+
+/** Erasures run by this process (the API's route, the worker's retention job), reading deliveries through `deliveries`. */
+export function erasureFor(
+  core: Core,
+  client: Client,
+  taskQueue: string,
+  deliveries: Pick<DeliveryService, 'get'> = createDeliveryService({ client, store: core.store, ingest: ingestFor(core, client, taskQueue), taskQueue, keyRing: core.keyRing }),
+): ErasureService {
+  return createErasureService({
+    calls: core.store.calls,
+    client,
+    readDelivery: deliveries.get,
+    forget: core.forgetCallKey,
+    log: core.logger,
+  });
 }
 
 /** The ingest service of a role: the API's for the platform's events, the worker's for operational ones. */
@@ -219,7 +256,9 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     eagerStart: opts.eagerStart,
     onIngested: (eventType) => core.metrics.eventIngested(eventType),
   });
-  const deliveries = createDeliveryService({ client, store, ingest, taskQueue, keyRing: core.keyRing });
+  const inner = createDeliveryService({ client, store, ingest, taskQueue, keyRing: core.keyRing });
+  const deliveries = withErasure(inner, store.calls);
+  const erasure = erasureFor(core, client, taskQueue, inner);
   const deps: AppDeps = {
     config,
     store,
@@ -229,8 +268,10 @@ export async function buildApi(core: Core, client: Client, opts: { taskQueue?: s
     engine: core.engine,
     adminToken: admin.token,
     deliveries,
-    // The codec endpoint shows history to people, so it hands back the server's own plaintext payloads.
-    codec: createEncryptionCodec(core.keyRing, { passPlaintext: true }),
+    erasure,
+    // The codec endpoint shows history to people, so it hands back the server's own plaintext payloads,
+    // and an erased call's as a placeholder; it reads call keys afresh, so it never shows an erased call.
+    codec: createEncryptionCodec(core.keyRing, { passPlaintext: true, callKeys: createCallKeys({ calls: store.calls, ttlMs: 0 }) }),
     codecUiSecret: codecUiSecretFor(config),
     codecOrigins: codecOriginsFor(config),
     uiAccessTokens:

@@ -78,6 +78,9 @@ export interface RecordedRequest {
   body: string;
   body_bytes: number;
   body_truncated: boolean;
+  /** Set when the destination records no bodies (record_bodies: false): `body` is empty. */
+  body_sha256?: string;
+  body_recorded?: false;
 }
 
 export interface RecordedResponse {
@@ -85,6 +88,10 @@ export interface RecordedResponse {
   headers: Record<string, string>;
   body: string;
   body_truncated: boolean;
+  /** Set when the destination records no bodies (record_bodies: false): `body` is empty. */
+  body_bytes?: number;
+  body_sha256?: string;
+  body_recorded?: false;
 }
 
 export type AttemptVerdict =

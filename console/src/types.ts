@@ -31,6 +31,8 @@ export interface Destination {
   signature_scheme?: SignatureScheme;
   /** ed25519: the whpk_ key receivers verify with; null with HMAC. */
   signing_public_key?: string | null;
+  /** false: attempt records keep body sizes and SHA-256 digests, never the bodies. */
+  record_bodies: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -135,8 +137,8 @@ export interface Attempt {
   n: number;
   started_at: string;
   duration_ms: number;
-  request?: { method: string; url: string; headers: Record<string, string>; body: string; body_bytes: number; body_truncated: boolean };
-  response?: { status: number; headers: Record<string, string>; body: string; body_truncated: boolean };
+  request?: { method: string; url: string; headers: Record<string, string>; body: string; body_bytes: number; body_truncated: boolean; body_sha256?: string; body_recorded?: false };
+  response?: { status: number; headers: Record<string, string>; body: string; body_truncated: boolean; body_bytes?: number; body_sha256?: string; body_recorded?: false };
   error?: { code: string; message: string };
   verdict: string;
   retry_after_ms?: number;

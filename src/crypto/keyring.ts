@@ -18,7 +18,8 @@ export interface KeyRing {
 }
 
 /** `invalid_config`: VOICEOI_MASTER_KEYS or the key file is unusable (thrown by loadKeyRing only). */
-export type KeyRingErrorCode = 'unknown_key' | 'decrypt_failed' | 'malformed' | 'invalid_config';
+/** `erased`: a call's data key was destroyed (src/erasure/): its payloads can never be read again. */
+export type KeyRingErrorCode = 'unknown_key' | 'decrypt_failed' | 'malformed' | 'invalid_config' | 'erased';
 
 export class KeyRingError extends Error {
   readonly code: KeyRingErrorCode;

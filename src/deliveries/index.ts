@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { DeliveryEvent } from '../../workflows/types.ts';
 import { DomainError } from '../errors.ts';
 import type { IngestService } from '../ingest.ts';
+import type { ErasedDeliveryView } from '../store/calls.ts';
 import type { Store } from '../store/index.ts';
 import { SA } from '../temporal/search-attributes.ts';
 import type { KeyRing } from '../crypto/keyring.ts';
@@ -21,7 +22,8 @@ export { RECOVER_BATCH } from './replay.ts';
  * after a pause (resume.ts).
  */
 export interface DeliveryService extends ResumeDrain {
-  get(accountId: string, id: string): Promise<DeliveryView>;
+  /** An erased delivery answers its kept summary (src/erasure/erased-deliveries.ts). */
+  get(accountId: string, id: string): Promise<DeliveryView | ErasedDeliveryView>;
   /** The event envelope the delivery carries, from its run's input (no copy is stored elsewhere). */
   event(accountId: string, id: string): Promise<DeliveryEvent>;
   list(accountId: string, filters: DeliveryFilters): Promise<{ items: DeliverySummary[]; next_cursor: string | null }>;

@@ -37,6 +37,8 @@ export interface DeliverySummary {
   lead_id: string | null;
   started_at: string;
   closed_at: string | null;
+  /** Its call was erased (src/erasure/erased-deliveries.ts): `status` is the one its summary kept. */
+  erased?: true;
 }
 
 export interface DeliveryFilters {

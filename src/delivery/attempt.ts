@@ -12,6 +12,7 @@ import type { NetworkPolicy } from './network-policy.ts';
 import { prepareRequest, withCredentials, type PreparedRequest } from './prepare-request.ts';
 import type { SlotGuard } from './destination-slots.ts';
 import { appendToStream, pullTarget } from './pull.ts';
+import { digestBodies } from './body-digest.ts';
 import { boundRecord } from './recorded.ts';
 import { send } from './send.ts';
 
@@ -39,6 +40,8 @@ export interface AttemptDeps {
   onOutcome?: (record: AttemptRecord, ctx: { destinationId: string; acceptedAt?: string }) => void;
   /** max_in_flight (src/delivery/destination-slots.ts); absent, attempts are not bounded (tests of the attempt alone). */
   slots?: SlotGuard;
+  /** Whether the delivery's call was erased (src/store/calls.ts isErased): then nothing is sent. */
+  erased?: (deliveryId: string) => Promise<boolean>;
 }
 
 /**
@@ -60,7 +63,9 @@ export async function performAttempt(
   const startedAt = new Date();
   const t0 = performance.now();
   // Every stage ends here, so every record is bounded exactly once, as it leaves the attempt for history.
-  const finish = (rest: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>): AttemptRecord => {
+  let digestOnly: { sentBody?: string } | undefined;
+  const finish = (outcome: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>): AttemptRecord => {
+    const rest = digestOnly ? digestBodies(outcome, digestOnly.sentBody) : outcome;
     const record = boundRecord({ n: input.attempt, started_at: startedAt.toISOString(), duration_ms: Math.round((performance.now() - t0) * 10) / 10, ...rest });
     deps.onOutcome?.(record, { destinationId: input.destinationId });
     return record;
@@ -70,11 +75,17 @@ export async function performAttempt(
   const found = await deps.destinations.forAttempt(inputAccount(input), input.destinationId, startedAt);
   if (!found) return finish({ verdict: 'cancelled', error: { code: 'destination_deleted', message: 'the destination was deleted' } });
   const { destination: dest, allowedNetworks } = found;
+  if (!dest.record_bodies) digestOnly = {};
 
   const pull = dest.mode === 'pull';
   const prepared = prepareRequest(pull ? pullTarget(dest) : dest, input, found.signingSecrets, { version: deps.version, startedAt });
   if ('notSent' in prepared) return finish(prepared.notSent);
-  if (pull) return finish(await appendToStream(deps.messages, input, prepared));
+  if (digestOnly) digestOnly.sentBody = prepared.request.body;
+  if (pull) {
+    // A pull message is the call's data too: an erased call's delivery appends nothing.
+    if (await deps.erased?.(input.deliveryId)) return finish({ verdict: 'cancelled', error: { code: 'erased', message: 'the call was erased' } });
+    return finish(await appendToStream(deps.messages, input, prepared));
+  }
 
   const refused = refuseLiteral(deps.policy, prepared.request.url, allowedNetworks);
   if (refused) return finish({ verdict: 'failed', request: prepared.record, error: { code: 'address_refused', message: refused } });
@@ -128,6 +139,9 @@ async function sendPrepared(
   } catch (err) {
     return finish({ ...classifyCredentialsError(err), request: current.record });
   }
+
+  // Last thing before the request leaves: an erasure answered after this read has nothing to stop.
+  if (await deps.erased?.(input.deliveryId)) return finish({ verdict: 'cancelled', error: { code: 'erased', message: 'the call was erased' } });
 
   const sendCurrent = () => send(deps.agent, current.request, { allowedNetworks, timeoutMs: dest.timeout_ms, tls });
   try {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { refineCidrs } from '../delivery/network-policy.ts';
-import { displayName } from './common.schema.ts';
+import { changesSomething, displayName } from './common.schema.ts';
 
 export const createAccountBody = z.object({ name: displayName });
 
@@ -17,6 +17,7 @@ export const accountView = z.object({
   /** null: the install's default (VOICEOI_INGEST_RATE_PER_S, VOICEOI_INGEST_BURST). */
   ingest_quota: ingestQuota.nullable(),
   stream_retention_hours: z.number().nullable().describe("How long this account's pull messages are kept; null: the install's VOICEOI_STREAM_RETENTION_HOURS."),
+  data_retention_days: z.number().int().nullable().describe("days a call's data is kept before its key is destroyed; null: the install's VOICEOI_DATA_RETENTION_DAYS"),
 });
 
 const MAX_NETWORKS = 50;
@@ -28,11 +29,12 @@ const cidr = z
   .superRefine(refineCidrs);
 
 // Strict: a typo such as `allowed_network` is an error, not a silent no-op.
-export const patchAccountBody = z
-  .strictObject({
+export const patchAccountBody = changesSomething(
+  z.strictObject({
     allowed_networks: z.array(cidr).max(MAX_NETWORKS, `give at most ${MAX_NETWORKS} networks`).optional(),
     /** The account's own ingest quota; null goes back to the install's default. */
     ingest_quota: ingestQuota.nullable().optional(),
     stream_retention_hours: z.number().int().min(1).max(24 * 365).nullable().optional(),
-  })
-  .refine((b) => Object.keys(b).length > 0, { message: 'send allowed_networks, ingest_quota, stream_retention_hours or any of them' });
+    data_retention_days: z.number().int().min(1).max(3650).nullable().optional(),
+  }),
+);

@@ -42,9 +42,12 @@ export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => 
     // Before the body is validated: an account key learns nothing from this route but 403.
     preValidation: async (req) => requireAdmin(req),
   }, async (req) => {
-    const { allowed_networks, ingest_quota, stream_retention_hours } = req.body;
-    if (stream_retention_hours !== undefined && !(await accounts.setStreamRetention(req.params.id, stream_retention_hours))) throw noAccount(req.params.id);
-    const found = allowed_networks !== undefined ? await accounts.setAllowedNetworks(req.params.id, [...new Set(allowed_networks)]) : await accounts.detail(req.params.id);
+    const { allowed_networks, ingest_quota, stream_retention_hours, data_retention_days } = req.body;
+    let found = await accounts.detail(req.params.id);
+    if (!found) throw noAccount(req.params.id);
+    if (stream_retention_hours !== undefined) await accounts.setStreamRetention(req.params.id, stream_retention_hours);
+    if (allowed_networks !== undefined) found = await accounts.setAllowedNetworks(req.params.id, [...new Set(allowed_networks)]);
+    if (found && data_retention_days !== undefined) found = await accounts.setDataRetentionDays(req.params.id, data_retention_days);
     if (!found) throw noAccount(req.params.id);
     if (ingest_quota !== undefined) await ingestQuotas.set(req.params.id, ingest_quota);
     return withQuota(found);

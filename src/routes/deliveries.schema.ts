@@ -29,6 +29,7 @@ const deliverySummary = z.object({
   lead_id: z.string().nullable(),
   started_at: z.string(),
   closed_at: z.string().nullable(),
+  erased: z.literal(true).optional().describe('Its call was erased: the status is the one kept at the erasure (GET /v1/calls/:call_id)'),
 });
 
 export const deliveryList = z.object({

@@ -71,6 +71,9 @@ const fields = {
     .max(MAX_STREAM_ORIGINS)
     .nullable()
     .describe('Pull destinations: browser origins (https://wallboard.example.com) whose pages may read the stream (CORS); null or [] = none.'),
+  record_bodies: z
+    .boolean()
+    .describe('false: attempt records keep the request and response bodies\' sizes and SHA-256 digests but never the bodies (for destinations that carry card data). Default true.'),
 };
 
 const destinationBody = z.object({
@@ -90,6 +93,7 @@ const destinationBody = z.object({
   max_in_flight: fields.max_in_flight.optional(),
   mode: fields.mode.optional(),
   stream_origins: fields.stream_origins.optional(),
+  record_bodies: fields.record_bodies.optional(),
 });
 
 // A pull destination is reached by its consumer: it has no url and no connection to send with.
@@ -131,6 +135,7 @@ export const destinationView = z.object({
   max_in_flight: z.number(),
   mode: fields.mode,
   stream_origins: z.array(z.string()),
+  record_bodies: z.boolean(),
   created_at: z.string(),
   updated_at: z.string(),
 });

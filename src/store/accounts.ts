@@ -15,6 +15,8 @@ export interface AccountDetail extends Account {
   allowed_networks: string[];
   /** Hours its pull messages are kept (src/store/messages.ts); null: the install default. */
   stream_retention_hours: number | null;
+  /** Days a call's data is kept before its key is shredded; null: the install's VOICEOI_DATA_RETENTION_DAYS. */
+  data_retention_days: number | null;
 }
 
 export interface AccountStore {
@@ -28,6 +30,7 @@ export interface AccountStore {
   setAllowedNetworks(id: string, networks: string[]): Promise<AccountDetail | undefined>;
   /** False when there is no such account. */
   setStreamRetention(id: string, hours: number | null): Promise<boolean>;
+  setDataRetentionDays(id: string, days: number | null): Promise<AccountDetail | undefined>;
 }
 
 export const parseNetworks = (stored: string | null): string[] => (stored ? (JSON.parse(stored) as string[]) : []);
@@ -41,7 +44,7 @@ export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore
   const detail = async (id: string): Promise<AccountDetail | undefined> => {
     const row = await db
       .selectFrom('accounts')
-      .select(['id', 'name', 'created_at', 'allowed_networks', 'stream_retention_hours'])
+      .select(['id', 'name', 'created_at', 'allowed_networks', 'stream_retention_hours', 'data_retention_days'])
       .where('id', '=', id)
       .executeTakeFirst();
     return row && { ...row, allowed_networks: parseNetworks(row.allowed_networks) };
@@ -52,7 +55,7 @@ export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore
       const api_key = `vk_${randomBytes(24).toString('base64url')}`;
       await db
         .insertInto('accounts')
-        .values({ ...account, api_key_hash: hashApiKey(api_key), api_key_prefix: api_key.slice(0, 7) })
+        .values({ ...account, api_key_hash: hashApiKey(api_key), api_key_prefix: api_key.slice(0, 7), data_retention_days: null })
         .execute();
       return { ...account, api_key };
     },
@@ -81,6 +84,10 @@ export function createAccountStore(deps: { db: Kysely<Database> }): AccountStore
         .set({ allowed_networks: networks.length ? JSON.stringify(networks) : null })
         .where('id', '=', id)
         .executeTakeFirst();
+      return res.numUpdatedRows === 0n ? undefined : detail(id);
+    },
+    async setDataRetentionDays(id, days) {
+      const res = await db.updateTable('accounts').set({ data_retention_days: days }).where('id', '=', id).executeTakeFirst();
       return res.numUpdatedRows === 0n ? undefined : detail(id);
     },
   };

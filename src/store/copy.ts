@@ -30,6 +30,9 @@ const TABLES = [
   'slot_waiters',
   'ingest_quotas',
   'certificate_notices',
+  'call_keys',
+  'call_deliveries',
+  'call_erasures',
 ] as const satisfies readonly (keyof Database)[];
 
 type Table = (typeof TABLES)[number];

@@ -42,6 +42,8 @@ export interface Destination {
   mode: DestinationMode;
   /** Browser origins whose pages may read a pull destination's stream (CORS). */
   stream_origins: string[];
+  /** false: attempt records keep the bodies' sizes and SHA-256 digests, never the bodies. */
+  record_bodies: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -67,6 +69,7 @@ export interface DestinationInput {
   max_in_flight?: number;
   mode?: DestinationMode;
   stream_origins?: string[] | null;
+  record_bodies?: boolean;
 }
 
 interface StoredSecret {
@@ -151,6 +154,7 @@ function toDestination(row: Selectable<DestinationsTable>): Destination {
     max_in_flight: row.max_in_flight,
     mode: row.mode === 'pull' ? 'pull' : 'push',
     stream_origins: row.stream_origins ? (JSON.parse(row.stream_origins) as string[]) : [],
+    record_bodies: row.record_bodies !== 0,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -211,6 +215,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
         max_in_flight: input.max_in_flight ?? DEFAULT_MAX_IN_FLIGHT,
         mode: input.mode ?? 'push',
         stream_origins: input.stream_origins?.length ? JSON.stringify(input.stream_origins) : null,
+        record_bodies: input.record_bodies === false ? 0 : 1,
         signing_secrets: JSON.stringify(secrets),
         created_at: now,
         updated_at: now,
@@ -280,6 +285,7 @@ export function createDestinationStore(deps: { db: Kysely<Database>; keyRing: Ke
       if (patch.filter !== undefined) values.filter = patch.filter;
       if (patch.max_in_flight !== undefined) values.max_in_flight = patch.max_in_flight;
       if (patch.stream_origins !== undefined) values.stream_origins = patch.stream_origins?.length ? JSON.stringify(patch.stream_origins) : null;
+      if (patch.record_bodies !== undefined) values.record_bodies = patch.record_bodies ? 1 : 0;
       const res = await db
         .updateTable('destinations')
         .set(values)

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
 import { createAccountStore, type AccountStore } from './accounts.ts';
+import { createCallStore, type CallStore } from './calls.ts';
 import { createConfigCache, type ConfigCache } from './config-cache.ts';
 import { createConnectionStore, type ConnectionStore } from './connections.ts';
 import { dialectOf, openDatabase, type DatabaseTarget, type DialectName } from './db.ts';
@@ -34,6 +35,8 @@ export interface Store {
   messages: MessageStore;
   /** Wakes the readers of a stream when it moves, in this process and across replicas (src/store/message-wakeups.ts). */
   wakeups: MessageWakeups;
+  /** Per-call data keys, which delivery is under which, and erasures (src/erasure/). */
+  calls: CallStore;
   /** What the cached reads (listSubscribed, forAttempt, loadFor, versionFor) share and validate against. */
   config: ConfigCache;
   /** Answers once the database does (the health check); rejects with its error otherwise. */
@@ -71,6 +74,7 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     slots: createDestinationSlotStore({ db, dialect: dialectOf(deps) }),
     messages: createMessageStore({ db, wakeups }),
     wakeups,
+    calls: createCallStore({ db, keyRing: deps.keyRing }),
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

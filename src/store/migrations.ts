@@ -296,6 +296,59 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('stream_leases_account').on('stream_leases').columns(['account_id', 'expires_ms']).execute();
     },
   },
+  '0240_call_keys': {
+    async up(db: Kysely<unknown>) {
+      // Issue 21 (crypto-shredding): one data key per (account, call), wrapped by the master key ring;
+      // deleting the row erases every Temporal payload written under it (src/erasure/).
+      await db.schema
+        .createTable('call_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('call_id', 'text', (c) => c.notNull())
+        .addColumn('wrapped_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('erasing_since', 'text')
+        .execute();
+      await db.schema.createIndex('call_keys_call').on('call_keys').columns(['account_id', 'call_id']).execute();
+      await db.schema.createIndex('call_keys_created').on('call_keys').column('created_at').execute();
+      // Which key each delivery (workflow id) is encrypted under; outlives the key, so an erased
+      // delivery still answers with its non-personal summary.
+      await db.schema
+        .createTable('call_deliveries')
+        .addColumn('delivery_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('call_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('erased_summary', 'text')
+        .execute();
+      await db.schema.createIndex('call_deliveries_call').on('call_deliveries').columns(['account_id', 'call_id']).execute();
+      await db.schema.createIndex('call_deliveries_key').on('call_deliveries').column('key_id').execute();
+      // One row per erasure; completed_at null: its steps still have to run (resumed by the worker).
+      await db.schema
+        .createTable('call_erasures')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('call_id', 'text', (c) => c.notNull())
+        .addColumn('erased_at', 'text', (c) => c.notNull())
+        .addColumn('erased_by', 'text', (c) => c.notNull())
+        .addColumn('key_ids', 'text', (c) => c.notNull())
+        .addColumn('deliveries', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('cancelled', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('completed_at', 'text')
+        .execute();
+      await db.schema.createIndex('call_erasures_call').on('call_erasures').columns(['account_id', 'call_id']).execute();
+      await db.schema.createIndex('call_erasures_pending').on('call_erasures').column('completed_at').execute();
+      // Days a call's data is kept; null: the install's VOICEOI_DATA_RETENTION_DAYS.
+      await db.schema.alterTable('accounts').addColumn('data_retention_days', 'integer').execute();
+    },
+  },
+  '0241_destination_record_bodies': {
+    async up(db: Kysely<unknown>) {
+      // 0: attempt records keep sizes and SHA-256 digests of the bodies, never the bodies (card data).
+      await db.schema.alterTable('destinations').addColumn('record_bodies', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+    },
+  },
 };
 
 // The tables whose rows carry an account_id and feed an attempt or a transform.

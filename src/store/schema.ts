@@ -13,6 +13,8 @@ export interface AccountsTable {
   config_version: Generated<number>;
   /** How long this account's pull messages are kept (src/store/messages.ts); null: the install default. */
   stream_retention_hours: number | null;
+  /** Days a call's data is kept before its key is shredded; null: the install default. */
+  data_retention_days: number | null;
 }
 
 export interface DestinationsTable {
@@ -38,6 +40,7 @@ export interface DestinationsTable {
   max_in_flight: number; // attempts in flight at once, across workers (src/store/destination-slots.ts)
   mode: string; // 'push' | 'pull'; a pull destination's url is ''
   stream_origins: string | null; // JSON string[] of browser origins allowed to read its stream; null: none
+  record_bodies: number; // 0: attempt records hold body sizes and digests only
   created_at: string;
   updated_at: string;
 }
@@ -205,6 +208,39 @@ export interface StreamLeasesTable {
   expires_ms: number;
 }
 
+/** Per-call data keys (src/store/calls.ts): key-ring ciphertext of 32 random bytes. Deleted on erasure. */
+export interface CallKeysTable {
+  id: string;
+  account_id: string;
+  call_id: string;
+  wrapped_key: string;
+  created_at: string;
+  /** Set when an erasure took the key: nothing new is encrypted under it any more. */
+  erasing_since: string | null;
+}
+
+/** The key each delivery (workflow id) is encrypted under; `erased_summary` is JSON of its non-personal summary, once erased. */
+export interface CallDeliveriesTable {
+  delivery_id: string;
+  account_id: string;
+  call_id: string;
+  key_id: string;
+  created_at: string;
+  erased_summary: string | null;
+}
+
+export interface CallErasuresTable {
+  id: string;
+  account_id: string;
+  call_id: string;
+  erased_at: string;
+  erased_by: string; // 'account' | 'admin' | 'retention'
+  key_ids: string; // JSON string[]
+  deliveries: Generated<number>;
+  cancelled: Generated<number>;
+  completed_at: string | null;
+}
+
 export interface Database {
   accounts: AccountsTable;
   destinations: DestinationsTable;
@@ -224,5 +260,8 @@ export interface Database {
   stream_messages: StreamMessagesTable;
   stream_acks: StreamAcksTable;
   stream_leases: StreamLeasesTable;
+  call_keys: CallKeysTable;
+  call_deliveries: CallDeliveriesTable;
+  call_erasures: CallErasuresTable;
   kysely_migration?: { name: string; timestamp: string; _?: Generated<never> };
 }

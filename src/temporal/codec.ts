@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, randomFillSync, type KeyObject } from 'node:crypto';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Payload, PayloadCodec, SerializationContext } from '@temporalio/common';
 // Resolvable because @temporalio/common pins it as an exact dependency; it owns the Payload wire format.
 import proto from '@temporalio/proto';
 import { z } from 'zod';
@@ -14,6 +14,10 @@ const ProtoPayload = proto.temporal.api.common.v1.Payload;
 
 const ENCODING_ENCRYPTED = 'binary/encrypted';
 const METADATA_KEY_ID = 'encryption-key-id';
+// Payloads of a call's deliveries carry this instead: the id of the call's data key (src/erasure/).
+const METADATA_CALL_KEY_ID = 'encryption-call-key-id';
+const CALL_KEY_ID = /^ck_[A-Za-z0-9_-]{1,40}$/;
+const CURRENT_KEYS_KEPT = 1024;
 
 // Format 2 (written now): data = 2 | salt(16) | iv(12) | ciphertext | tag(16).
 // The AES key is derived with HKDF from the master key and a random salt, and one derived key serves
@@ -61,8 +65,9 @@ interface DerivedKey {
   uses: number;
 }
 
-function createCipherState(keyRing: KeyRing) {
-  let current: DerivedKey | undefined;
+function createCipherState() {
+  // The derived key in use per source key (a master key id, or `call:<call key id>`).
+  const current = new LruCache<string, DerivedKey>(CURRENT_KEYS_KEPT);
   const cache = new LruCache<string, KeyObject>(DERIVED_KEYS_CACHED);
 
   const pool = Buffer.alloc(IV_POOL_SIZE * IV_LEN);
@@ -79,16 +84,21 @@ function createCipherState(keyRing: KeyRing) {
   };
 
   return {
-    /** The derived key for the next payload: the current one, or a new salt after rotation or 2^24 uses. */
-    forEncryption(): DerivedKey {
-      const kid = keyRing.currentKeyId;
-      if (!current || current.kid !== kid || current.uses >= PAYLOADS_PER_DERIVED_KEY) {
+    /** The derived key for the next payload under `kid`: the current one, or a new salt after 2^24 uses. */
+    forEncryption(kid: string, master: () => Buffer): DerivedKey {
+      let key = current.get(kid);
+      if (!key || key.uses >= PAYLOADS_PER_DERIVED_KEY) {
         const salt = randomBytes(SALT_LEN);
-        const key = derived(kid, keyRing.key(kid)!, salt);
-        current = { kid, prefix: Buffer.concat([Uint8Array.of(FORMAT), salt]), aad: aadFor(kid, FORMAT), key, uses: 0 };
+        key = { kid, prefix: Buffer.concat([Uint8Array.of(FORMAT), salt]), aad: aadFor(kid, FORMAT), key: derived(kid, master(), salt), uses: 0 };
+        current.set(kid, key);
       }
-      current.uses++;
-      return current;
+      key.uses++;
+      return key;
+    },
+    /** Forgets what was derived from an erased call key. */
+    forget(kid: string): void {
+      current.delete(kid);
+      for (const id of cache.keys()) if (id.startsWith(`${kid}.`)) cache.delete(id);
     },
     /** The IV for the `uses`-th payload of a derived key (see the top of this file). Copy it before the next call. */
     iv(uses: number): Buffer {
@@ -105,8 +115,11 @@ function createCipherState(keyRing: KeyRing) {
 }
 type CipherState = ReturnType<typeof createCipherState>;
 
-function encryptPayload(state: CipherState, payload: Payload): Payload {
-  const { kid, prefix, aad, key, uses } = state.forEncryption();
+/** A call key as the codec uses it; the kid in the AAD (`call:<id>`) cannot collide with a master key id (no colon allowed there). */
+const callKid = (id: string) => `call:${id}`;
+
+function encryptPayload(state: CipherState, payload: Payload, source: { kid: string; master: () => Buffer }, metadata: Record<string, Uint8Array>): Payload {
+  const { prefix, aad, key, uses } = state.forEncryption(source.kid, source.master);
   const iv = state.iv(uses);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_LEN });
   cipher.setAAD(aad);
@@ -114,23 +127,10 @@ function encryptPayload(state: CipherState, payload: Payload): Payload {
   const ciphertext = cipher.update(plain);
   cipher.final(); // GCM: no output, but it computes the tag
   const data = Buffer.concat([prefix, iv, ciphertext, cipher.getAuthTag()]);
-  return { metadata: { encoding: utf8(ENCODING_ENCRYPTED), [METADATA_KEY_ID]: utf8(kid) }, data };
+  return { metadata: { encoding: utf8(ENCODING_ENCRYPTED), ...metadata }, data };
 }
 
-function decryptPayload(keyRing: KeyRing, state: CipherState, payload: Payload): Payload {
-  const kid = text(payload.metadata?.[METADATA_KEY_ID]);
-  if (kid === undefined || !KID.test(kid)) {
-    throw new KeyRingError('malformed', `encrypted Temporal payload has a missing or invalid "${METADATA_KEY_ID}" metadata`);
-  }
-  const master = keyRing.key(kid);
-  if (!master) {
-    throw new KeyRingError(
-      'unknown_key',
-      `Temporal payload is encrypted with key id "${kid}", which is not in the key ring; ` +
-        `add that key back to VOICEOI_MASTER_KEYS (before the current key) to read it`,
-      kid,
-    );
-  }
+function decryptPayload(state: CipherState, payload: Payload, kid: string, master: Buffer): Payload {
   // A view, not a copy: only read here.
   const d = payload.data ?? new Uint8Array();
   const data = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
@@ -189,18 +189,87 @@ export interface EncryptionCodecOptions {
   passPlaintext?: boolean;
 }
 
-export function createEncryptionCodec(keyRing: KeyRing, opts: EncryptionCodecOptions = {}): PayloadCodec {
-  const state = createCipherState(keyRing);
+/**
+ * Where the per-call data keys come from (src/erasure/call-keys.ts). A delivery of an event with a
+ * `call_id` is encrypted under its call's key, found from the workflow id the SDK passes as the
+ * payload's serialization context; every other payload under the master key ring.
+ */
+export interface CallKeySource {
+  /**
+   * The call key the workflow's payloads are encrypted under; undefined: not a call's (the master
+   * key ring). Throws KeyRingError `erased` when the call's key was erased: nothing is written for it.
+   */
+  forWorkflow(workflowId: string): Promise<{ id: string; key: Buffer } | undefined>;
+  /** The call key of that id; undefined once it was erased. */
+  key(id: string): Promise<Buffer | undefined>;
+}
+
+/** What the codec endpoint shows for a payload whose call key was erased (json/plain, so the Temporal UI shows it). */
+export const erasedPlaceholder = (keyId: string): Payload => ({
+  metadata: { encoding: utf8('json/plain') },
+  data: utf8(JSON.stringify({ erased: true, call_key_id: keyId, message: 'erased: this call’s data key was destroyed' })),
+});
+
+export interface CallAwareCodec extends PayloadCodec {
+  /** Drops what this process derived from an erased call key. */
+  forget(callKeyId: string): void;
+}
+
+export function createEncryptionCodec(keyRing: KeyRing, opts: EncryptionCodecOptions & { callKeys?: CallKeySource } = {}): CallAwareCodec {
+  const state = createCipherState();
   const plaintext = (p: Payload): Payload => {
     if (opts.passPlaintext) return p;
     throw new UnencryptedPayloadError(text(p.metadata?.encoding));
   };
+  const ring = () => {
+    const kid = keyRing.currentKeyId;
+    return { source: { kid, master: () => keyRing.key(kid)! }, metadata: { [METADATA_KEY_ID]: utf8(kid) } };
+  };
+  const sourceFor = async (context: SerializationContext | undefined) => {
+    const workflowId = context?.workflowId;
+    const call = workflowId && opts.callKeys ? await opts.callKeys.forWorkflow(workflowId) : undefined;
+    if (!call) return ring();
+    return { source: { kid: callKid(call.id), master: () => call.key }, metadata: { [METADATA_CALL_KEY_ID]: utf8(call.id) } };
+  };
+  const decodeOne = async (p: Payload): Promise<Payload> => {
+    if (text(p.metadata?.encoding) !== ENCODING_ENCRYPTED) return plaintext(p);
+    const callKeyId = text(p.metadata?.[METADATA_CALL_KEY_ID]);
+    if (callKeyId !== undefined) {
+      if (!CALL_KEY_ID.test(callKeyId)) throw new KeyRingError('malformed', `encrypted Temporal payload has an invalid "${METADATA_CALL_KEY_ID}" metadata`);
+      const key = await opts.callKeys?.key(callKeyId);
+      if (!key) {
+        if (opts.passPlaintext) return erasedPlaceholder(callKeyId);
+        throw new KeyRingError('erased', `Temporal payload is encrypted with call key "${callKeyId}", which was erased (or is not known here)`, callKeyId);
+      }
+      return decryptPayload(state, p, callKid(callKeyId), key);
+    }
+    const kid = text(p.metadata?.[METADATA_KEY_ID]);
+    if (kid === undefined || !KID.test(kid)) {
+      throw new KeyRingError('malformed', `encrypted Temporal payload has a missing or invalid "${METADATA_KEY_ID}" metadata`);
+    }
+    const master = keyRing.key(kid);
+    if (!master) {
+      throw new KeyRingError(
+        'unknown_key',
+        `Temporal payload is encrypted with key id "${kid}", which is not in the key ring; ` +
+          `add that key back to VOICEOI_MASTER_KEYS (before the current key) to read it`,
+        kid,
+      );
+    }
+    return decryptPayload(state, p, kid, master);
+  };
   return {
-    async encode(payloads) {
-      return payloads.map((p) => encryptPayload(state, p));
+    async encode(payloads, context) {
+      if (payloads.length === 0) return payloads;
+      const { source, metadata } = await sourceFor(context);
+      return payloads.map((p) => encryptPayload(state, p, source, metadata));
     },
     async decode(payloads) {
-      return payloads.map((p) => (text(p.metadata?.encoding) === ENCODING_ENCRYPTED ? decryptPayload(keyRing, state, p) : plaintext(p)));
+      // The common case (no call key in the batch) stays synchronous per payload.
+      return Promise.all(payloads.map(decodeOne));
+    },
+    forget(callKeyId) {
+      state.forget(callKid(callKeyId));
     },
   };
 }

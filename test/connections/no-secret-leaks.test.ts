@@ -11,6 +11,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { loggerOptions } from '../../src/logger.ts';
 import { buildApi, createClient, createCore, startWorker, type Core, type WorkerHandle } from '../../src/runtime.ts';
+import { createCallKeys } from '../../src/erasure/call-keys.ts';
 import { createEncryptionCodec } from '../../src/temporal/codec.ts';
 import { targetFromConfig } from '../../src/temporal/connection.ts';
 import { callCompleted } from '../support/events.ts';
@@ -175,7 +176,7 @@ describe('no secret value leaks into history, logs or API responses', () => {
 
     // 1. Temporal history: the raw bytes as stored, and every payload decoded.
     // As the codec endpoint does: the server's own payloads (markers, search attributes) are plaintext.
-    const codec = createEncryptionCodec(core.keyRing, { passPlaintext: true });
+    const codec = createEncryptionCodec(core.keyRing, { passPlaintext: true, callKeys: createCallKeys({ calls: core.store.calls, ttlMs: 0 }) });
     let decodedText = '';
     for (const id of ids) {
       const history = await client.workflow.getHandle(id).fetchHistory();

@@ -31,6 +31,7 @@ const destination = (over: Partial<Destination> = {}): Destination => ({
   signing_public_key: null,
   mode: 'push',
   stream_origins: [],
+  record_bodies: true,
   created_at: '2026-11-01T00:00:00Z',
   updated_at: '2026-11-01T00:00:00Z',
   ...over,

@@ -33,7 +33,7 @@ describe('accounts API: the per-account allow-list', () => {
 
     const set = await patch(acc.id, stack.adminToken, { allowed_networks: ['10.20.0.0/16', 'fd00:1234::/32', '10.20.0.0/16'] });
     assert.equal(set.status, 200);
-    assert.deepEqual(set.body, { id: acc.id, name: 'Acme', created_at: got.body.created_at, allowed_networks: ['10.20.0.0/16', 'fd00:1234::/32'], ingest_quota: null, stream_retention_hours: null });
+    assert.deepEqual(set.body, { id: acc.id, name: 'Acme', created_at: got.body.created_at, allowed_networks: ['10.20.0.0/16', 'fd00:1234::/32'], ingest_quota: null, stream_retention_hours: null, data_retention_days: null });
     assert.deepEqual((await stack.call('GET', `/v1/accounts/${acc.id}`, { token: stack.adminToken })).body.allowed_networks, ['10.20.0.0/16', 'fd00:1234::/32']);
 
     const cleared = await patch(acc.id, stack.adminToken, { allowed_networks: [] });

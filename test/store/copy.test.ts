@@ -41,12 +41,16 @@ describe('db:copy from SQLite to PostgreSQL', () => {
     const first = await call(sqlite, 'POST', '/v1/events', callCompleted('evt_before_move'));
     assert.equal(first.status, 202, JSON.stringify(first.body));
     assert.equal((await settled(sqlite, key, first.body.deliveries[0].id)).status, 'delivered');
+    // A call erased before the copy: its key is in no copy made after, its summary is.
+    const erasedCall = await call(sqlite, 'POST', '/v1/events', callCompleted('evt_erased_before_move'));
+    assert.equal((await settled(sqlite, key, erasedCall.body.deliveries[0].id)).status, 'delivered');
+    assert.equal((await call(sqlite, 'POST', '/v1/calls/call_evt_erased_before_move/erase')).status, 202);
 
     const to = await createTestDatabase();
     const copied = await copyDatabase({ from: join(sqlite.config.VOICEOI_DATA_DIR, 'voiceoi.db'), to });
     assert.deepEqual(
-      { accounts: copied.accounts, destinations: copied.destinations, mappings: copied.mappings, mapping_versions: copied.mapping_versions, connections: copied.connections, events: copied.events },
-      { accounts: 1, destinations: 1, mappings: 1, mapping_versions: 1, connections: 1, events: 1 },
+      { accounts: copied.accounts, destinations: copied.destinations, mappings: copied.mappings, mapping_versions: copied.mapping_versions, connections: copied.connections, events: copied.events, call_keys: copied.call_keys, call_deliveries: copied.call_deliveries, call_erasures: copied.call_erasures },
+      { accounts: 1, destinations: 1, mappings: 1, mapping_versions: 1, connections: 1, events: 2, call_keys: 1, call_deliveries: 2, call_erasures: 1 },
     );
     await assert.rejects(copyDatabase({ from: join(sqlite.config.VOICEOI_DATA_DIR, 'voiceoi.db'), to }), /target database is not empty \(accounts: 1/);
     await sqlite.stopWorker();
@@ -57,6 +61,14 @@ describe('db:copy from SQLite to PostgreSQL', () => {
     const listed = await call(postgres, 'GET', '/v1/destinations');
     assert.equal(listed.status, 200, 'the account key is the same');
     assert.deepEqual(listed.body.items.map((d: { id: string }) => d.id), [dest.body.id]);
+
+    // The call key moved with the rest: the history written on SQLite still opens; the erased one does not.
+    const before = await call(postgres, 'GET', `/v1/deliveries/${encodeURIComponent(first.body.deliveries[0].id)}/event`);
+    assert.equal(before.status, 200, JSON.stringify(before.body));
+    assert.equal(before.body.data.call_id, 'call_evt_before_move');
+    const erased = await call(postgres, 'GET', `/v1/deliveries/${encodeURIComponent(erasedCall.body.deliveries[0].id)}`);
+    assert.equal(erased.body.erased, true);
+    assert.equal((await call(postgres, 'GET', `/v1/deliveries/${encodeURIComponent(erasedCall.body.deliveries[0].id)}/event`)).status, 410);
 
     // The id seen before the move is still a duplicate: nothing new starts.
     const again = await call(postgres, 'POST', '/v1/events', callCompleted('evt_before_move'));
@@ -74,6 +86,6 @@ describe('db:copy from SQLite to PostgreSQL', () => {
     });
     // A mapped delivery's body is the mapping's output.
     assert.deepEqual(verified, { lead: '991' }, 'signed with the same secret, shaped by the same mapping');
-    assert.equal(receiver.requests.length, 2);
+    assert.equal(receiver.requests.length, 3);
   });
 });

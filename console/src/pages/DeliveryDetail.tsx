@@ -59,7 +59,13 @@ function AttemptView({ a }: { a: Attempt }) {
               Request <code>{a.request.method}</code> <span className="small">{a.request.url}</span>
             </summary>
             <Headers headers={a.request.headers} label={`Attempt ${a.n} request headers`} />
-            <Json value={prettyBody(a.request.body)} label={`Attempt ${a.n} request body`} />
+            {a.request.body_recorded === false ? (
+              <p className="small">
+                Body not recorded (this destination keeps no bodies): {a.request.body_bytes} bytes, SHA-256 <code>{a.request.body_sha256}</code>
+              </p>
+            ) : (
+              <Json value={prettyBody(a.request.body)} label={`Attempt ${a.n} request body`} />
+            )}
             {a.request.body_truncated && <p className="muted small">Body truncated ({a.request.body_bytes} bytes sent).</p>}
           </details>
         )}
@@ -67,7 +73,13 @@ function AttemptView({ a }: { a: Attempt }) {
           <details open>
             <summary>Response {a.response.status}</summary>
             <Headers headers={a.response.headers} label={`Attempt ${a.n} response headers`} />
-            <Json value={prettyBody(a.response.body) || '(empty body)'} label={`Attempt ${a.n} response body`} />
+            {a.response.body_recorded === false ? (
+              <p className="small">
+                Body not recorded: {a.response.body_bytes} bytes read, SHA-256 <code>{a.response.body_sha256}</code>
+              </p>
+            ) : (
+              <Json value={prettyBody(a.response.body) || '(empty body)'} label={`Attempt ${a.n} response body`} />
+            )}
             {a.response.body_truncated && <p className="muted small">Body truncated: an attempt records the first 16 KiB (measured as JSON).</p>}
           </details>
         ) : (

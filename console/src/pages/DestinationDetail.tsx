@@ -25,9 +25,11 @@ interface FormState {
   max_in_flight: string;
   /** Chosen at creation; changed later by rotating the key. */
   signature_scheme: SignatureScheme;
+  /** false: attempt records keep body sizes and SHA-256 digests only (card data). */
+  record_bodies: boolean;
 }
 
-const empty: FormState = { mode: 'push', stream_origins: '', url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '', max_in_flight: '20', signature_scheme: 'hmac-sha256' };
+const empty: FormState = { mode: 'push', stream_origins: '', url: '', description: '', event_types: [], mapping_id: '', mapping_version: '', connection_id: '', timeout_ms: '15000', retry: '', max_in_flight: '20', signature_scheme: 'hmac-sha256', record_bodies: true };
 
 const fromDestination = (d: Destination): FormState => ({
   mode: d.mode,
@@ -42,6 +44,7 @@ const fromDestination = (d: Destination): FormState => ({
   retry: d.retry_schedule_s.join(', '),
   max_in_flight: String(d.max_in_flight),
   signature_scheme: d.signature_scheme ?? 'hmac-sha256',
+  record_bodies: d.record_bodies,
 });
 
 /** "0, 5, 30" → [0, 5, 30]; empty → null (the default schedule). */
@@ -80,6 +83,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
         mapping_version: f.mapping_id && f.mapping_version ? Number(f.mapping_version) : null,
         retry_schedule_s: parseSchedule(f.retry),
         max_in_flight: Number(f.max_in_flight),
+        record_bodies: f.record_bodies,
       };
       // A pull destination has no url and sends nothing itself: its consumers read it.
       const body =
@@ -206,6 +210,10 @@ export function DestinationDetail({ id }: { id: string | null }) {
               {(fid) => <input id={fid} type="number" min={1} max={1000} value={form.max_in_flight} onChange={(e) => set('max_in_flight', e.target.value)} />}
             </Field>
           </div>
+          <label className="check">
+            <input type="checkbox" checked={!form.record_bodies} onChange={(e) => set('record_bodies', !e.target.checked)} /> Attempt log without bodies: keep
+            only each body&apos;s size and SHA-256 (for destinations that carry card data)
+          </label>
           <ErrorBox error={save.error} />
           <div className="actions">
             <button type="submit" className="primary" disabled={save.isPending}>
