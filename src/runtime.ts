@@ -225,6 +225,7 @@ export function erasureFor(
 ): ErasureService {
   return createErasureService({
     calls: core.store.calls,
+    messages: core.store.messages,
     client,
     readDelivery: deliveries.get,
     forget: core.forgetCallKey,

@@ -3,6 +3,7 @@ import type { AttemptRecord } from '../../workflows/types.ts';
 import { eachAtMost } from '../concurrency.ts';
 import type { DeliveryView } from '../deliveries/query.ts';
 import type { CallDelivery, CallErasure, CallStore, ErasedBy, ErasedDeliverySummary, ErasedDeliveryView } from '../store/calls.ts';
+import type { MessageStore } from '../store/messages.ts';
 import { parseDeliveryId } from '../temporal/delivery-ids.ts';
 import { SA } from '../temporal/search-attributes.ts';
 
@@ -12,6 +13,8 @@ const AT_ONCE = 8;
 
 export interface ErasureDeps {
   calls: CallStore;
+  /** Pull-stream messages of the call's deliveries are its data too: removed with it. */
+  messages: Pick<MessageStore, 'removeDeliveries'>;
   client: Client;
   /** Reads a delivery while its key still exists (DeliveryService.get). */
   readDelivery(accountId: string, id: string): Promise<DeliveryView | ErasedDeliveryView>;
@@ -106,6 +109,8 @@ export function createErasureService(deps: ErasureDeps): ErasureService {
     );
     // A resumed erasure counts what the first try cancelled from the summaries it kept.
     cancelled = covered.filter((d) => d.erased?.reason === 'erased').length + cancelled;
+    // Before the keys go: an erasure interrupted after this is resumed from the mark and removes them again.
+    await deps.messages.removeDeliveries(covered.map((d) => d.delivery_id));
     await calls.completeErasure(erasure, { deliveries: covered.length, cancelled });
     for (const id of erasure.key_ids) deps.forget?.(id);
     return { call_id: erasure.call_id, erased_at: erasure.erased_at, deliveries: covered.length, cancelled };

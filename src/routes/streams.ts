@@ -101,8 +101,13 @@ export const streamRoutes = (deps: StreamRouteDeps): FastifyPluginAsyncZod => as
   }, async (req, reply) => {
     const destination = await readable(req, req.params.id);
     allowOrigin(req, reply, destination);
-    const after = await startCursor(destination.id, req.query.after, false);
-    const read = () => store.messages.after(destination.id, after, req.query.limit);
+    // Moves past messages of erased calls too, so a page of only those still advances the consumer.
+    let cursor = await startCursor(destination.id, req.query.after, false);
+    const read = async () => {
+      const page = await store.messages.page(destination.id, cursor, req.query.limit);
+      cursor = page.next;
+      return page.items;
+    };
     let items = await read();
     if (items.length === 0 && req.query.wait_s > 0) {
       // Long-poll: subscribed before the second read, so a message appended in between still wakes it.
@@ -127,7 +132,7 @@ export const streamRoutes = (deps: StreamRouteDeps): FastifyPluginAsyncZod => as
       }
       if (deleted) throw notFound('destination', destination.id);
     }
-    return { items, next_cursor: items.at(-1)?.cursor ?? after };
+    return { items, next_cursor: cursor };
   });
 
   app.get('/v1/destinations/:id/stream', {

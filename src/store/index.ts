@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { KeyRing } from '../crypto/keyring.ts';
+import { createCallSeal } from '../erasure/call-seal.ts';
 import { createAccountStore, type AccountStore } from './accounts.ts';
 import { createCallStore, type CallStore } from './calls.ts';
 import { createConfigCache, type ConfigCache } from './config-cache.ts';
@@ -58,6 +59,7 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
   const db = await openDatabase(deps);
   const config = createConfigCache(db);
   const wakeups = createMessageWakeups({ db, postgresUrl: 'url' in deps ? deps.url : undefined });
+  const calls = createCallStore({ db, keyRing: deps.keyRing });
   return {
     db,
     dialect: dialectOf(deps),
@@ -72,9 +74,9 @@ export async function createStore(deps: DatabaseTarget & { keyRing: KeyRing }): 
     keyFailures: createKeyFailureStore({ db }),
     ingestQuotas: createIngestQuotaStore({ db }),
     slots: createDestinationSlotStore({ db, dialect: dialectOf(deps) }),
-    messages: createMessageStore({ db, wakeups }),
+    messages: createMessageStore({ db, wakeups, seal: createCallSeal(calls) }),
     wakeups,
-    calls: createCallStore({ db, keyRing: deps.keyRing }),
+    calls,
     async ping() {
       await db.selectFrom('accounts').select('id').limit(1).execute();
     },

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { CallSeal } from '../erasure/call-seal.ts';
 import { nowIso } from '../ids.ts';
 import type { MessageWakeups } from './message-wakeups.ts';
 import type { Database, StreamMessagesTable } from './schema.ts';
@@ -41,6 +42,14 @@ export interface Ack {
   acked_at: string;
 }
 
+/** A read of a stream: `next` is the last cursor read, past messages of erased calls too (never served, never stalling a reader). */
+export interface MessagePage {
+  items: StreamMessage[];
+  next: string;
+  /** Rows read, served or not: `limit` of them means more may follow. */
+  scanned: number;
+}
+
 /** Where a stream stands: the last cursor given, and the last one retention removed ("0": none). */
 export interface StreamPosition {
   last: string;
@@ -57,8 +66,12 @@ export interface MessageStore {
    * increasing order, so a reader that saw cursor n has seen every cursor below it. Wakes the stream's readers.
    */
   append(message: NewMessage): Promise<{ message: StreamMessage; created: boolean }>;
-  /** Messages after `after` (a cursor, "0" for the start), oldest first. */
+  /** Messages after `after` (a cursor, "0" for the start), oldest first; those of an erased call left out. */
   after(destinationId: string, after: string, limit: number): Promise<StreamMessage[]>;
+  /** As `after`, with the cursor to read on from (past the left-out messages too). */
+  page(destinationId: string, after: string, limit: number): Promise<MessagePage>;
+  /** Removes the messages of these deliveries (an erased call's), with their acks. */
+  removeDeliveries(deliveryIds: readonly string[]): Promise<number>;
   position(destinationId: string): Promise<StreamPosition>;
   /** The oldest message still kept, for a cursor retention has passed. */
   oldest(destinationId: string): Promise<string | undefined>;
@@ -81,23 +94,54 @@ const CURSOR = /^(0|[1-9]\d{0,14})$/;
 /** A cursor's sequence number, or undefined when it is not a cursor this API gave (tenant input). */
 export const parseCursor = (cursor: string): number | undefined => (CURSOR.test(cursor) ? Number(cursor) : undefined);
 
-const toMessage = (row: Selectable<StreamMessagesTable>): StreamMessage => ({
+const toMessage = (row: Selectable<StreamMessagesTable>, body: string = row.body): StreamMessage => ({
   cursor: String(row.seq),
   delivery_id: row.delivery_id,
   event_id: row.event_id,
   event_type: row.event_type,
   ...(row.call_id !== null ? { call_id: row.call_id } : {}),
   headers: JSON.parse(row.headers) as MessageHeaders,
-  body: row.body,
+  body,
 });
 
-export function createMessageStore(deps: { db: Kysely<Database>; wakeups: MessageWakeups }): MessageStore {
-  const { db, wakeups } = deps;
+/** The record a sealed body is bound to: a body cannot be moved to another message. */
+const sealedAs = (deliveryId: string) => `message:${deliveryId}`;
+
+/**
+ * `seal`: a message of a call is the call's data, so its body is stored sealed under the call's key
+ * (src/erasure/call-seal.ts) and is unreadable, hence never served, once the call is erased.
+ */
+export function createMessageStore(deps: { db: Kysely<Database>; wakeups: MessageWakeups; seal: CallSeal }): MessageStore {
+  const { db, wakeups, seal } = deps;
+  /** The message with its body opened; undefined once its call was erased. */
+  const open = async (row: Selectable<StreamMessagesTable>): Promise<StreamMessage | undefined> => {
+    if (row.call_id === null) return toMessage(row);
+    const body = await seal.open(row.body, sealedAs(row.delivery_id));
+    return body && toMessage(row, body.toString('utf8'));
+  };
+  const page = async (destinationId: string, after: string, limit: number): Promise<MessagePage> => {
+    const rows = await db
+      .selectFrom('stream_messages')
+      .selectAll()
+      .where('destination_id', '=', destinationId)
+      .where('seq', '>', parseCursor(after) ?? 0)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    const items: StreamMessage[] = [];
+    for (const row of rows) {
+      const m = await open(row);
+      if (m) items.push(m);
+    }
+    return { items, next: rows.length > 0 ? String(rows.at(-1)!.seq) : after, scanned: rows.length };
+  };
   const retentionMs = (defaultHours: number) =>
     // bigint throughout: PostgreSQL would type the parameters integer, and epoch ms overflow it.
     sql<number>`coalesce((select a.stream_retention_hours from accounts a where a.id = stream_messages.account_id), ${defaultHours}) * cast(3600000 as bigint)`;
   return {
     async append(m) {
+      // Sealed before the transaction: the call's key is read (or made) through the store's own connection.
+      const body = m.callId !== undefined ? await seal.seal(m.accountId, m.callId, m.body, sealedAs(m.deliveryId)) : m.body;
       const appended = await db.transaction().execute(async (trx) => {
         await trx.insertInto('stream_heads').values({ destination_id: m.destinationId, last_seq: 0, pruned_through: 0 }).onConflict((oc) => oc.doNothing()).execute();
         // Held until commit: appends to one destination commit one after another, in cursor order.
@@ -108,7 +152,7 @@ export function createMessageStore(deps: { db: Kysely<Database>; wakeups: Messag
           .where('destination_id', '=', m.destinationId)
           .where('delivery_id', '=', m.deliveryId)
           .executeTakeFirst();
-        if (existing) return { message: toMessage(existing), created: false };
+        if (existing) return { existing, created: false as const };
         const row = {
           destination_id: m.destinationId,
           seq: Number(head.last_seq) + 1,
@@ -118,27 +162,30 @@ export function createMessageStore(deps: { db: Kysely<Database>; wakeups: Messag
           event_type: m.eventType,
           call_id: m.callId ?? null,
           headers: JSON.stringify(m.headers),
-          body: m.body,
+          body,
           created_ms: Date.now(),
         };
         await trx.insertInto('stream_messages').values(row).execute();
         await trx.updateTable('stream_heads').set({ last_seq: row.seq }).where('destination_id', '=', m.destinationId).execute();
-        return { message: toMessage(row), created: true };
+        return { message: toMessage(row, m.body), created: true as const };
       });
       // After the commit (a reader woken earlier would not see it). A retry wakes them again: harmless.
       await wakeups.publish(m.destinationId, 'appended');
-      return appended;
+      if (appended.created) return appended;
+      // The body this delivery signs is the same on every attempt: the one given is the one stored.
+      return { message: toMessage(appended.existing, m.body), created: false };
     },
     async after(destinationId, after, limit) {
-      const rows = await db
-        .selectFrom('stream_messages')
-        .selectAll()
-        .where('destination_id', '=', destinationId)
-        .where('seq', '>', parseCursor(after) ?? 0)
-        .orderBy('seq')
-        .limit(limit)
-        .execute();
-      return rows.map(toMessage);
+      return (await page(destinationId, after, limit)).items;
+    },
+    page,
+    async removeDeliveries(deliveryIds) {
+      if (deliveryIds.length === 0) return 0;
+      return db.transaction().execute(async (trx) => {
+        await trx.deleteFrom('stream_acks').where('delivery_id', 'in', deliveryIds).execute();
+        const res = await trx.deleteFrom('stream_messages').where('delivery_id', 'in', deliveryIds).executeTakeFirst();
+        return Number(res.numDeletedRows);
+      });
     },
     async position(destinationId) {
       const row = await db.selectFrom('stream_heads').select(['last_seq', 'pruned_through']).where('destination_id', '=', destinationId).executeTakeFirst();

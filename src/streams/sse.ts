@@ -14,7 +14,7 @@ export interface LiveStream {
 }
 
 export interface LiveStreamDeps {
-  messages: Pick<MessageStore, 'after'>;
+  messages: Pick<MessageStore, 'page'>;
   wakeups: Pick<MessageWakeups, 'subscribe' | 'ready'>;
   heartbeatMs: number;
   /** At each heartbeat: false when the destination is gone (its streams end). */
@@ -59,13 +59,15 @@ export function pumpStream(raw: ServerResponse, destinationId: string, cursor: s
   const run = async () => {
     await deps.wakeups.ready();
     while (!closed) {
-      const batch = await deps.messages.after(destinationId, cursor, BATCH);
-      for (const m of batch) {
+      const batch = await deps.messages.page(destinationId, cursor, BATCH);
+      for (const m of batch.items) {
         if (closed) return;
         cursor = m.cursor;
         if (!raw.write(sseFrame(m))) await drained();
       }
-      if (batch.length === BATCH) continue;
+      // Past the messages of erased calls too (never sent): the stream does not read them again.
+      cursor = batch.next;
+      if (batch.scanned === BATCH) continue;
       if (deleted) {
         raw.write('event: destination_deleted\ndata: {}\n\n');
         return;

@@ -9,6 +9,7 @@ import { ensureTemporalCli } from '../../src/temporal/cli.ts';
 import { callCompleted } from '../support/events.ts';
 import { startReceiver, type Receiver } from '../support/receiver.ts';
 import { createDestination } from '../support/resources.ts';
+import { createPullDestination } from '../support/streams.ts';
 import { eventually, settled, startStack, type Stack } from '../support/stack.ts';
 
 const text = (b: Uint8Array | null | undefined) => Buffer.from(b ?? []).toString();
@@ -236,5 +237,46 @@ describe('erasing a call (crypto-shredding), on PostgreSQL with a real dev serve
     assert.equal(event.body.data.summary, secret);
     const call = await stack.call('GET', `/v1/calls/${callId}`, { token: key });
     assert.equal(call.body.deliveries.length, 4);
+  });
+
+  test("a pull destination's messages are sealed under their call's key, and erasing the call removes its messages only", async () => {
+    // An account of its own: only the pull destination gets these events.
+    const pullKey = (await stack.createAccount('Wallboard BPO')).api_key;
+    const dest = await createPullDestination(stack, pullKey);
+    const callX = `call-${randomBytes(4).toString('hex')}`;
+    const callY = `call-${randomBytes(4).toString('hex')}`;
+    const ingest = async (call: string) => {
+      const r = await stack.call('POST', '/v1/events', { token: pullKey, body: callCompleted(`evt_${randomBytes(4).toString('hex')}`, { call_id: call, summary: secret }) });
+      assert.equal(r.status, 202, JSON.stringify(r.body));
+      const [d] = r.body.deliveries as { id: string }[];
+      assert.equal((await settled(stack, pullKey, d!.id)).status, 'delivered');
+      return d!.id;
+    };
+    const x = await ingest(callX);
+    const y = await ingest(callY);
+    const messages = async () => {
+      const r = await stack.call('GET', `/v1/destinations/${dest.id}/messages`, { token: pullKey });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body as { items: { delivery_id: string; cursor: string; body: string }[]; next_cursor: string };
+    };
+    const before = await messages();
+    assert.deepEqual(before.items.map((m) => m.delivery_id), [x, y]);
+    assert.ok(before.items.every((m) => m.body.includes(phone)), 'served opened');
+
+    const { db } = stack.core.store;
+    const stored = await db.selectFrom('stream_messages').selectAll().where('delivery_id', '=', x).executeTakeFirstOrThrow();
+    assert.ok(!stored.body.includes(phone) && !stored.body.includes('call_completed'), 'stored sealed, not in clear');
+    assert.equal(stored.body.startsWith('v1.ck_'), true, stored.body.slice(0, 40));
+
+    const erased = await stack.call('POST', `/v1/calls/${callX}/erase`, { token: pullKey });
+    assert.equal(erased.status, 202, JSON.stringify(erased.body));
+    assert.equal(erased.body.deliveries, 1);
+
+    const afterErasure = await messages();
+    assert.deepEqual(afterErasure.items.map((m) => m.delivery_id), [y]);
+    assert.equal(afterErasure.items[0]!.cursor, before.items[1]!.cursor, 'the other call keeps its place in the stream');
+    assert.equal(afterErasure.next_cursor, before.next_cursor);
+    assert.deepEqual(await db.selectFrom('stream_messages').select('seq').where('delivery_id', '=', x).execute(), []);
+    assert.deepEqual(await db.selectFrom('stream_messages').select('delivery_id').where('call_id', '=', callX).execute(), []);
   });
 });

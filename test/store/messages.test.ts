@@ -65,6 +65,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await store.messages.position(d.id), { last: '20', prunedThrough: '0' });
     });
 
+    test("a call's message is stored sealed under the call's key; once the key is destroyed it is left out, and the cursor still moves past it", async () => {
+      const d = await store.destinations.create(accountId, { url: '', mode: 'pull', event_types: ['*'] });
+      const secret = `caller ${randomBytes(4).toString('hex')}`;
+      const sealed = await store.messages.append({ ...message(d.id, 1), callId: `call_${dialect}_x`, body: JSON.stringify({ secret }) });
+      assert.equal(sealed.message.body, JSON.stringify({ secret }), 'the appender gets the body it gave');
+      await store.messages.append({ ...message(d.id, 2), callId: undefined });
+      const row = await store.db.selectFrom('stream_messages').select('body').where('destination_id', '=', d.id).where('seq', '=', 1).executeTakeFirstOrThrow();
+      assert.ok(!row.body.includes(secret), row.body);
+      assert.deepEqual((await store.messages.after(d.id, '0', 10)).map((m) => m.body), [JSON.stringify({ secret }), '{"n":2}']);
+
+      const erasure = await store.calls.beginErasure(accountId, `call_${dialect}_x`, 'account');
+      await store.calls.completeErasure(erasure, { deliveries: 0, cancelled: 0 });
+      assert.deepEqual(await store.messages.page(d.id, '0', 1), { items: [], next: '1', scanned: 1 }, 'a page of only erased messages still advances');
+      assert.deepEqual((await store.messages.after(d.id, '0', 10)).map((m) => m.cursor), ['2']);
+      assert.equal(await store.messages.removeDeliveries([`delivery:${d.id}:evt_1`]), 1);
+      assert.deepEqual(await store.messages.page(d.id, '0', 10).then((p) => p.items.map((m) => m.cursor)), ['2']);
+    });
+
     test("stream places: an account's bound holds, a released or expired place is free again", async () => {
       const now = Date.now();
       const taken = await Promise.all([1, 2, 3].map((n) => store.messages.lease(accountId, `sls_${dialect}_${n}`, 2, now, now + 60_000)));

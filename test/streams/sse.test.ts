@@ -42,9 +42,9 @@ before(async () => {
     pumpStream(res, destinationId, '0', {
       // The real store, counted: how many messages the pump took out of it.
       messages: {
-        after: async (id, cursor, limit) => {
-          const batch = await store.messages.after(id, cursor, limit);
-          fromStore += batch.length;
+        page: async (id, cursor, limit) => {
+          const batch = await store.messages.page(id, cursor, limit);
+          fromStore += batch.scanned;
           return batch;
         },
       },
