@@ -45,9 +45,11 @@ export type BatchOutcome = { ok: true; result: IngestResult } | { ok: false; err
 /**
  * How many events of one batch are in ingest at once: enough to overlap the Temporal round trips
  * (a start, an enqueue) of different calls, few enough that one batch does not take every
- * connection of the database pool or every eager-start slot of the worker.
+ * connection of the database pool or every eager-start slot of the worker, nor the process from
+ * other accounts' single events: with 16, a neighbour's 100-event batches put B's p99 at 3.0 s in
+ * the burst scenario; with 4, at 251 ms, the burst taking as long (bench/results/fairness.md).
  */
-export const BATCH_CONCURRENCY = 16;
+export const BATCH_CONCURRENCY = 4;
 
 /** A refusal the producer must fix: resending it as is fails again, so later events of its call need not wait for it. */
 const isPermanent = (err: unknown): boolean =>
