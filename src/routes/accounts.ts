@@ -43,13 +43,15 @@ export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => 
     preValidation: async (req) => requireAdmin(req),
   }, async (req) => {
     const { allowed_networks, ingest_quota, stream_retention_hours, data_retention_days } = req.body;
-    let found = await accounts.detail(req.params.id);
-    if (!found) throw noAccount(req.params.id);
-    if (stream_retention_hours !== undefined) await accounts.setStreamRetention(req.params.id, stream_retention_hours);
-    if (allowed_networks !== undefined) found = await accounts.setAllowedNetworks(req.params.id, [...new Set(allowed_networks)]);
-    if (found && data_retention_days !== undefined) found = await accounts.setDataRetentionDays(req.params.id, data_retention_days);
-    if (!found) throw noAccount(req.params.id);
-    if (ingest_quota !== undefined) await ingestQuotas.set(req.params.id, ingest_quota);
+    const id = req.params.id;
+    if (!(await accounts.detail(id))) throw noAccount(id);
+    if (stream_retention_hours !== undefined) await accounts.setStreamRetention(id, stream_retention_hours);
+    if (allowed_networks !== undefined) await accounts.setAllowedNetworks(id, [...new Set(allowed_networks)]);
+    if (data_retention_days !== undefined) await accounts.setDataRetentionDays(id, data_retention_days);
+    if (ingest_quota !== undefined) await ingestQuotas.set(id, ingest_quota);
+    // Read once all are set: the answer shows the account as it now is.
+    const found = await accounts.detail(id);
+    if (!found) throw noAccount(id);
     return withQuota(found);
   });
 };
