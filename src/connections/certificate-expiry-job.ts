@@ -1,3 +1,4 @@
+import { schedule, type PeriodicJob } from '../periodic-job.ts';
 import type { CertificateExpiringFact, OperationalEvents } from '../events/operational.ts';
 import type { ConnectionStore } from '../store/connections.ts';
 import { certificatesExpiring } from './tls.ts';
@@ -6,11 +7,7 @@ import { certificatesExpiring } from './tls.ts';
 export const EXPIRY_WARNING_DAYS = 14;
 const CHECK_EVERY_MS = 60 * 60 * 1000;
 
-export interface CertificateExpiryJob {
-  /** The run started with the job; it never rejects. */
-  first: Promise<void>;
-  stop(): Promise<void>;
-}
+export type CertificateExpiryJob = PeriodicJob;
 
 /**
  * Hourly, the worker looks for connection certificates that expire within 14 days and emits
@@ -54,17 +51,5 @@ export function startCertificateExpiryJob(deps: {
       deps.log.warn({ err }, 'checking connection certificates for expiry failed; will try again');
     }
   };
-  let running = check();
-  const first = running;
-  const timer = setInterval(() => {
-    running = running.then(check);
-  }, deps.everyMs ?? CHECK_EVERY_MS);
-  timer.unref();
-  return {
-    first,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return schedule(check, deps.everyMs ?? CHECK_EVERY_MS);
 }

@@ -1,3 +1,4 @@
+import { schedule, type PeriodicJob } from '../periodic-job.ts';
 import type { CallStore } from '../store/calls.ts';
 import type { ErasureService } from './erase.ts';
 
@@ -5,13 +6,7 @@ const EVERY_MS = 10 * 60 * 1000;
 /** Calls shredded per round: a backlog (a retention just shortened) is worked off over rounds. */
 const PER_ROUND = 200;
 
-export interface CallRetentionJob {
-  /** The round started with the job; it never rejects. */
-  first: Promise<void>;
-  /** Runs one round now (tests, with their own clock); never rejects. */
-  runOnce(): Promise<void>;
-  stop(): Promise<void>;
-}
+export type CallRetentionJob = PeriodicJob;
 
 /**
  * The worker role's shredder: finishes erasures a crash interrupted, then erases every call whose
@@ -39,21 +34,5 @@ export function startCallRetention(deps: {
       deps.log.warn({ err }, 'shredding calls past their data retention failed; will try again');
     }
   };
-  let running = round();
-  const first = running;
-  const timer = setInterval(() => {
-    running = running.then(round);
-  }, deps.everyMs ?? EVERY_MS);
-  timer.unref();
-  return {
-    first,
-    runOnce() {
-      running = running.then(round);
-      return running;
-    },
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return schedule(round, deps.everyMs ?? EVERY_MS);
 }

@@ -1,3 +1,4 @@
+import { schedule, type PeriodicJob } from '../periodic-job.ts';
 import type { EventStore } from '../store/events.ts';
 import type { MessageStore } from '../store/messages.ts';
 
@@ -5,31 +6,9 @@ const PRUNE_EVERY_MS = 60 * 60 * 1000;
 /** Pull streams are pruned more often: their retention is counted in hours. */
 const STREAM_PRUNE_EVERY_MS = 5 * 60 * 1000;
 
-export interface PruneJob {
-  /** The run started with the job; it never rejects. */
-  first: Promise<void>;
-  /** Stops the schedule and waits for a run in progress, so the store can close after it. */
-  stop(): Promise<void>;
-}
+export type PruneJob = PeriodicJob;
 
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
-
-/** Runs `prune` now and every `everyMs`, one run at a time; a failed run is logged and tried again next time. */
-function schedule(prune: () => Promise<void>, everyMs: number): PruneJob {
-  let running = prune();
-  const first = running;
-  const timer = setInterval(() => {
-    running = running.then(prune);
-  }, everyMs);
-  timer.unref();
-  return {
-    first,
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
-}
 
 /**
  * Hourly, the worker forgets event ids older than the retention (EventStore.pruneBefore, by the
