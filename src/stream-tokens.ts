@@ -1,8 +1,7 @@
-import { createHmac, hkdfSync } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from './auth.ts';
+import { createKeyedPayloads } from './crypto/keyed-payload.ts';
 import type { KeyRing } from './crypto/keyring.ts';
-import { safeEqual } from './crypto/safe-equal.ts';
 import { AppError } from './errors.ts';
 import type { AccountStore } from './store/accounts.ts';
 
@@ -38,37 +37,18 @@ interface Payload {
 const invalid = (why: string) => new AppError(401, 'invalid_stream_token', `The stream token ${why}; ask for a new one (POST /v1/destinations/:id/stream-tokens)`);
 
 export function createStreamTokens(keyRing: KeyRing): StreamTokens {
-  const keys = new Map<string, Buffer>();
-  const macKey = (kid: string): Buffer | undefined => {
-    let key = keys.get(kid);
-    if (!key) {
-      const master = keyRing.key(kid);
-      if (!master) return undefined;
-      key = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), INFO, 32));
-      keys.set(kid, key);
-    }
-    return key;
-  };
-  const mac = (key: Buffer, payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
+  const payloads = createKeyedPayloads(keyRing, INFO);
   return {
     issue(accountId, destinationId, ttlS) {
       const expires = new Date(Date.now() + ttlS * 1000);
-      const kid = keyRing.currentKeyId;
-      const payload = Buffer.from(JSON.stringify({ k: kid, a: accountId, d: destinationId, e: Math.floor(expires.getTime() / 1000) } satisfies Payload)).toString('base64url');
-      return { token: `${PREFIX}${payload}.${mac(macKey(kid)!, payload)}`, expires_at: expires.toISOString() };
+      const claims: Omit<Payload, 'k'> = { a: accountId, d: destinationId, e: Math.floor(expires.getTime() / 1000) };
+      return { token: `${PREFIX}${payloads.seal(claims)}`, expires_at: expires.toISOString() };
     },
     verify(token, now = new Date()) {
-      const m = /^vst_([A-Za-z0-9_-]{1,1000})\.([A-Za-z0-9_-]{43})$/.exec(token);
-      if (!m) throw invalid('is malformed');
-      const [, payload, signature] = m as unknown as [string, string, string];
-      let claims: Partial<Payload>;
-      try {
-        claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<Payload>;
-      } catch {
-        throw invalid('is malformed');
-      }
-      const key = typeof claims.k === 'string' ? macKey(claims.k) : undefined;
-      if (!key || !safeEqual(signature, mac(key, payload))) throw invalid('is not valid');
+      if (!/^vst_[A-Za-z0-9_-]{1,1000}\.[A-Za-z0-9_-]{43}$/.test(token)) throw invalid('is malformed');
+      const opened = payloads.open(token.slice(PREFIX.length));
+      if (!opened.ok) throw invalid(opened.why === 'malformed' ? 'is malformed' : 'is not valid');
+      const claims = opened.claims as Partial<Payload>;
       if (typeof claims.a !== 'string' || typeof claims.d !== 'string' || typeof claims.e !== 'number') throw invalid('is malformed');
       if (claims.e * 1000 <= now.getTime()) throw new AppError(401, 'stream_token_expired', 'The stream token has expired; ask for a new one (POST /v1/destinations/:id/stream-tokens)');
       return { accountId: claims.a, destinationId: claims.d, expiresAt: new Date(claims.e * 1000) };

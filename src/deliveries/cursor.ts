@@ -1,4 +1,5 @@
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { createKeyedPayloads } from '../crypto/keyed-payload.ts';
 import type { KeyRing } from '../crypto/keyring.ts';
 import { DomainError } from '../errors.ts';
 
@@ -21,42 +22,18 @@ export interface Cursors {
 
 /** Keys derived per master key, so cursors made before a key rotation still open while that key is in the ring. */
 export function createCursors(keyRing: Pick<KeyRing, 'currentKeyId' | 'key'>): Cursors {
-  const keys = new Map<string, Buffer>();
-  const macKey = (kid: string): Buffer | undefined => {
-    let k = keys.get(kid);
-    if (!k) {
-      const master = keyRing.key(kid);
-      if (!master) return undefined;
-      k = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), HKDF_INFO, 32));
-      keys.set(kid, k);
-    }
-    return k;
-  };
-  const mac = (key: Buffer, body: string) => createHmac('sha256', key).update(body).digest();
-
+  const payloads = createKeyedPayloads(keyRing, HKDF_INFO);
   return {
     seal(token, query) {
-      const kid = keyRing.currentKeyId;
-      const body = Buffer.from(JSON.stringify({ k: kid, q: queryTag(query), t: Buffer.from(token).toString('base64') })).toString('base64url');
-      return `${body}.${mac(macKey(kid)!, body).toString('base64url')}`;
+      return payloads.seal({ q: queryTag(query), t: Buffer.from(token).toString('base64') });
     },
     open(cursor, query) {
-      const [body, tag, extra] = cursor.split('.');
-      if (!body || !tag || extra !== undefined) throw notOurs();
-      let parsed: { k?: unknown; q?: unknown; t?: unknown };
-      try {
-        parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as typeof parsed;
-      } catch {
-        throw notOurs();
-      }
-      if (typeof parsed !== 'object' || parsed === null || typeof parsed.k !== 'string' || typeof parsed.q !== 'string' || typeof parsed.t !== 'string') throw notOurs();
-      const key = macKey(parsed.k);
-      const sent = Buffer.from(tag, 'base64url');
-      if (!key) throw notOurs();
-      const expected = mac(key, body);
-      if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) throw notOurs();
-      if (parsed.q !== queryTag(query)) throw new DomainError('invalid_cursor', 'cursor: it belongs to a listing with other filters; send the same filters as the first page');
-      return Buffer.from(parsed.t, 'base64');
+      const opened = payloads.open(cursor);
+      if (!opened.ok) throw notOurs();
+      const { q, t } = opened.claims;
+      if (typeof q !== 'string' || typeof t !== 'string') throw notOurs();
+      if (q !== queryTag(query)) throw new DomainError('invalid_cursor', 'cursor: it belongs to a listing with other filters; send the same filters as the first page');
+      return Buffer.from(t, 'base64');
     },
   };
 }
