@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTemporalCli } from '../src/temporal/cli.ts';
 import { attemptsAsLocalActivitiesModule, buildBundle, transformAsActivityModule } from './lib/bundle.ts';
 import { costBench, costOptions } from './cost.ts';
+import { temporalFloorBench } from './temporal-floor.ts';
 import { fairnessBench } from './fairness.ts';
 import { measureRate, type RateResult } from './lib/measure.ts';
 import { cleanupAll, installExitHandlers, onCleanup, repoRoot } from './lib/processes.ts';
@@ -236,6 +237,11 @@ async function tuningRun(dir: string, receiver: TimingReceiver, temporalCli: str
 async function main(): Promise<void> {
   installExitHandlers();
   if (flag('fairness')) return fairnessBench();
+  if (flag('temporal-floor')) {
+    const rates = (arg('rates') ?? env.BENCH_FLOOR_RATES ?? '50,100').split(',').map(Number);
+    await temporalFloorBench({ rates, durationS: Number(arg('duration') ?? env.BENCH_FLOOR_DURATION_S ?? 20), out: opts.out, devServerArgs: opts.devServerArgs, log });
+    return;
+  }
   const temporalCli = await ensureTemporalCli(log);
   const dir = mkdtempSync(join(tmpdir(), 'voiceoi-bench-'));
   if (!opts.keepData) onCleanup('temp data dir', () => rmSync(dir, { recursive: true, force: true }));

@@ -31,13 +31,13 @@ export function createDeliveryActivities(deps: ActivityDeps) {
       // Runs that know `not_local` (input.slot) send a slow destination's attempt as an ordinary
       // activity; the check comes once the attempt holds its slot, so one over the bound just waits.
       const inTask = input.slot !== undefined && Context.current().info.isLocal;
-      let counted = false;
-      const sendHere = () => (counted = local.tryStart(input.destinationId));
+      let done: (() => void) | undefined;
+      const sendHere = () => (done = local.tryStart(input.destinationId)) !== undefined;
       let record: AttemptRecord;
       try {
         record = await performAttempt(deps, input, inTask ? { sendHere } : {});
       } finally {
-        if (counted) local.done(input.destinationId);
+        done?.();
       }
       // An attempt made again (waiting for a slot, or not here): nothing was sent, nothing to judge.
       if (record.hold) return record;
