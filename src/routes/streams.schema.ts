@@ -57,4 +57,10 @@ export const ackBody = z.object({
   consumer: z.string().trim().min(1).max(200).optional().describe('Who handled it (a host name, `voiceoi listen`).'),
 });
 
-export const ackView = z.object({ cursor: z.string(), status: z.number(), duration_ms: z.number(), consumer: z.string().nullable(), acked_at: z.string() });
+export const ackView = z.object({
+  cursor: z.string(),
+  status: z.number(),
+  duration_ms: z.number().describe('As the consumer reported it'),
+  consumer: z.string().nullable(),
+  acked_at: z.string().describe('When the API recorded the ack (RFC 3339, its clock)'),
+});
