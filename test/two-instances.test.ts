@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../src/temporal/dev-server.ts';
 import { callAt } from './support/api.ts';
+import { signIn } from './support/console-session.ts';
 import { callCompleted } from './support/events.ts';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { startReplica, type ProductProcess } from './support/product-process.ts';
@@ -92,6 +93,15 @@ describe('two instances on one machine: npm start with its own TEMPORAL_PORT, PO
       ['/instance-1', 'evt_instance_1'],
       ['/instance-2', 'evt_instance_2'],
     ]);
+  });
+
+  test("the console of each links to its own instance's Temporal UI", async () => {
+    for (const { proc, temporalPort } of instances) {
+      const key = (await call(proc.url, 'POST', '/v1/accounts', admin, { name: 'Console' })).body.api_key as string;
+      const session = await signIn({ url: proc.url, call: (method, path, o) => callAt(proc.url, method, path, o) }, key);
+      const info = await callAt(proc.url, 'GET', '/v1/session', { headers: session.cookie });
+      assert.equal(info.body.temporal_ui_url, `http://127.0.0.1:${temporalPort + 1000}`);
+    }
   });
 
   test("a destination at an instance's own Temporal ports (gRPC, HTTP API, UI: the derived ones) is refused by that instance", async () => {
