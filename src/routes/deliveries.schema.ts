@@ -55,7 +55,7 @@ export const deliveryEvent = z
   .object({
     id: z.string(),
     type: z.string(),
-    occurred_at: z.string(),
+    occurred_at: z.string().describe('As the producer sent it: when the call event happened on the platform, not when it was accepted'),
     account_id: z.string(),
     data: z.record(z.string(), z.unknown()),
   })
