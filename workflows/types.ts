@@ -105,7 +105,7 @@ export type AttemptVerdict =
 
 export interface AttemptRecord {
   n: number;
-  /** When the worker began the attempt (its clock, before reading the destination and signing). */
+  /** When the worker began the attempt (its clock, before reading the destination and signing); for an attempt its worker lost, when the workflow asked for it. */
   started_at: string;
   /** started_at to finished_at, on the worker's monotonic clock (so it may differ from their difference by a millisecond). */
   duration_ms: number;
