@@ -1,7 +1,7 @@
 // How long a warm `npm start` takes to be ready: spawn → `/healthz` 200 (the API listens only once the
 // worker polls), on one data directory kept between runs (the dev server's database, the build, the
-// console all exist already: the second start of a day, not the first install). It uses the dev
-// server's fixed ports (7233, 7243), as `npm start` does: run it with no other `npm start` up.
+// console all exist already: the second start of a day, not the first install). Every port is a free
+// one (TEMPORAL_PORT and the rest), so it runs beside another `npm start`.
 //   node --no-node-snapshot --import tsx bench/startup.ts [runs=5]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,13 +17,13 @@ const runs = Number(process.argv[2] ?? 5);
 const dataDir = mkdtempSync(join(tmpdir(), 'voiceoi-startup-'));
 
 async function startOnce(): Promise<number> {
-  const [port, uiPort] = [await freePort(), await freePort()];
+  const [port, temporalPort, httpPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const t0 = performance.now();
   const child = spawn('npm', ['start', '--silent'], {
     cwd: repoRoot,
     detached: true,
     stdio: 'ignore',
-    env: { ...process.env, PORT: String(port), VOICEOI_DATA_DIR: dataDir, TEMPORAL_UI_PORT: String(uiPort), LOG_LEVEL: 'warn' },
+    env: { ...process.env, PORT: String(port), VOICEOI_DATA_DIR: dataDir, TEMPORAL_PORT: String(temporalPort), TEMPORAL_HTTP_PORT: String(httpPort), TEMPORAL_UI_PORT: String(uiPort), LOG_LEVEL: 'warn' },
   });
   const exited = new Promise((r) => child.once('exit', r));
   try {

@@ -55,6 +55,12 @@ const trustedProxies = commaList.superRefine((list, ctx) => {
   }
 });
 
+const port = z.coerce.number().int().min(1).max(65535);
+
+/** The dev server's HTTP API and UI ports beside its gRPC port, as the Temporal CLI places them. */
+export const TEMPORAL_HTTP_PORT_OFFSET = 10;
+export const TEMPORAL_UI_PORT_OFFSET = 1000;
+
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
@@ -126,7 +132,14 @@ const envSchema = z.object({
   VOICEOI_STREAM_RETENTION_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(72),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  /**
+   * The ports of the dev server `npm start` runs when TEMPORAL_ADDRESS is unset (its gRPC frontend,
+   * which the other roles then reach too), so a second instance can run beside the first. The HTTP
+   * API and the UI follow it (7233 → 7243 and 8233, the CLI's own offsets) unless set.
+   */
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_HTTP_PORT: port.optional(),
+  TEMPORAL_UI_PORT: port.optional(),
   /**
    * The dev server's SQLite `synchronous` pragma beside WAL (src/temporal/dev-server.ts). full: every
    * commit is on disk before it is answered. normal: a commit survives a crash of the process but the
@@ -151,6 +164,10 @@ const sharedAcrossReplicas = envSchema.superRefine((c, ctx) => {
       path: ['VOICEOI_CODEC_JWKS_URL'],
       message: 'VOICEOI_CODEC_JWKS_URL, VOICEOI_CODEC_JWT_ISSUER and VOICEOI_CODEC_JWT_AUDIENCE go together: set all three to accept the Temporal UI\'s access tokens, or none',
     });
+  for (const [name, offset] of [['TEMPORAL_HTTP_PORT', TEMPORAL_HTTP_PORT_OFFSET], ['TEMPORAL_UI_PORT', TEMPORAL_UI_PORT_OFFSET]] as const) {
+    if (c[name] === undefined && c.TEMPORAL_PORT + offset > 65535)
+      ctx.addIssue({ code: 'custom', path: [name], message: `is TEMPORAL_PORT + ${offset} unless set, which is above 65535 for TEMPORAL_PORT=${c.TEMPORAL_PORT}: set ${name}, or a lower TEMPORAL_PORT` });
+  }
   if (!c.DATABASE_URL) return;
   if (!c.VOICEOI_MASTER_KEYS)
     ctx.addIssue({
@@ -166,11 +183,18 @@ const sharedAcrossReplicas = envSchema.superRefine((c, ctx) => {
     });
 });
 
-export type Config = z.infer<typeof envSchema> & { version: string };
+type Derived = 'TEMPORAL_HTTP_PORT' | 'TEMPORAL_UI_PORT';
+export type Config = Omit<z.infer<typeof envSchema>, Derived> & Record<Derived, number> & { version: string };
 
 export const VERSION = '0.1.0';
 
 /** Validated once at start-up: a wrong variable stops the process with every problem listed. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return { ...parseEnv(sharedAcrossReplicas, env, 'configuration'), version: VERSION };
+  const c = parseEnv(sharedAcrossReplicas, env, 'configuration');
+  return {
+    ...c,
+    TEMPORAL_HTTP_PORT: c.TEMPORAL_HTTP_PORT ?? c.TEMPORAL_PORT + TEMPORAL_HTTP_PORT_OFFSET,
+    TEMPORAL_UI_PORT: c.TEMPORAL_UI_PORT ?? c.TEMPORAL_PORT + TEMPORAL_UI_PORT_OFFSET,
+    version: VERSION,
+  };
 }

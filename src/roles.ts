@@ -3,7 +3,7 @@ import pino from 'pino';
 import { codecUiEndpoint, codecUiSecretFor } from './admin-token.ts';
 import { loadConfig, type Config } from './config.ts';
 import { ensureConsoleBuilt } from './console-build.ts';
-import { listeningPorts, TEMPORAL_HTTP_PORT } from './delivery/own-listeners.ts';
+import { listeningPorts, localTemporal } from './delivery/own-listeners.ts';
 import { loggerOptions } from './logger.ts';
 import type { DevServer } from './temporal/dev-server.ts';
 
@@ -18,8 +18,8 @@ function startTemporal(config: Config, localBase: string, log: pino.Logger): Pro
   log.info('starting the Temporal dev server');
   return import('./temporal/dev-server.ts').then(({ startDevServer }) =>
     startDevServer({
-      port: 7233,
-      httpPort: TEMPORAL_HTTP_PORT,
+      port: config.TEMPORAL_PORT,
+      httpPort: config.TEMPORAL_HTTP_PORT,
       uiPort: config.TEMPORAL_UI_PORT,
       dbFile: resolve(join(config.VOICEOI_DATA_DIR, 'temporal.db')),
       namespace: config.TEMPORAL_NAMESPACE,
@@ -81,7 +81,7 @@ export async function runRoles(): Promise<void> {
       // Every port it listens on, not only the configured ones: its metrics and internal services too.
       if (devServer.pid) for (const port of listeningPorts(devServer.pid)) core.policy.addOwnListener({ name: 'Temporal dev server', port });
     }
-    address ??= '127.0.0.1:7233';
+    address ??= localTemporal(config);
     const [{ targetFromConfig }, { prepareNamespace }] = await Promise.all([import('./temporal/connection.ts'), import('./temporal/namespace.ts')]);
     const target = targetFromConfig(config, address);
 

@@ -39,3 +39,15 @@ test('tuning switches default to the measured winners and refuse out-of-range va
   assert.equal(loadTuning({ VOICEOI_EAGER_WORKFLOW_START: 'false' }).eagerWorkflowStart, false);
   assert.throws(() => loadTuning({ VOICEOI_HTTP_CONNECTIONS: '0' }), /VOICEOI_HTTP_CONNECTIONS/);
 });
+
+test("the dev server's ports: TEMPORAL_PORT (7233), its HTTP API and UI derived from it (+10, +1000) unless set", () => {
+  const defaults = loadConfig({});
+  assert.deepEqual([defaults.TEMPORAL_PORT, defaults.TEMPORAL_HTTP_PORT, defaults.TEMPORAL_UI_PORT], [7233, 7243, 8233]);
+  const second = loadConfig({ TEMPORAL_PORT: '17233' });
+  assert.deepEqual([second.TEMPORAL_PORT, second.TEMPORAL_HTTP_PORT, second.TEMPORAL_UI_PORT], [17233, 17243, 18233]);
+  const explicit = loadConfig({ TEMPORAL_PORT: '17233', TEMPORAL_HTTP_PORT: '9000', TEMPORAL_UI_PORT: '9001' });
+  assert.deepEqual([explicit.TEMPORAL_HTTP_PORT, explicit.TEMPORAL_UI_PORT], [9000, 9001]);
+  assert.throws(() => loadConfig({ TEMPORAL_PORT: '65000' }), /TEMPORAL_UI_PORT: is TEMPORAL_PORT \+ 1000 unless set, which is above 65535 for TEMPORAL_PORT=65000: set TEMPORAL_UI_PORT, or a lower TEMPORAL_PORT/);
+  assert.equal(loadConfig({ TEMPORAL_PORT: '65000', TEMPORAL_UI_PORT: '9001' }).TEMPORAL_HTTP_PORT, 65010);
+  assert.throws(() => loadConfig({ TEMPORAL_PORT: '0' }), /TEMPORAL_PORT/);
+});

@@ -43,6 +43,7 @@ export function outline(a: AttemptRecord, runId: string): AttemptRecord {
     n: a.n,
     started_at: a.started_at,
     duration_ms: a.duration_ms,
+    ...(a.finished_at ? { finished_at: a.finished_at } : {}),
     verdict: a.verdict,
     ...(a.response ? { response: { status: a.response.status, headers: {}, body: '', body_truncated: true } } : {}),
     ...(a.error ? { error: { code: a.error.code, message: a.error.message.slice(0, OUTLINE_MESSAGE_CHARS) } } : {}),

@@ -22,6 +22,7 @@ import {
 import type { DeliveryActivities } from '../src/activities/index.ts';
 import { SA_STATUS } from './search-attribute-keys.ts';
 import { delayBeforeAttempt } from './retry-schedule.ts';
+import { momentOf, timerFiresAfter } from './moments.ts';
 import { deliveryGates } from './delivery-gates.ts';
 import { slotSignal } from './gate-signals.ts';
 import { LEGACY_ATTEMPT_TIMEOUT_MS, MAX_ATTEMPTS_PER_RUN, MAX_RECORDED_PER_RUN, outline } from './attempt-limits.ts';
@@ -169,9 +170,13 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
     return true;
   });
 
-  const setStatus = (status: DeliveryStatus) => {
+  /** `outcome`: what ended the delivery, whose finished_at is the moment it ended (workflows/moments.ts). */
+  const setStatus = (status: DeliveryStatus, outcome?: { finished_at?: string }) => {
     if (state.status === status) return;
     state.status = status;
+    if (status === 'delivered') state.delivered_at = momentOf(outcome);
+    else if (status === 'failed') state.failed_at = momentOf(outcome);
+    else if (status === 'cancelled') state.cancelled_at = momentOf(outcome);
     upsertSearchAttributes([{ key: SA_STATUS, value: status }]);
     if (TERMINAL.has(status)) metrics.finished(status, { replay: input.replayOf !== undefined, propagationMs: propagationMs(input, state) });
   };
@@ -230,7 +235,7 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
         // (recover replays it, hook.delivery_failed tells), never as a failed workflow.
         const why = failure instanceof ActivityFailure ? (failure.cause?.message ?? failure.message) : failure.message;
         state.reason = `transform failed: ${why}`;
-        setStatus('failed');
+        setStatus('failed', transform);
         return state;
       }
     }
@@ -238,7 +243,7 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
     state.mapping = transform.mapping;
     if (transform.error) {
       state.reason = `transform failed: ${transform.error.message}`;
-      setStatus('failed');
+      setStatus('failed', transform);
       return state;
     }
     if (transform.request === null) {
@@ -284,11 +289,11 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
       const wait = again ? 0 : delayBeforeAttempt(input.retryScheduleS, n, retryAfterMs, Math.random);
       if (wait === undefined) {
         state.reason = `gave up after ${n - 1} attempts: ${describe(last)}`;
-        setStatus('failed');
+        setStatus('failed', last);
         return state;
       }
       if (wait > 0) {
-        state.next_attempt_at = new Date(Date.now() + wait).toISOString();
+        state.next_attempt_at = timerFiresAfter(wait, last);
         await sleep(wait);
         state.next_attempt_at = undefined;
       }
@@ -337,17 +342,16 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
       state.attempts.push(last);
       switch (last.verdict) {
         case 'delivered':
-          state.delivered_at = new Date(Date.now()).toISOString();
-          setStatus('delivered');
+          setStatus('delivered', last);
           return state;
         case 'failed':
         case 'gone':
           state.reason = describe(last);
-          setStatus('failed');
+          setStatus('failed', last);
           return state;
         case 'cancelled':
           state.reason = describe(last);
-          setStatus('cancelled');
+          setStatus('cancelled', last);
           return state;
         case 'retry':
           if (last.error?.code === 'destination_paused') {
@@ -390,7 +394,7 @@ async function deliver(input: DeliveryInput, v3: boolean, v4: boolean, v5: boole
  * The thrown error's message stays in the activity's failure in history, not in the attempt log.
  */
 function lostAttempt(n: number, startedAtMs: number, err: ActivityFailure): AttemptRecord {
-  const base = { n, started_at: new Date(startedAtMs).toISOString(), duration_ms: Date.now() - startedAtMs };
+  const base = { n, started_at: new Date(startedAtMs).toISOString(), duration_ms: Date.now() - startedAtMs, finished_at: new Date(Date.now()).toISOString() };
   if (err.cause instanceof TimeoutFailure) {
     return {
       ...base,

@@ -64,6 +64,8 @@ export interface TransformOutcome {
   /** null: the mapping skipped this event. */
   request: OutgoingRequest | null;
   duration_ms: number;
+  /** When the worker had the outcome (absent when the workflow built the request itself, and on older records). */
+  finished_at?: string;
   logs?: string[];
   error?: { code: string; message: string; line?: number; column?: number };
 }
@@ -103,8 +105,16 @@ export type AttemptVerdict =
 
 export interface AttemptRecord {
   n: number;
+  /** When the worker began the attempt (its clock, before reading the destination and signing); for an attempt its worker lost, when the workflow asked for it. */
   started_at: string;
+  /** started_at to finished_at, on the worker's monotonic clock (so it may differ from their difference by a millisecond). */
   duration_ms: number;
+  /**
+   * When the worker had the outcome: the answer's status, headers and (bounded) body read, or the
+   * error. Absent on records written before it existed; an attempt lost by its worker carries the
+   * moment the workflow learnt it was lost.
+   */
+  finished_at?: string;
   request?: RecordedRequest;
   response?: RecordedResponse;
   error?: { code: string; message: string };
@@ -164,10 +174,17 @@ export interface DeliveryState {
   mapping?: { id: string; version: number } | null;
   transform?: TransformOutcome;
   attempts: AttemptRecord[];
+  /** While retrying: the earliest the next attempt starts (its timer fires at or after it; a worker then picks it up). */
   next_attempt_at?: string;
   reason?: string;
+  /** When the API accepted the event (the dedupe record's received_at): before any attempt. */
   accepted_at: string;
+  /** The delivering attempt's finished_at: the receiver's 2xx answer was in. */
   delivered_at?: string;
+  /** When the delivery was judged failed: the last attempt's finished_at, or the moment the workflow decided (a transform failure, a lost run). */
+  failed_at?: string;
+  /** When the delivery was cancelled: the cancelling attempt's finished_at, or the moment the workflow took the cancel request. */
+  cancelled_at?: string;
 }
 
 /**

@@ -4,7 +4,7 @@ export interface Session {
   account: { id: string; name: string };
   csrf_token: string;
   expires_at: string;
-  /** Optional: where operators open workflows (the console falls back to this host on :8233). */
+  /** The dev server's Temporal UI (its TEMPORAL_UI_PORT); absent with a cluster, when the console falls back to this host on :8233. */
   temporal_ui_url?: string;
 }
 

@@ -4,6 +4,7 @@ import { performAttempt, type AttemptDeps } from '../delivery/attempt.ts';
 import type { DestinationHealth } from '../delivery/destination-health.ts';
 import type { OperationalEvents } from '../events/operational.ts';
 import type { TransformInput } from '../transform/transform-step.ts';
+import { nowIso } from '../ids.ts';
 import { inputAccount } from '../delivery/input-account.ts';
 import { createLocalAttempts, type LocalAttempts } from '../delivery/local-attempts.ts';
 
@@ -25,7 +26,9 @@ export function createDeliveryActivities(deps: ActivityDeps) {
   const local = deps.localAttempts ?? createLocalAttempts();
   return {
     async transformEvent(input: TransformInput): Promise<TransformOutcome> {
-      return deps.transform(input);
+      // Run locally, its outcome arrives inside the workflow task that asked for it: the workflow's
+      // clock is earlier than this (workflows/moments.ts).
+      return { ...(await deps.transform(input)), finished_at: nowIso() };
     },
     async attemptDelivery(input: AttemptInput): Promise<AttemptRecord> {
       // Runs that know `not_local` (input.slot) send a slow destination's attempt as an ordinary

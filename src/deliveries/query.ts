@@ -199,6 +199,8 @@ export function createDeliveryQueries(deps: { client: Client; runs: RunReader; c
     return {
       ...state,
       status: 'failed',
+      // Ended by Temporal (terminated, timed out, failed), not by the workflow: when its run closed.
+      failed_at: description.closeTime?.toISOString() ?? state.failed_at,
       next_attempt_at: undefined,
       reason: `the delivery's workflow run ended ${status.toLowerCase().replace('_', ' ')} without finishing; replay it (POST /v1/deliveries/:id/retry)`,
     };

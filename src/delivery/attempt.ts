@@ -66,7 +66,7 @@ export async function performAttempt(
   let digestOnly: { sentBody?: string } | undefined;
   const finish = (outcome: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>): AttemptRecord => {
     const rest = digestOnly ? digestBodies(outcome, digestOnly.sentBody) : outcome;
-    const record = boundRecord({ n: input.attempt, started_at: startedAt.toISOString(), duration_ms: Math.round((performance.now() - t0) * 10) / 10, ...rest });
+    const record = boundRecord({ n: input.attempt, started_at: startedAt.toISOString(), duration_ms: Math.round((performance.now() - t0) * 10) / 10, finished_at: new Date().toISOString(), ...rest });
     deps.onOutcome?.(record, { destinationId: input.destinationId });
     return record;
   };
@@ -95,6 +95,7 @@ export async function performAttempt(
     n: input.attempt,
     started_at: startedAt.toISOString(),
     duration_ms: Math.round((performance.now() - t0) * 10) / 10,
+    finished_at: new Date().toISOString(),
     verdict: 'retry',
     hold,
   });

@@ -3,8 +3,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Config } from '../config.ts';
 import { isThisHost, parseAddress, portOf, type OwnListener } from './network-policy.ts';
 
-/** Temporal's default frontend HTTP API port (a cluster's, and the one `npm start` gives its dev server). */
-export const TEMPORAL_HTTP_PORT = 7243;
+/** The Temporal frontend the roles use when TEMPORAL_ADDRESS is unset: the dev server `npm start` runs. */
+export const localTemporal = (config: Pick<Config, 'TEMPORAL_PORT'>): string => `127.0.0.1:${config.TEMPORAL_PORT}`;
 
 interface Endpoint {
   name: string;
@@ -30,10 +30,10 @@ function endpointsOf(config: Config): Endpoint[] {
   const out: (Endpoint | undefined)[] = [];
   // The API in the api/all roles, the metrics listener in the worker role.
   if (config.PORT) out.push({ name: config.VOICEOI_ROLE === 'worker' ? 'metrics listener (PORT)' : 'API (PORT)', host: config.HOST, port: config.PORT });
-  const temporal = hostPort(config.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', 7233);
+  const temporal = hostPort(config.TEMPORAL_ADDRESS ?? localTemporal(config), 7233);
   if (temporal) {
     out.push({ name: 'Temporal frontend (gRPC)', ...temporal });
-    out.push({ name: 'Temporal frontend (HTTP API)', host: temporal.host, port: TEMPORAL_HTTP_PORT });
+    out.push({ name: 'Temporal frontend (HTTP API)', host: temporal.host, port: config.TEMPORAL_HTTP_PORT });
   }
   out.push({ name: 'Temporal UI (TEMPORAL_UI_PORT)', host: '127.0.0.1', port: config.TEMPORAL_UI_PORT });
   out.push(fromUrl('API (VOICEOI_PUBLIC_URL)', config.VOICEOI_PUBLIC_URL));

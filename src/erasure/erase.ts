@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { AttemptRecord } from '../../workflows/types.ts';
 import { eachAtMost } from '../concurrency.ts';
+import { nowIso } from '../ids.ts';
 import type { DeliveryView } from '../deliveries/query.ts';
 import type { CallDelivery, CallErasure, CallStore, ErasedBy, ErasedDeliverySummary, ErasedDeliveryView } from '../store/calls.ts';
 import type { MessageStore } from '../store/messages.ts';
@@ -45,6 +46,7 @@ const attemptSummary = (a: AttemptRecord): ErasedDeliverySummary['attempts'][num
   n: a.n,
   started_at: a.started_at,
   duration_ms: a.duration_ms,
+  ...(a.finished_at ? { finished_at: a.finished_at } : {}),
   verdict: a.verdict,
   ...(a.response?.status !== undefined ? { status: a.response.status } : {}),
   ...(a.error ? { error_code: a.error.code } : {}),
@@ -89,6 +91,9 @@ export function createErasureService(deps: ErasureDeps): ErasureService {
       destination_id: view?.destination_id ?? ids?.destinationId ?? '',
       ...(view?.accepted_at ? { accepted_at: view.accepted_at } : {}),
       ...(view?.delivered_at ? { delivered_at: view.delivered_at } : {}),
+      // A running delivery ends here, terminated by this erasure: that is when it was cancelled.
+      ...(running ? { cancelled_at: nowIso() } : view?.cancelled_at ? { cancelled_at: view.cancelled_at } : {}),
+      ...(!running && view?.failed_at ? { failed_at: view.failed_at } : {}),
       ...(!running && view?.next_attempt_at ? { next_attempt_at: view.next_attempt_at } : {}),
       attempts: (view?.attempts ?? []).map(attemptSummary),
     };

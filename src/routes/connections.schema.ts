@@ -133,8 +133,8 @@ export const connectionView = z.discriminatedUnion('kind', [
     kind: z.literal('oauth2_authorization_code'),
     provider: z.string(),
     scope: z.string().nullable(),
-    authorized_at: z.string().nullable(),
-    token_expires_at: z.string().nullable(),
+    authorized_at: z.string().nullable().describe('When the authorization completed: the provider\'s tokens were stored (RFC 3339)'),
+    token_expires_at: z.string().nullable().describe('When the current access token expires, counted from when it was requested (so never later than the provider\'s own expiry); refreshed before then'),
     /** Where to send the user to (re-)authorize. */
     authorize_path: z.string(),
   }),

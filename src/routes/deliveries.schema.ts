@@ -27,8 +27,8 @@ const deliverySummary = z.object({
   destination_id: z.string(),
   call_id: z.string().nullable(),
   lead_id: z.string().nullable(),
-  started_at: z.string(),
-  closed_at: z.string().nullable(),
+  started_at: z.string().describe("When Temporal started this run of the delivery's workflow (RFC 3339, the Temporal server's clock): just after the event was accepted, or when a retry or replay started it again"),
+  closed_at: z.string().nullable().describe("When this run's workflow closed (delivered, failed, skipped, cancelled, or ended by Temporal); null while it runs. The delivery's own delivered_at / failed_at / cancelled_at name the moment of the outcome itself"),
   erased: z.literal(true).optional().describe('Its call was erased: the status is the one kept at the erasure (GET /v1/calls/:call_id)'),
 });
 
@@ -55,7 +55,7 @@ export const deliveryEvent = z
   .object({
     id: z.string(),
     type: z.string(),
-    occurred_at: z.string(),
+    occurred_at: z.string().describe('As the producer sent it: when the call event happened on the platform, not when it was accepted'),
     account_id: z.string(),
     data: z.record(z.string(), z.unknown()),
   })

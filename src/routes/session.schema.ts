@@ -9,6 +9,10 @@ export const sessionInfo = z.object({
   csrf_token: z.string(),
   /** When the session ends without further requests (idle end, capped by the absolute end). */
   expires_at: z.string(),
+  temporal_ui_url: z
+    .string()
+    .optional()
+    .describe("The Temporal UI of the dev server this install runs (TEMPORAL_ADDRESS unset), on its TEMPORAL_UI_PORT: where the console opens a delivery's workflow. Absent with a Temporal cluster"),
 });
 
 export const revokedSessions = z.object({ revoked: z.number().int() });

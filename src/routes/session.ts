@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireAdmin } from '../auth.ts';
+import type { Config } from '../config.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { SessionService } from '../sessions.ts';
 import type { Store } from '../store/index.ts';
@@ -9,6 +10,7 @@ import { revokedSessions, sessionInfo, signInBody } from './session.schema.ts';
 export interface SessionRouteDeps {
   store: Pick<Store, 'accounts'>;
   sessions: SessionService;
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_UI_PORT'>;
 }
 
 const tags = ['console sessions'];
@@ -17,6 +19,8 @@ const expired = () => new AppError(401, 'unauthorized', 'No console session: sig
 /** Console sign-in and sign-out (src/sessions.ts); these routes read the session cookie themselves. */
 export const sessionRoutes = (deps: SessionRouteDeps): FastifyPluginAsyncZod => async (app) => {
   const { sessions } = deps;
+  // The dev server's UI listens on loopback only, beside the API (src/roles.ts); a cluster's UI is elsewhere.
+  const temporalUi = deps.config.TEMPORAL_ADDRESS ? {} : { temporal_ui_url: `http://127.0.0.1:${deps.config.TEMPORAL_UI_PORT}` };
   app.post('/v1/session', {
     config: { public: true },
     schema: { tags, security: [], body: signInBody, description: 'Exchanges an account API key for a console session cookie (HttpOnly, SameSite=Lax).' },
@@ -43,7 +47,7 @@ export const sessionRoutes = (deps: SessionRouteDeps): FastifyPluginAsyncZod => 
     if (!session) throw expired();
     // It carries the CSRF token: never from a cache.
     reply.header('cache-control', 'no-store');
-    return { account: { id: session.account.id, name: session.account.name }, csrf_token: session.csrfToken, expires_at: session.expiresAt };
+    return { account: { id: session.account.id, name: session.account.name }, csrf_token: session.csrfToken, expires_at: session.expiresAt, ...temporalUi };
   });
 
   app.delete('/v1/session', {

@@ -47,7 +47,7 @@ export const streamTokenBody = z
   .object({ ttl_s: z.number().int().min(1).max(MAX_STREAM_TOKEN_TTL_S).default(600).describe('Seconds the token is valid (at most 24 h).') })
   .default({ ttl_s: 600 });
 
-export const streamToken = z.object({ token: z.string(), expires_at: z.string() });
+export const streamToken = z.object({ token: z.string(), expires_at: z.string().describe('The moment from which the token is refused (RFC 3339): its issue time plus ttl_s') });
 
 export const ackParams = z.object({ id: z.string().min(1), cursor });
 
@@ -57,4 +57,10 @@ export const ackBody = z.object({
   consumer: z.string().trim().min(1).max(200).optional().describe('Who handled it (a host name, `voiceoi listen`).'),
 });
 
-export const ackView = z.object({ cursor: z.string(), status: z.number(), duration_ms: z.number(), consumer: z.string().nullable(), acked_at: z.string() });
+export const ackView = z.object({
+  cursor: z.string(),
+  status: z.number(),
+  duration_ms: z.number().describe('As the consumer reported it'),
+  consumer: z.string().nullable(),
+  acked_at: z.string().describe('When the API recorded the ack (RFC 3339, its clock)'),
+});

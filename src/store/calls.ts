@@ -14,8 +14,10 @@ export interface ErasedDeliverySummary {
   destination_id: string;
   accepted_at?: string;
   delivered_at?: string;
+  failed_at?: string;
+  cancelled_at?: string;
   next_attempt_at?: string;
-  attempts: { n: number; started_at: string; duration_ms: number; verdict?: string; status?: number; error_code?: string }[];
+  attempts: { n: number; started_at: string; duration_ms: number; finished_at?: string; verdict?: string; status?: number; error_code?: string }[];
 }
 
 export type ErasedDeliveryView = ErasedDeliverySummary & { erased: true };

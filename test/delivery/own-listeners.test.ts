@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config.ts';
-import { listeningPorts, ownListenersOf, TEMPORAL_HTTP_PORT } from '../../src/delivery/own-listeners.ts';
+import { listeningPorts, ownListenersOf } from '../../src/delivery/own-listeners.ts';
 import { callCompleted } from '../support/events.ts';
 import { settled, startStack, type Stack } from '../support/stack.ts';
 
@@ -60,7 +60,7 @@ describe('the product’s own listeners are never a destination', () => {
     const byName = Object.fromEntries(listeners.map((l) => [l.name, l]));
     assert.deepEqual(byName['API (PORT)'], { name: 'API (PORT)', port: 3000 });
     assert.deepEqual(byName['Temporal frontend (gRPC)'], { name: 'Temporal frontend (gRPC)', port: 7233 });
-    assert.deepEqual(byName['Temporal frontend (HTTP API)'], { name: 'Temporal frontend (HTTP API)', port: TEMPORAL_HTTP_PORT });
+    assert.deepEqual(byName['Temporal frontend (HTTP API)'], { name: 'Temporal frontend (HTTP API)', port: 7243 });
     assert.deepEqual(byName['Temporal UI (TEMPORAL_UI_PORT)'], { name: 'Temporal UI (TEMPORAL_UI_PORT)', port: 8233 });
     assert.equal(byName['API (VOICEOI_PUBLIC_URL)']?.port, 443);
     assert.equal(byName['database (DATABASE_URL)']?.port, 5432);
@@ -68,6 +68,18 @@ describe('the product’s own listeners are never a destination', () => {
     assert.ok(warnings.some((w) => w.includes('db.example.invalid')), JSON.stringify(warnings));
     const worker = await ownListenersOf(loadConfig({ VOICEOI_ROLE: 'worker', PORT: '9464' }), () => undefined);
     assert.ok(worker.some((l) => l.name === 'metrics listener (PORT)' && l.port === 9464));
+  });
+
+  test('with TEMPORAL_PORT (the dev server of a second instance), its gRPC, HTTP API and UI ports are the ones protected', async () => {
+    const ports = async (env: Record<string, string>) =>
+      Object.fromEntries((await ownListenersOf(loadConfig(env), () => undefined)).map((l) => [l.name, l.port]));
+    const derived = await ports({ TEMPORAL_PORT: '17233' });
+    assert.equal(derived['Temporal frontend (gRPC)'], 17233);
+    assert.equal(derived['Temporal frontend (HTTP API)'], 17243);
+    assert.equal(derived['Temporal UI (TEMPORAL_UI_PORT)'], 18233);
+    const explicit = await ports({ TEMPORAL_PORT: '17233', TEMPORAL_HTTP_PORT: '17300', TEMPORAL_UI_PORT: '17400' });
+    assert.equal(explicit['Temporal frontend (HTTP API)'], 17300);
+    assert.equal(explicit['Temporal UI (TEMPORAL_UI_PORT)'], 17400);
   });
 
   test('the ports a process of ours listens on are found, so the dev server’s unannounced ports can be protected', { skip: process.platform !== 'linux' }, () => {

@@ -31,7 +31,9 @@ describe('a delivery whose run ended without a result', () => {
     const id = res.body.deliveries[0].id as string;
     const get = () => stack.call('GET', `/v1/deliveries/${encodeURIComponent(id)}`, { token: key });
     await eventually(async () => (await get()).body.status === 'retrying', 'the first attempt to fail');
+    const terminating = Date.now();
     await stack.client.workflow.getHandle(id).terminate('operator stopped it');
+    const terminated = Date.now();
 
     const ended = await get();
     assert.equal(ended.status, 200, JSON.stringify(ended.body));
@@ -40,6 +42,10 @@ describe('a delivery whose run ended without a result', () => {
     assert.match(ended.body.reason, /ended terminated without finishing/);
     assert.equal(ended.body.attempts.length, 1, 'the attempt it made is still in the log');
     assert.equal(ended.body.next_attempt_at, undefined);
+    // Failed when Temporal closed the run, not when the last attempt ended (an hour before its retry).
+    const closed = (await stack.client.workflow.getHandle(id).describe()).closeTime!;
+    assert.equal(ended.body.failed_at, closed.toISOString());
+    assert.ok(terminating - 1000 <= closed.getTime() && closed.getTime() <= terminated + 1000, `closed at ${closed.toISOString()}`);
 
     await eventually(async () => {
       const r = await stack.call('GET', `/v1/deliveries?destination_id=${d.id}&status=failed`, { token: key });
