@@ -1,15 +1,16 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { enc, get, post } from '../api.ts';
-import { useSession } from '../session.tsx';
+import { call, callUndescribed, client, enc, type Attempt, type Delivery } from '../api.ts';
 import { Link } from '../router.tsx';
-import type { Attempt, Delivery } from '../types.ts';
 import { ErrorBox, Json, Loading, StatusBadge, time } from '../ui.tsx';
 
 const FINAL = new Set(['delivered', 'failed', 'skipped', 'cancelled']);
 
-/** Operators open the workflow (the audit log) in the Temporal UI; by default the dev UI on this host. */
-function temporalLink(uiBase: string | undefined, d: Delivery): string {
-  const base = (uiBase ?? `${window.location.protocol}//${window.location.hostname}:8233`).replace(/\/+$/, '');
+/**
+ * Operators open the workflow (the audit log) in the Temporal UI: the dev UI on this host. (The session
+ * never carried a configured UI address, whatever the console's old hand-written types said.)
+ */
+function temporalLink(d: Delivery): string {
+  const base = `${window.location.protocol}//${window.location.hostname}:8233`;
   return `${base}/namespaces/default/workflows/${enc(d.workflow.id)}/${enc(d.workflow.run_id)}/history`;
 }
 
@@ -92,10 +93,9 @@ function AttemptView({ a }: { a: Attempt }) {
 
 export function DeliveryDetail({ id }: { id: string }) {
   const qc = useQueryClient();
-  const session = useSession();
   const delivery = useQuery({
     queryKey: ['delivery', id],
-    queryFn: ({ signal }) => get<Delivery>(`/v1/deliveries/${enc(id)}`, signal),
+    queryFn: ({ signal }) => callUndescribed<Delivery>(client.GET('/v1/deliveries/{id}', { params: { path: { id } }, signal })),
     // While it is still moving, follow it.
     refetchInterval: (q) => (q.state.data && FINAL.has(q.state.data.status) ? false : 1000),
   });
@@ -103,8 +103,8 @@ export function DeliveryDetail({ id }: { id: string }) {
     await qc.invalidateQueries({ queryKey: ['delivery', id] });
     await qc.invalidateQueries({ queryKey: ['deliveries'] });
   };
-  const retry = useMutation({ mutationFn: () => post<{ id: string; run_id: string; replay_of: string }>(`/v1/deliveries/${enc(id)}/retry`), onSuccess: after });
-  const cancel = useMutation({ mutationFn: () => post(`/v1/deliveries/${enc(id)}/cancel`), onSuccess: after });
+  const retry = useMutation({ mutationFn: () => call(client.POST('/v1/deliveries/{id}/retry', { params: { path: { id } } })), onSuccess: after });
+  const cancel = useMutation({ mutationFn: () => call(client.POST('/v1/deliveries/{id}/cancel', { params: { path: { id } } })), onSuccess: after });
 
   if (delivery.isPending) return <Loading />;
   if (delivery.error) return <ErrorBox error={delivery.error} />;
@@ -146,7 +146,7 @@ export function DeliveryDetail({ id }: { id: string }) {
           <dt>Workflow</dt>
           <dd>
             {d.workflow.status} · run <code className="small">{d.workflow.run_id}</code> ·{' '}
-            <a href={temporalLink(session.data?.temporal_ui_url, d)} target="_blank" rel="noreferrer noopener">
+            <a href={temporalLink(d)} target="_blank" rel="noreferrer noopener">
               Open in Temporal UI
             </a>{' '}
             <span className="muted small">(operators)</span>
