@@ -107,8 +107,12 @@ export async function verifyWebhook(o: VerifyWebhookOptions): Promise<VerifiedWe
   if (ts > now + tolerance) throw new WebhookVerificationError('timestamp_in_future', `webhook-timestamp is ${ts - now} s ahead (tolerance ${tolerance} s)`);
 
   const keys = await keysOf(o);
-  const body = typeof o.body === 'string' ? o.body : new TextDecoder().decode(o.body);
-  const signed = encoder.encode(`${id}.${timestamp}.${body}`);
+  // The body's own bytes are signed: bytes given are used as they are, never decoded and re-encoded.
+  const bodyBytes = typeof o.body === 'string' ? encoder.encode(o.body) : o.body;
+  const prefix = encoder.encode(`${id}.${timestamp}.`);
+  const signed = new Uint8Array(prefix.length + bodyBytes.length);
+  signed.set(prefix);
+  signed.set(bodyBytes, prefix.length);
   for (const entry of signatures.split(' ')) {
     const comma = entry.indexOf(',');
     const version = entry.slice(0, comma);
@@ -117,7 +121,7 @@ export async function verifyWebhook(o: VerifyWebhookOptions): Promise<VerifiedWe
     for (const k of keys) {
       if (k.version !== version) continue;
       const ok = await crypto.subtle.verify(version === 'v1' ? 'HMAC' : 'Ed25519', k.key, signature, signed);
-      if (ok) return { id, timestamp: ts, payload: parsed(body) };
+      if (ok) return { id, timestamp: ts, payload: parsed(typeof o.body === 'string' ? o.body : new TextDecoder().decode(o.body)) };
     }
   }
   throw new WebhookVerificationError('no_matching_signature', 'no signature matches the given secret or public key');
