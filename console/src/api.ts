@@ -41,7 +41,9 @@ export async function call<T>(request: Promise<ApiResult<T>>): Promise<T> {
 /** `call` for an answer the document does not describe yet (`Described` below): read as its fallback type. */
 export const callUndescribed = <T>(request: Promise<ApiResult<unknown>>): Promise<T> => call(request) as Promise<T>;
 
-export type Session = ResponseBody<'/v1/session', 'get'>;
+// temporal_ui_url: added to the session's schema by the i23-times branch; once merged and regenerated this
+// intersection adds nothing and goes.
+export type Session = ResponseBody<'/v1/session', 'get'> & { temporal_ui_url?: string };
 export type Destination = ResponseBody<'/v1/destinations/{id}', 'get'>;
 export type SignatureScheme = Destination['signature_scheme'];
 /** A destination subscribes to event type names, or `*`. */

@@ -1,16 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { call, callUndescribed, client, enc, type Attempt, type Delivery } from '../api.ts';
+import { useSession } from '../session.tsx';
 import { Link } from '../router.tsx';
 import { ErrorBox, Json, Loading, StatusBadge, time } from '../ui.tsx';
 
 const FINAL = new Set(['delivered', 'failed', 'skipped', 'cancelled']);
 
-/**
- * Operators open the workflow (the audit log) in the Temporal UI: the dev UI on this host. (The session
- * never carried a configured UI address, whatever the console's old hand-written types said.)
- */
-function temporalLink(d: Delivery): string {
-  const base = `${window.location.protocol}//${window.location.hostname}:8233`;
+/** Operators open the workflow (the audit log) in the Temporal UI; by default the dev UI on this host. */
+function temporalLink(uiBase: string | undefined, d: Delivery): string {
+  const base = (uiBase ?? `${window.location.protocol}//${window.location.hostname}:8233`).replace(/\/+$/, '');
   return `${base}/namespaces/default/workflows/${enc(d.workflow.id)}/${enc(d.workflow.run_id)}/history`;
 }
 
@@ -93,6 +91,7 @@ function AttemptView({ a }: { a: Attempt }) {
 
 export function DeliveryDetail({ id }: { id: string }) {
   const qc = useQueryClient();
+  const session = useSession();
   const delivery = useQuery({
     queryKey: ['delivery', id],
     queryFn: ({ signal }) => callUndescribed<Delivery>(client.GET('/v1/deliveries/{id}', { params: { path: { id } }, signal })),
@@ -146,7 +145,7 @@ export function DeliveryDetail({ id }: { id: string }) {
           <dt>Workflow</dt>
           <dd>
             {d.workflow.status} · run <code className="small">{d.workflow.run_id}</code> ·{' '}
-            <a href={temporalLink(d)} target="_blank" rel="noreferrer noopener">
+            <a href={temporalLink(session.data?.temporal_ui_url, d)} target="_blank" rel="noreferrer noopener">
               Open in Temporal UI
             </a>{' '}
             <span className="muted small">(operators)</span>
