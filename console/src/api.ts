@@ -65,8 +65,11 @@ export type DeliverySummary = ResponseBody<'/v1/deliveries', 'get'>['items'][num
 export type DeliveryStatus = DeliverySummary['status'];
 export type DeliveryQuery = NonNullable<paths['/v1/deliveries']['get']['parameters']['query']>;
 export type Delivery = Described<ResponseBody<'/v1/deliveries/{id}', 'get'>, UndescribedDelivery>;
-export type Attempt = Delivery['attempts'][number];
-export type EventTypeList = Described<ResponseBody<'/v1/event-types', 'get'>, { items: { type: string; description: string; schema: unknown; sample?: unknown }[] }>;
+/** A delivery of an erased call: the summary kept at the erasure, no event data, bodies, headers or workflow. */
+export type ErasedDelivery = Extract<Delivery, { erased: true }>;
+export type FullDelivery = Exclude<Delivery, { erased: true }>;
+export type Attempt = FullDelivery['attempts'][number];
+export type EventTypeList = Described<ResponseBody<'/v1/event-types', 'get'>, { items: { type: string; description: string; schema: unknown }[] }>;
 export type EventType = EventTypeList['items'][number];
 /** An event envelope, as POST /v1/mappings/test takes it. */
 export type EventEnvelope = RequestBody<'/v1/mappings/test', 'post'>['event'];
@@ -79,8 +82,24 @@ export type StreamMessage = ResponseBody<'/v1/destinations/{id}/messages', 'get'
  */
 type Described<Generated, Fallback> = [Generated] extends [undefined] ? Fallback : Generated;
 
-/** GET /v1/deliveries/:id, until the document describes it. */
-interface UndescribedDelivery {
+/** GET /v1/deliveries/:id, until the document describes it: a delivery, or an erased call's kept summary (src/erasure/erased-deliveries.ts). */
+type UndescribedDelivery = UndescribedErasedDelivery | UndescribedFullDelivery;
+
+interface UndescribedErasedDelivery {
+  erased: true;
+  id: string;
+  status: string;
+  reason?: string;
+  event_id: string;
+  event_type: string;
+  destination_id: string;
+  accepted_at?: string;
+  delivered_at?: string;
+  next_attempt_at?: string;
+  attempts: { n: number; started_at: string; duration_ms: number; verdict?: string; status?: number; error_code?: string }[];
+}
+
+interface UndescribedFullDelivery {
   id: string;
   status: DeliveryStatus;
   reason?: string;

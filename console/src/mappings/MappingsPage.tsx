@@ -80,15 +80,11 @@ function useSample() {
   const types = useEventTypes();
   const [type, setType] = useState('call_completed');
   const [recent, setRecent] = useState('');
-  const catalogSample = types.data?.find((t) => t.type === type)?.sample;
   const [sampleText, setSampleText] = useState(() => JSON.stringify(sampleEvent('call_completed'), null, 2));
-  useEffect(() => {
-    if (catalogSample) setSampleText(JSON.stringify(catalogSample, null, 2));
-  }, [catalogSample]);
   const pickType = (t: string) => {
     setType(t);
     setRecent('');
-    setSampleText(JSON.stringify(sampleEvent(t, types.data?.find((x) => x.type === t)?.sample), null, 2));
+    setSampleText(JSON.stringify(sampleEvent(t), null, 2));
   };
   // The envelope a delivery carried, read back from the API; it replaces the editable JSON.
   const loadRecent = useMutation({
