@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { sseEvents } from '../src/cli/sse.ts';
+import { sseEvents } from '../src/client/sse.ts';
 import { sampleEvent } from '../src/events/samples.ts';
 import { cleanupAll, installExitHandlers } from './lib/processes.ts';
 import { memory, openWindow } from './lib/proc.ts';

@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect } from 'react';
-import { ApiError } from './api.ts';
+import { VoiceoiApiError } from './api.ts';
 import { ConnectionsPage } from './pages/Connections.tsx';
 import { DeliveriesPage } from './pages/Deliveries.tsx';
 import { DeliveryDetail } from './pages/DeliveryDetail.tsx';
@@ -61,7 +61,7 @@ export function App() {
   useEffect(() => {
     return qc.getQueryCache().subscribe((e) => {
       const err = e.query.state.error;
-      if (e.query.queryKey[0] !== 'session' && err instanceof ApiError && err.status === 401) void qc.invalidateQueries({ queryKey: ['session'] });
+      if (e.query.queryKey[0] !== 'session' && err instanceof VoiceoiApiError && err.status === 401) void qc.invalidateQueries({ queryKey: ['session'] });
     });
   }, [qc]);
 

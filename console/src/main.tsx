@@ -1,7 +1,7 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ApiError } from './api.ts';
+import { VoiceoiApiError } from './api.ts';
 import { App } from './App.tsx';
 import './styles.css';
 
@@ -9,7 +9,7 @@ const client = new QueryClient({
   defaultOptions: {
     queries: {
       // A 4xx will not get better by asking again; a network blip might.
-      retry: (n, err) => !(err instanceof ApiError && err.status >= 400 && err.status < 500) && n < 2,
+      retry: (n, err) => !(err instanceof VoiceoiApiError && err.status >= 400 && err.status < 500) && n < 2,
       refetchOnWindowFocus: false,
     },
   },

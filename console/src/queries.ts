@@ -1,21 +1,20 @@
 import { useQuery } from '@tanstack/react-query';
-import { get } from './api.ts';
-import type { Connection, Destination, EventType, Mapping, OAuth2Provider } from './types.ts';
+import { call, callUndescribed, client, type EventTypeList } from './api.ts';
 
 // Server state shared by several pages; mutations invalidate these keys.
 export const useDestinations = () =>
-  useQuery({ queryKey: ['destinations'], queryFn: ({ signal }) => get<{ items: Destination[] }>('/v1/destinations', signal).then((r) => r.items) });
+  useQuery({ queryKey: ['destinations'], queryFn: ({ signal }) => call(client.GET('/v1/destinations', { signal })).then((r) => r.items) });
 
 export const useMappings = () =>
-  useQuery({ queryKey: ['mappings'], queryFn: ({ signal }) => get<{ items: Mapping[] }>('/v1/mappings', signal).then((r) => r.items) });
+  useQuery({ queryKey: ['mappings'], queryFn: ({ signal }) => call(client.GET('/v1/mappings', { signal })).then((r) => r.items) });
 
 export const useConnections = () =>
-  useQuery({ queryKey: ['connections'], queryFn: ({ signal }) => get<{ items: Connection[] }>('/v1/connections', signal).then((r) => r.items) });
+  useQuery({ queryKey: ['connections'], queryFn: ({ signal }) => call(client.GET('/v1/connections', { signal })).then((r) => r.items) });
 
 export const useEventTypes = () =>
   useQuery({
     queryKey: ['event-types'],
-    queryFn: ({ signal }) => get<{ items: EventType[] }>('/v1/event-types', signal).then((r) => r.items),
+    queryFn: ({ signal }) => callUndescribed<EventTypeList>(client.GET('/v1/event-types', { signal })).then((r) => r.items),
     staleTime: Infinity,
   });
 
@@ -24,6 +23,6 @@ export const useOAuth2Providers = (enabled = true) =>
   useQuery({
     queryKey: ['oauth2-providers'],
     enabled,
-    queryFn: ({ signal }) => get<{ items: OAuth2Provider[] }>('/v1/oauth2/providers', signal).then((r) => r.items),
+    queryFn: ({ signal }) => call(client.GET('/v1/oauth2/providers', { signal })).then((r) => r.items),
     staleTime: Infinity,
   });

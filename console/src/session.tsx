@@ -1,7 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { ApiError, api, setCsrfToken } from './api.ts';
-import type { Session } from './types.ts';
+import { VoiceoiApiError, call, client, setCsrfToken, type Session } from './api.ts';
 import { ErrorBox, Field } from './ui.tsx';
 
 /** The signed-in session, or null when there is none (401). */
@@ -10,11 +9,11 @@ export function useSession() {
     queryKey: ['session'],
     queryFn: async (): Promise<Session | null> => {
       try {
-        const s = await api<Session>('GET', '/v1/session');
+        const s = await call(client.GET('/v1/session'));
         setCsrfToken(s.csrf_token);
         return s;
       } catch (err) {
-        if (err instanceof ApiError && err.status === 401) {
+        if (err instanceof VoiceoiApiError && err.status === 401) {
           setCsrfToken(null);
           return null;
         }
@@ -30,7 +29,7 @@ export function SignIn() {
   const qc = useQueryClient();
   const [key, setKey] = useState('');
   const signIn = useMutation({
-    mutationFn: (apiKey: string) => api('POST', '/v1/session', { api_key: apiKey }),
+    mutationFn: (apiKey: string) => call(client.POST('/v1/session', { body: { api_key: apiKey } })),
     onSuccess: async () => {
       setKey('');
       await qc.invalidateQueries({ queryKey: ['session'] });
@@ -60,7 +59,7 @@ export function SignIn() {
 export function useSignOut() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: () => api('DELETE', '/v1/session'),
+    mutationFn: () => call(client.DELETE('/v1/session')),
     onSettled: () => {
       setCsrfToken(null);
       qc.clear();

@@ -1,5 +1,5 @@
 import { useId, useState, type ReactNode } from 'react';
-import { ApiError } from './api.ts';
+import { VoiceoiApiError } from './api.ts';
 
 export function Loading({ what = 'Loading' }: { what?: string }) {
   return (
@@ -16,7 +16,7 @@ export function Empty({ children }: { children: ReactNode }) {
 /** Shows the API's stable code and its message; anything else as plain text. */
 export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
   if (!error) return null;
-  const e = error instanceof ApiError ? error : null;
+  const e = error instanceof VoiceoiApiError ? error : null;
   return (
     <div className="error" role="alert">
       {title && <strong>{title}: </strong>}

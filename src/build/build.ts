@@ -3,13 +3,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { bundleInputs } from './bundle-inputs.ts';
+import { declarationOf, declarationOutputOf, declaresTypes } from './declarations.ts';
 import { distDirOf, SOURCE_DIRS, workflowBundleOf } from './layout.ts';
 
 // The JS build: every source file of src/, workflows/ and sandboxes/ compiled on its own by swc into
 // dist/ (relative `.ts` imports rewritten to `.js`), other files copied beside them, and the workflow
 // bundle. dist/build-stamp.json records each source's mtime, size and hash, so the check that runs at
 // every start costs a few hundred stat calls when nothing changed, and a change recompiles only its
-// own file (and rebundles the workflows when it is one of theirs).
+// own file (and rebundles the workflows when it is one of theirs). The typed client's files also get
+// their declarations (src/build/declarations.ts), for the package's `voiceoi-hooks/client` export.
 
 /** Bump when the compiled output of an unchanged source would differ: everything is rebuilt. */
 const FORMAT = 1;
@@ -127,7 +129,7 @@ export async function buildCurrent(root: string): Promise<BuildReport> {
   for (const rel of listSources(root)) {
     const st = statSync(join(root, rel));
     const was = previous.files[rel];
-    const built = existsSync(join(dist, outputOf(rel)));
+    const built = existsSync(join(dist, outputOf(rel))) && (!declaresTypes(rel) || existsSync(join(dist, declarationOutputOf(rel))));
     if (was && built && was.mtimeMs === st.mtimeMs && was.size === st.size) {
       next.files[rel] = was;
       continue;
@@ -154,6 +156,7 @@ export async function buildCurrent(root: string): Promise<BuildReport> {
             const { js, map } = await compile(swc, root, rel, data.toString('utf8'));
             writeAtomically(out, js);
             writeAtomically(`${out}.map`, map);
+            if (declaresTypes(rel)) writeAtomically(join(dist, declarationOutputOf(rel)), await declarationOf(join(root, rel), data.toString('utf8')));
           } else {
             writeAtomically(out, data);
           }
@@ -168,6 +171,7 @@ export async function buildCurrent(root: string): Promise<BuildReport> {
   for (const rel of removed) {
     rmSync(join(dist, outputOf(rel)), { force: true });
     rmSync(join(dist, `${outputOf(rel)}.map`), { force: true });
+    if (declaresTypes(rel)) rmSync(join(dist, declarationOutputOf(rel)), { force: true });
   }
 
   let bundled = false;

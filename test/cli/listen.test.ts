@@ -82,6 +82,14 @@ describe('voiceoi listen', () => {
     assert.match(bad.stderr, /--forward-to must be an http/);
   });
 
+  test("a stream the API refuses for good stops the command with the server's status and code", async () => {
+    // Not spawnSync: the API answering it runs in this process.
+    const refused = startCli(['listen', 'dst_nope', '--forward-to', `${receiver.url}/hook`], { VOICEOI_API_URL: stack.url, VOICEOI_API_KEY: key });
+    const status = await new Promise<number | null>((resolve) => refused.proc.once('exit', resolve));
+    assert.equal(status, 1, refused.stderr());
+    assert.match(refused.stderr(), /the API refused the stream: 404 destination_not_found: No destination with id 'dst_nope'/);
+  });
+
   test('forwards each message signed, with its exact body, prints a line per message and acks the local answer', async () => {
     const deliveries = [];
     for (const n of [1, 2, 3]) deliveries.push(await ingest(`evt_listen_${n}`));

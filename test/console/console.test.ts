@@ -430,6 +430,21 @@ describe('the integrator console (real Chromium, real stack)', () => {
     assert.deepEqual([exchange.grant_type, exchange.status], ['authorization_code', 200]);
   });
 
+  test("an erased call's delivery shows how it went and nothing of what it carried", async () => {
+    const erased = await api('POST', '/v1/calls/call_console_1/erase');
+    assert.equal(erased.status, 202, JSON.stringify(erased.body));
+    const notice = page.getByRole('status').filter({ hasText: 'Its call was erased' });
+    await eventually(async () => {
+      await page.goto(`${stack.url}/console/deliveries/${encodeURIComponent(deliveryId)}/`);
+      return notice.waitFor({ timeout: 2_000 }).then(() => true, () => false);
+    }, 'the erased delivery page', 20_000, 500);
+    // The kept summary lists the attempts of the delivery's latest run (here the retry's).
+    const attempt = page.getByRole('listitem', { name: /^Attempt \d+$/ }).last();
+    await attempt.getByText('HTTP 200').waitFor();
+    assert.equal(await page.getByLabel(/request body$/).count(), 0, 'no body is shown');
+    assert.equal(await page.getByRole('link', { name: 'Open in Temporal UI' }).count(), 0);
+  });
+
   test('a cross-site POST riding the session cookie is refused and changes nothing', async () => {
     const before = (await api('GET', '/v1/destinations')).body.items.length;
     // Another origin on the same host is the same *site*, so SameSite=Lax lets the cookie ride:

@@ -10,7 +10,7 @@ export function callCompleted(id: string, overrides: Record<string, unknown> = {
       campaign_id: 'cmp_solar_q4',
       duration_s: 184,
       cost: { amount: 0.42, currency: 'USD' },
-      sentiment: { label: 'positive', score: 0.82 },
+      sentiment: { label: 'positive' as const, score: 0.82 },
       summary: 'Customer confirmed interest in the solar plan and booked a site survey for Tuesday.',
       disposition: 'qualified',
       recording_url: 'https://recordings.example.com/call.mp3',

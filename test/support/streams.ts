@@ -1,5 +1,5 @@
 import { Agent, fetch as undiciFetch } from 'undici';
-import { sseEvents, type SseEvent } from '../../src/cli/sse.ts';
+import { sseEvents, type SseEvent } from '../../src/client/sse.ts';
 import type { Caller } from './resources.ts';
 
 /** A pull destination (POST /v1/destinations {mode: "pull"}), subscribed to call_completed unless `body` says otherwise. */

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
-import type { CheckError, MappingLanguage } from '../types.ts';
+import type { MappingLanguage } from '../api.ts';
+import type { CheckError } from './problems.ts';
 import { monaco } from './monaco.ts';
 
 let modelSeq = 0;

@@ -1,13 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { ApiError, api, enc, get, post, put } from '../api.ts';
+import { VoiceoiApiError, call, callUndescribed, client, enc, type EventEnvelope, type Mapping, type MappingLanguage, type MappingVersionSource, type TestResult } from '../api.ts';
 import { useDestinations, useEventTypes, useMappings } from '../queries.ts';
 import { Link, navigate } from '../router.tsx';
 import { sampleEvent } from '../samples.ts';
-import type { CheckError, DeliverySummary, Mapping, MappingLanguage, MappingVersion, MappingVersionSource, TestResult } from '../types.ts';
 import { Empty, ErrorBox, Field, Json, Loading, time } from '../ui.tsx';
 import { CodeEditor, DiffView } from './CodeEditor.tsx';
-import { problemsOf } from './problems.ts';
+import { problemsOf, type CheckError } from './problems.ts';
 import { TEMPLATES } from './templates.ts';
 
 /** At most one preview per this many ms while typing; an isolated keystroke runs at once. */
@@ -54,11 +53,13 @@ function useLivePreview(language: MappingLanguage, source: string, sampleText: s
       lastRun.current = performance.now();
       setPreview((p) => (p.state === 'idle' ? { state: 'running' } : p));
       try {
-        const result = await api<TestResult>('POST', '/v1/mappings/test', { language: lang, source: src, event }, { signal: ctrl.signal });
+        // The sample is whatever JSON was typed: the server checks it against the catalog.
+        const body = { language: lang, source: src, event: event as EventEnvelope };
+        const result = await callUndescribed<TestResult>(client.POST('/v1/mappings/test', { body, signal: ctrl.signal }));
         if (mine === seq.current) setPreview({ state: 'ok', result, at: performance.now() });
       } catch (error) {
         if ((error as Error).name === 'AbortError' || mine !== seq.current) return;
-        const body = error instanceof ApiError ? (error.body as { logs?: string[]; duration_ms?: number }) : {};
+        const body = error instanceof VoiceoiApiError ? (error.body as { logs?: string[]; duration_ms?: number }) : {};
         setPreview({ state: 'error', error, logs: body.logs ?? [], duration_ms: body.duration_ms, at: performance.now() });
       }
     };
@@ -79,19 +80,15 @@ function useSample() {
   const types = useEventTypes();
   const [type, setType] = useState('call_completed');
   const [recent, setRecent] = useState('');
-  const catalogSample = types.data?.find((t) => t.type === type)?.sample;
   const [sampleText, setSampleText] = useState(() => JSON.stringify(sampleEvent('call_completed'), null, 2));
-  useEffect(() => {
-    if (catalogSample) setSampleText(JSON.stringify(catalogSample, null, 2));
-  }, [catalogSample]);
   const pickType = (t: string) => {
     setType(t);
     setRecent('');
-    setSampleText(JSON.stringify(sampleEvent(t, types.data?.find((x) => x.type === t)?.sample), null, 2));
+    setSampleText(JSON.stringify(sampleEvent(t), null, 2));
   };
   // The envelope a delivery carried, read back from the API; it replaces the editable JSON.
   const loadRecent = useMutation({
-    mutationFn: (deliveryId: string) => get<Record<string, unknown>>(`/v1/deliveries/${enc(deliveryId)}/event`),
+    mutationFn: (deliveryId: string) => call(client.GET('/v1/deliveries/{id}/event', { params: { path: { id: deliveryId } } })),
     onSuccess: (event) => setSampleText(JSON.stringify(event, null, 2)),
   });
   const pickRecent = (deliveryId: string) => {
@@ -105,7 +102,7 @@ function useSample() {
 function useRecentEvents() {
   return useQuery({
     queryKey: ['deliveries', 'recent'],
-    queryFn: ({ signal }) => get<{ items: DeliverySummary[] }>(`/v1/deliveries?limit=${RECENT_DELIVERIES}`, signal).then((r) => r.items),
+    queryFn: ({ signal }) => call(client.GET('/v1/deliveries', { params: { query: { limit: RECENT_DELIVERIES } }, signal })).then((r) => r.items),
     select: (items) => items.filter((d, i) => items.findIndex((x) => x.event_id === d.event_id) === i),
   });
 }
@@ -205,7 +202,7 @@ function TestPanel({ sample, preview, sampleError, problems }: { sample: ReturnT
 function useVersionSource(mappingId: string, version: number) {
   return useQuery({
     queryKey: ['mapping-version', mappingId, version],
-    queryFn: ({ signal }) => get<MappingVersionSource>(`/v1/mappings/${enc(mappingId)}/versions/${version}`, signal),
+    queryFn: ({ signal }) => callUndescribed<MappingVersionSource>(client.GET('/v1/mappings/{id}/versions/{version}', { params: { path: { id: mappingId, version } }, signal })),
     staleTime: Infinity,
   });
 }
@@ -214,7 +211,7 @@ function Versions({ mapping }: { mapping: Mapping }) {
   // The newest 100: the list is paged (next_cursor) and older versions are rarely compared.
   const versions = useQuery({
     queryKey: ['mapping-versions', mapping.id, mapping.version],
-    queryFn: ({ signal }) => get<{ items: MappingVersion[] }>(`/v1/mappings/${enc(mapping.id)}/versions?limit=100`, signal).then((r) => r.items),
+    queryFn: ({ signal }) => call(client.GET('/v1/mappings/{id}/versions', { params: { path: { id: mapping.id }, query: { limit: 100 } }, signal })).then((r) => r.items),
   });
   const [a, setA] = useState<number | null>(null);
   const [b, setB] = useState<number | null>(null);
@@ -301,7 +298,7 @@ function MappingEditor({ id }: { id: string | null }) {
   const qc = useQueryClient();
   const existing = useQuery({
     queryKey: ['mapping', id],
-    queryFn: ({ signal }) => get<Mapping>(`/v1/mappings/${enc(id!)}`, signal),
+    queryFn: ({ signal }) => callUndescribed<Mapping>(client.GET('/v1/mappings/{id}', { params: { path: { id: id! } }, signal })),
     enabled: id !== null,
   });
   const [name, setName] = useState('');
@@ -322,7 +319,8 @@ function MappingEditor({ id }: { id: string | null }) {
   }, [existing.data]);
 
   const save = useMutation({
-    mutationFn: () => (id === null ? post<Mapping>('/v1/mappings', { name: name.trim(), language, source }) : put<Mapping>(`/v1/mappings/${enc(id)}`, { source })),
+    mutationFn: () =>
+      call(id === null ? client.POST('/v1/mappings', { body: { name: name.trim(), language, source } }) : client.PUT('/v1/mappings/{id}', { params: { path: { id } }, body: { source } })),
     onSuccess: async (m) => {
       setSaveProblems([]);
       qc.setQueryData(['mapping', m.id], { ...m, source });

@@ -1,4 +1,4 @@
-import type { MappingLanguage } from '../types.ts';
+import type { MappingLanguage } from '../api.ts';
 
 export const TEMPLATES: Record<MappingLanguage, string> = {
   typescript: `import type { CallCompletedEvent, TransformContext, TransformResult, VoiceOIEvent } from 'voiceoi';

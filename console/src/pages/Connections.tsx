@@ -1,9 +1,9 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { del, enc, patch, post } from '../api.ts';
+import { call, client, enc, type ConnectionCreate, type ConnectionUpdate } from '../api.ts';
 import { useConnections, useOAuth2Providers } from '../queries.ts';
 import { navigate, useLocation } from '../router.tsx';
-import type { Connection, ConnectionKind, OAuth2Provider } from '../types.ts';
+import type { Connection, ConnectionKind, OAuth2Provider } from '../api.ts';
 import { Empty, ErrorBox, Field, Loading, StatusBadge, time } from '../ui.tsx';
 import { emptyTls, ExpiringCertificates, TlsFields, tlsBodyOf, TlsSummary, type TlsFormValue } from './connection-tls.tsx';
 
@@ -16,7 +16,7 @@ const KINDS: { kind: ConnectionKind; label: string }[] = [
 
 /** Sends the browser through the provider's consent; the API brings it back to this page. */
 export function startAuthorization(c: Connection): void {
-  const start = c.authorize_path ?? `/v1/connections/${enc(c.id)}/oauth2/start`;
+  const start = 'authorize_path' in c ? c.authorize_path : `/v1/connections/${enc(c.id)}/oauth2/start`;
   window.location.assign(`${start}?return_to=${enc('/console/connections')}`);
 }
 
@@ -118,7 +118,7 @@ function HeaderRows({ rows, setRows, editing }: { rows: HeaderRow[]; setRows: (r
   return (
     <fieldset>
       <legend>Headers</legend>
-      {editing && <p className="hint">Stored: {editing.header_names?.map((h) => `${h} (value set)`).join(', ')}. Entering headers here replaces the whole set.</p>}
+      {editing && <p className="hint">Stored: {('header_names' in editing ? editing.header_names : []).map((h) => `${h} (value set)`).join(', ')}. Entering headers here replaces the whole set.</p>}
       {rows.map((r, i) => (
         <div className="row" key={i}>
           <Field label={`Header ${i + 1} name`}>
@@ -161,7 +161,10 @@ function ConnectionForm({ editing, onDone }: { editing?: Connection; onDone: () 
   const [values, setValues] = useState<Record<string, string>>(() =>
     editing
       ? Object.fromEntries(
-          (['username', 'token_url', 'client_id', 'scope', 'audience', 'auth_method', 'provider'] as const).flatMap((k) => (typeof editing[k] === 'string' ? [[k, editing[k] as string]] : [])),
+          (['username', 'token_url', 'client_id', 'scope', 'audience', 'auth_method', 'provider'] as const).flatMap((k) => {
+            const v = (editing as Partial<Record<typeof k, unknown>>)[k];
+            return typeof v === 'string' ? [[k, v]] : [];
+          }),
         )
       : {},
   );
@@ -175,7 +178,10 @@ function ConnectionForm({ editing, onDone }: { editing?: Connection; onDone: () 
       const body = bodyOf(kind, name, values, rows, Boolean(editing));
       const tlsBody = tlsBodyOf(tls);
       if (tlsBody !== undefined) body.tls = tlsBody;
-      return editing ? patch<Connection>(`/v1/connections/${enc(editing.id)}`, body) : post<Connection>('/v1/connections', body);
+      // Built field by field from the form: the server checks it against the kind's schema.
+      return editing
+        ? call(client.PATCH('/v1/connections/{id}', { params: { path: { id: editing.id } }, body: body as ConnectionUpdate }))
+        : call(client.POST('/v1/connections', { body: body as ConnectionCreate }));
     },
     onSuccess: async () => {
       await qc.invalidateQueries({ queryKey: ['connections'] });
@@ -251,7 +257,7 @@ function ConnectionRow({ c }: { c: Connection }) {
   const qc = useQueryClient();
   const [editing, setEditing] = useState(false);
   const [confirming, setConfirming] = useState(false);
-  const remove = useMutation({ mutationFn: () => del(`/v1/connections/${enc(c.id)}`), onSuccess: () => qc.invalidateQueries({ queryKey: ['connections'] }) });
+  const remove = useMutation({ mutationFn: () => call(client.DELETE('/v1/connections/{id}', { params: { path: { id: c.id } } })), onSuccess: () => qc.invalidateQueries({ queryKey: ['connections'] }) });
   const authCode = c.kind === 'oauth2_authorization_code';
   return (
     <li className="card" aria-label={`Connection ${c.name}`}>

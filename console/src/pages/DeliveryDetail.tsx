@@ -1,14 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { enc, get, post } from '../api.ts';
+import { call, callUndescribed, client, enc, type Attempt, type Delivery, type ErasedDelivery, type FullDelivery } from '../api.ts';
 import { useSession } from '../session.tsx';
 import { Link } from '../router.tsx';
-import type { Attempt, Delivery } from '../types.ts';
 import { ErrorBox, Json, Loading, StatusBadge, time } from '../ui.tsx';
 
 const FINAL = new Set(['delivered', 'failed', 'skipped', 'cancelled']);
 
 /** Operators open the workflow (the audit log) in the Temporal UI; by default the dev UI on this host. */
-function temporalLink(uiBase: string | undefined, d: Delivery): string {
+function temporalLink(uiBase: string | undefined, d: FullDelivery): string {
   const base = (uiBase ?? `${window.location.protocol}//${window.location.hostname}:8233`).replace(/\/+$/, '');
   return `${base}/namespaces/default/workflows/${enc(d.workflow.id)}/${enc(d.workflow.run_id)}/history`;
 }
@@ -90,12 +89,64 @@ function AttemptView({ a }: { a: Attempt }) {
   );
 }
 
+/** An erased call's delivery: how it went, and nothing of what it carried (which no key opens any more). */
+function ErasedDeliveryView({ d }: { d: ErasedDelivery }) {
+  return (
+    <section aria-labelledby="delivery-title">
+      <div className="page-head">
+        <h1 id="delivery-title">Delivery</h1>
+        <StatusBadge status={d.status} />
+        <code className="small">{d.id}</code>
+        <Link to="/deliveries">All deliveries</Link>
+      </div>
+      <div className="card facts">
+        <p role="status">Its call was erased: the event, the transform output, the bodies and the headers no longer exist.</p>
+        <dl>
+          <dt>Event</dt>
+          <dd>
+            <code>{d.event_id}</code> · {d.event_type}
+          </dd>
+          <dt>Destination</dt>
+          <dd>
+            <Link to={`/destinations/${enc(d.destination_id)}`}>{d.destination_id}</Link>
+          </dd>
+          {d.reason && (
+            <>
+              <dt>Reason</dt>
+              <dd>{d.reason}</dd>
+            </>
+          )}
+        </dl>
+      </div>
+      <h2>Attempts</h2>
+      {d.attempts.length === 0 ? (
+        <p className="empty">No attempt.</p>
+      ) : (
+        <ol className="timeline">
+          {d.attempts.map((a) => (
+            <li key={a.n} className="attempt card" aria-label={`Attempt ${a.n}`}>
+              <div className="attempt-head">
+                <strong>Attempt {a.n}</strong>
+                {a.verdict && <StatusBadge status={a.verdict} />}
+                {a.status !== undefined && <span className={`http http-${String(a.status)[0]}`}>HTTP {a.status}</span>}
+                <span className="muted">{time(a.started_at)}</span>
+                <span className="muted">{a.duration_ms} ms</span>
+                {a.error_code && <code className="code">{a.error_code}</code>}
+              </div>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
 export function DeliveryDetail({ id }: { id: string }) {
   const qc = useQueryClient();
   const session = useSession();
   const delivery = useQuery({
     queryKey: ['delivery', id],
-    queryFn: ({ signal }) => get<Delivery>(`/v1/deliveries/${enc(id)}`, signal),
+    queryFn: ({ signal }) => callUndescribed<Delivery>(client.GET('/v1/deliveries/{id}', { params: { path: { id } }, signal })),
     // While it is still moving, follow it.
     refetchInterval: (q) => (q.state.data && FINAL.has(q.state.data.status) ? false : 1000),
   });
@@ -103,12 +154,13 @@ export function DeliveryDetail({ id }: { id: string }) {
     await qc.invalidateQueries({ queryKey: ['delivery', id] });
     await qc.invalidateQueries({ queryKey: ['deliveries'] });
   };
-  const retry = useMutation({ mutationFn: () => post<{ id: string; run_id: string; replay_of: string }>(`/v1/deliveries/${enc(id)}/retry`), onSuccess: after });
-  const cancel = useMutation({ mutationFn: () => post(`/v1/deliveries/${enc(id)}/cancel`), onSuccess: after });
+  const retry = useMutation({ mutationFn: () => call(client.POST('/v1/deliveries/{id}/retry', { params: { path: { id } } })), onSuccess: after });
+  const cancel = useMutation({ mutationFn: () => call(client.POST('/v1/deliveries/{id}/cancel', { params: { path: { id } } })), onSuccess: after });
 
   if (delivery.isPending) return <Loading />;
   if (delivery.error) return <ErrorBox error={delivery.error} />;
-  const d = delivery.data;
+  const d: Delivery = delivery.data;
+  if ('erased' in d) return <ErasedDeliveryView d={d} />;
   const final = FINAL.has(d.status);
   const transform = d.transform;
   return (

@@ -1,9 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
-import { del, enc, get, patch, post } from '../api.ts';
+import { call, client, enc, type EventTypeName, type Subscription } from '../api.ts';
 import { useConnections, useEventTypes, useMappings } from '../queries.ts';
 import { Link, navigate } from '../router.tsx';
-import type { Destination, MappingVersion, SignatureScheme } from '../types.ts';
+import type { Destination, SignatureScheme } from '../api.ts';
 import { ErrorBox, Field, Loading, StatusBadge, time, toIso, toLocalInput } from '../ui.tsx';
 import { destinationState } from './Destinations.tsx';
 import { SchemeSelect, SecretOnce, SigningSection } from './signing.tsx';
@@ -57,7 +57,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
   const qc = useQueryClient();
   const destination = useQuery({
     queryKey: ['destination', id],
-    queryFn: ({ signal }) => get<Destination>(`/v1/destinations/${enc(id!)}`, signal),
+    queryFn: ({ signal }) => call(client.GET('/v1/destinations/{id}', { params: { path: { id: id! } }, signal })),
     enabled: id !== null,
   });
   const eventTypes = useEventTypes();
@@ -78,7 +78,8 @@ export function DestinationDetail({ id }: { id: string | null }) {
     mutationFn: async (f: FormState) => {
       const common = {
         description: f.description.trim() || null,
-        event_types: f.event_types,
+        // Picked from the catalog GET /v1/event-types lists.
+        event_types: f.event_types as Subscription[],
         mapping_id: f.mapping_id || null,
         mapping_version: f.mapping_id && f.mapping_version ? Number(f.mapping_version) : null,
         retry_schedule_s: parseSchedule(f.retry),
@@ -90,8 +91,8 @@ export function DestinationDetail({ id }: { id: string | null }) {
         f.mode === 'pull'
           ? { ...common, stream_origins: f.stream_origins.split(/[\s,]+/).filter(Boolean) }
           : { ...common, url: f.url.trim(), connection_id: f.connection_id || null, timeout_ms: Number(f.timeout_ms) };
-      if (id === null) return post<Destination & { signing_secret?: string }>('/v1/destinations', { ...body, mode: f.mode, signature_scheme: f.signature_scheme });
-      return patch<Destination>(`/v1/destinations/${enc(id)}`, body);
+      if (id === null) return call(client.POST('/v1/destinations', { body: { ...body, mode: f.mode, signature_scheme: f.signature_scheme } }));
+      return call(client.PATCH('/v1/destinations/{id}', { params: { path: { id } }, body }));
     },
     onSuccess: async (d) => {
       await refresh(d);
@@ -233,7 +234,7 @@ export function DestinationDetail({ id }: { id: string | null }) {
 function MappingVersionSelect({ mappingId, value, onChange }: { mappingId: string; value: string; onChange: (v: string) => void }) {
   const versions = useQuery({
     queryKey: ['mapping-versions', mappingId, 'list'],
-    queryFn: ({ signal }) => get<{ items: MappingVersion[] }>(`/v1/mappings/${enc(mappingId)}/versions`, signal).then((r) => r.items),
+    queryFn: ({ signal }) => call(client.GET('/v1/mappings/{id}/versions', { params: { path: { id: mappingId } }, signal })).then((r) => r.items),
     enabled: mappingId !== '',
   });
   return (
@@ -255,7 +256,7 @@ function MappingVersionSelect({ mappingId, value, onChange }: { mappingId: strin
 }
 
 function ReEnable({ d, onDone }: { d: Destination; onDone: (d: Destination) => Promise<void> }) {
-  const m = useMutation({ mutationFn: () => patch<Destination>(`/v1/destinations/${enc(d.id)}`, { enabled: true }), onSuccess: onDone });
+  const m = useMutation({ mutationFn: () => call(client.PATCH('/v1/destinations/{id}', { params: { path: { id: d.id } }, body: { enabled: true } })), onSuccess: onDone });
   return (
     <div className="banner warn" role="alert">
       <div>
@@ -274,20 +275,20 @@ function DestinationActions({ d, onDone }: { d: Destination; onDone: (d: Destina
   const [since, setSince] = useState(() => toLocalInput(new Date(Date.now() - 86_400_000)));
   const [confirming, setConfirming] = useState(false);
   const pause = useMutation({
-    mutationFn: () => post<Destination>(`/v1/destinations/${enc(d.id)}/${d.paused ? 'resume' : 'pause'}`),
+    mutationFn: () => call(client.POST(d.paused ? '/v1/destinations/{id}/resume' : '/v1/destinations/{id}/pause', { params: { path: { id: d.id } } })),
     onSuccess: onDone,
   });
   const recover = useMutation({
-    mutationFn: () => post<{ recovered: number; deliveries: string[]; more: boolean }>(`/v1/destinations/${enc(d.id)}/recover`, { since: toIso(since) }),
+    mutationFn: () => call(client.POST('/v1/destinations/{id}/recover', { params: { path: { id: d.id } }, body: { since: toIso(since) } })),
   });
   const eventTypes = useEventTypes();
   const subscribed = d.event_types.filter((t) => t !== '*');
   const [testType, setTestType] = useState(subscribed[0] ?? 'call_completed');
   const testSend = useMutation({
-    mutationFn: () => post<{ delivery: { id: string } }>(`/v1/destinations/${enc(d.id)}/test`, { event_type: testType }),
+    mutationFn: () => call(client.POST('/v1/destinations/{id}/test', { params: { path: { id: d.id } }, body: { event_type: testType as EventTypeName } })),
   });
   const remove = useMutation({
-    mutationFn: () => del(`/v1/destinations/${enc(d.id)}`),
+    mutationFn: () => call(client.DELETE('/v1/destinations/{id}', { params: { path: { id: d.id } } })),
     onSuccess: async () => {
       qc.removeQueries({ queryKey: ['destination', d.id] });
       await qc.invalidateQueries({ queryKey: ['destinations'] });

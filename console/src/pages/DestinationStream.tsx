@@ -1,9 +1,9 @@
 import { useMutation } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import { enc, post } from '../api.ts';
+import { call, client, enc } from '../api.ts';
 import { useEventTypes } from '../queries.ts';
 import { Link } from '../router.tsx';
-import type { Destination, StreamMessage } from '../types.ts';
+import type { Destination, StreamMessage } from '../api.ts';
 import { CopyButton, ErrorBox, time } from '../ui.tsx';
 
 /** Messages the live tail keeps on screen, newest first. */
@@ -22,7 +22,7 @@ const eventSourceSnippet = (origin: string, d: Destination, token: string) => {
 /** A pull destination's consumers: a browser snippet with a fresh stream token, the `voiceoi listen` command, and a live tail. */
 export function DestinationStream({ d }: { d: Destination }) {
   const origin = window.location.origin;
-  const token = useMutation({ mutationFn: () => post<{ token: string; expires_at: string }>(`/v1/destinations/${enc(d.id)}/stream-tokens`, { ttl_s: 3600 }) });
+  const token = useMutation({ mutationFn: () => call(client.POST('/v1/destinations/{id}/stream-tokens', { params: { path: { id: d.id } }, body: { ttl_s: 3600 } })) });
   const listen = `VOICEOI_API_URL=${origin} VOICEOI_API_KEY=<your API key> npx voiceoi listen ${d.id} --forward-to http://localhost:4000/hook`;
   return (
     <section className="card" aria-label="Stream">

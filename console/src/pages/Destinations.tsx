@@ -1,7 +1,7 @@
 import { useConnections, useDestinations, useMappings } from '../queries.ts';
 import { Link } from '../router.tsx';
 import { Empty, ErrorBox, Loading, StatusBadge } from '../ui.tsx';
-import type { Destination } from '../types.ts';
+import type { Destination } from '../api.ts';
 
 export const destinationState = (d: Destination) => (!d.enabled ? 'disabled' : d.paused ? 'paused' : 'active');
 

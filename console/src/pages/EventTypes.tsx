@@ -21,7 +21,7 @@ export function EventTypesPage() {
       ) : (
         <ul className="catalog">
           {types.data.map((t) => {
-            const sample = sampleEvent(t.type, t.sample);
+            const sample = sampleEvent(t.type);
             const expanded = open === t.type;
             return (
               <li key={t.type} className="card">

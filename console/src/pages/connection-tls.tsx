@@ -1,4 +1,4 @@
-import type { CertificateInfo, Connection } from '../types.ts';
+import type { CertificateInfo, Connection } from '../api.ts';
 import { Field, time } from '../ui.tsx';
 
 // A connection's TLS (DESIGN.md "Connections: TLS"): the PEM is write-only, so the form only ever

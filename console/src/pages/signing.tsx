@@ -1,7 +1,6 @@
 import { useMutation } from '@tanstack/react-query';
 import { useState } from 'react';
-import { enc, post } from '../api.ts';
-import type { Destination, SignatureScheme } from '../types.ts';
+import { call, client, type Destination, type ResponseBody, type SignatureScheme } from '../api.ts';
 import { CopyButton, ErrorBox, Field, time } from '../ui.tsx';
 
 // How a destination signs (Standard Webhooks): a shared HMAC secret (`v1,`), shown once, or an
@@ -45,7 +44,7 @@ export function PublicKey({ publicKey, note }: { publicKey: string; note?: strin
   );
 }
 
-type Rotated = { signing_secret?: string; signing_public_key: string | null; signature_scheme: SignatureScheme; previous_valid_until: string | null };
+type Rotated = ResponseBody<'/v1/destinations/{id}/rotate-secret', 'post'>;
 
 /** The destination page's signing section: its scheme and public key, and rotation (which may switch scheme). */
 export function SigningSection({ d, onRotated }: { d: Destination; onRotated: () => Promise<void> }) {
@@ -53,7 +52,8 @@ export function SigningSection({ d, onRotated }: { d: Destination; onRotated: ()
   const [grace, setGrace] = useState('24');
   const [next, setNext] = useState<SignatureScheme>(scheme);
   const rotate = useMutation({
-    mutationFn: () => post<Rotated>(`/v1/destinations/${enc(d.id)}/rotate-secret`, { grace_s: Math.round(Number(grace) * 3600), signature_scheme: next }),
+    mutationFn: () =>
+      call(client.POST('/v1/destinations/{id}/rotate-secret', { params: { path: { id: d.id } }, body: { grace_s: Math.round(Number(grace) * 3600), signature_scheme: next } })),
     onSuccess: onRotated,
   });
   const previous = (r: Rotated) => `the previous one is valid ${r.previous_valid_until ? `until ${time(r.previous_valid_until)}` : 'no longer'}`;

@@ -1,5 +1,5 @@
-// A Server-Sent Events reader over fetch (Node has no EventSource before 22): `voiceoi listen`
-// reads the live stream with it, so it can send the Authorization header and Last-Event-ID itself.
+// A Server-Sent Events reader over fetch (Node has no EventSource before 22, and EventSource cannot
+// send an Authorization header): the client's streamMessages reads a pull destination's live stream with it.
 
 export interface SseEvent {
   id?: string;
