@@ -21,6 +21,9 @@ const TAGS: { name: string; description: string }[] = [
 
 type RouteDoc = Parameters<typeof jsonSchemaTransform>[0];
 
+/** A success answer's description when its schema has none (@fastify/swagger would say "Default Response"). */
+const SUCCESS: Record<string, string> = { 200: 'OK', 201: 'Created', 202: 'Accepted: the work continues durably after the answer' };
+
 /**
  * The zod transform, except for answers without a body (common.schema.ts `noBody`): those become a
  * `type: "null"` response, which @fastify/swagger documents as a status with a description only.
@@ -28,11 +31,12 @@ type RouteDoc = Parameters<typeof jsonSchemaTransform>[0];
 function transform(doc: RouteDoc): ReturnType<typeof jsonSchemaTransform> {
   const response = (doc.schema?.response ?? {}) as Record<string, unknown>;
   const bodiless = Object.entries(response).filter(([, s]) => s instanceof z.ZodUndefined);
-  if (bodiless.length === 0) return jsonSchemaTransform(doc);
   const rest = Object.fromEntries(Object.entries(response).filter(([, s]) => !(s instanceof z.ZodUndefined)));
-  const out = jsonSchemaTransform({ ...doc, schema: { ...doc.schema, response: rest } } as RouteDoc);
-  const outResponse = ((out.schema as { response?: Record<string, unknown> }).response ??= {});
-  for (const [status, s] of bodiless) outResponse[status] = { type: 'null', description: (s as z.ZodUndefined).description ?? 'No body' };
+  const out = jsonSchemaTransform(bodiless.length ? ({ ...doc, schema: { ...doc.schema, response: rest } } as RouteDoc) : doc);
+  const documented = (out.schema as { response?: Record<string, { description?: string }> }).response;
+  if (!documented) return out;
+  for (const [status, s] of bodiless) documented[status] = { type: 'null', description: (s as z.ZodUndefined).description ?? 'No body' } as { description: string };
+  for (const [status, r] of Object.entries(documented)) if (!r.description && SUCCESS[status]) r.description = SUCCESS[status];
   return out;
 }
 
