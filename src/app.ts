@@ -3,12 +3,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppDeps } from './app-deps.ts';
 import { createAuthenticator } from './auth.ts';
 import { registerKeyFailureLimit } from './auth-rate-limit.ts';
 import { registerErrorHandler } from './error-handler.ts';
 import { registerJsonParser } from './json-depth.ts';
+import { openapiOptions } from './openapi.ts';
 import { accountRoutes } from './routes/accounts.ts';
 import { codecRoutes } from './routes/codec.ts';
 import { connectionRoutes } from './routes/connections.ts';
@@ -43,14 +44,7 @@ export default fp(async function voiceoiApp(fastify: FastifyInstance, deps: AppD
   registerErrorHandler(app);
   registerJsonParser(app);
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'VoiceOI Hooks', version: deps.config.version, description: 'Webhook & event API for VoiceOI call events' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, openapiOptions(deps.config.version));
   // The docs share the console's origin, so they get its policy: a page that can be framed there could
   // be used to trick a signed-in integrator (and its scripts may come only from this origin).
   await app.register(async (docs) => {

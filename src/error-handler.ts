@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, DomainError, formatIssues, type DomainCode, type Issue } from './errors.ts';
+import { AppError, DomainError, formatIssues, zodIssues, type DomainCode, type Issue, type RawIssue } from './errors.ts';
 
 /** The HTTP status of every code services refuse with (src/errors.ts, DomainError). */
 const DOMAIN_STATUS: Record<DomainCode, number> = {
@@ -18,11 +18,18 @@ const DOMAIN_STATUS: Record<DomainCode, number> = {
   temporal_unavailable: 503,
 };
 
-function issuesOf(validation: { instancePath?: string; message?: string; params?: unknown }[], context: string | undefined): Issue[] {
-  return validation.map((v) => {
-    const where = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    return { path: [context === 'body' ? undefined : context, where].filter(Boolean).join('.') || context || '', message: v.message ?? 'invalid' };
-  });
+/** fastify-type-provider-zod's validation entries, back to zod's issues (the path, the unknown keys). */
+function issuesOf(validation: { keyword?: string; instancePath?: string; message?: string; params?: unknown }[], context: string | undefined): Issue[] {
+  const raw = validation.map((v) => ({
+    path: (v.instancePath ?? '').split('/').filter(Boolean),
+    message: v.message ?? 'invalid',
+    code: v.keyword,
+    ...(v.params as Pick<RawIssue, 'keys' | 'errors'> | undefined),
+  }));
+  const where = context ?? 'body';
+  const issues = zodIssues({ issues: raw }, where, where === 'body' ? undefined : where);
+  // An issue of the whole input still says which input it is about.
+  return issues.map((i) => (i.path === '' ? { ...i, path: where } : i));
 }
 
 /** The one place errors become `{ code, message }`; anything unexpected is logged and hidden. */

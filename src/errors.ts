@@ -54,9 +54,44 @@ export interface Issue {
   message: string;
 }
 
-/** A zod error's issues, as a validation_error answers them. */
-export const zodIssues = (error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): Issue[] =>
-  error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }));
+/** A zod-like issue: zod's own, or one fastify-type-provider-zod handed the error handler. */
+export interface RawIssue {
+  path: readonly PropertyKey[];
+  message: string;
+  code?: string;
+  /** `unrecognized_keys`: the unknown fields of the object at `path`. */
+  keys?: readonly string[];
+  /** `invalid_union`: each alternative's issues, paths relative to `path`. */
+  errors?: readonly (readonly RawIssue[])[];
+}
 
-/** Validation issues as one message: `path: message; path: message`. */
-export const formatIssues = (issues: readonly Issue[]): string => issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+/**
+ * A zod error's issues, as a validation_error answers them. An unknown field (a strict object's
+ * `unrecognized_keys`) becomes one issue per field, naming its full path: a typo must never be
+ * dropped in silence, and the message says which field to fix. `where`: what the paths are in
+ * (body, querystring, event); `prefix` leads each path (`querystring`).
+ */
+export function zodIssues(error: { issues: readonly RawIssue[] }, where = 'body', prefix?: string): Issue[] {
+  const join = (parts: readonly PropertyKey[]) => parts.map(String).filter((p) => p !== '').join('.');
+  return error.issues.flatMap((i): Issue[] => {
+    // No alternative fits: the one that came closest says what to fix ("Invalid input" says nothing).
+    if (i.code === 'invalid_union' && i.errors?.length) {
+      const closest = i.errors.reduce((a, b) => (b.length < a.length ? b : a));
+      if (closest.length > 0) return zodIssues({ issues: closest.map((n) => ({ ...n, path: [...i.path, ...n.path] })) }, where, prefix);
+    }
+    if (i.code === 'unrecognized_keys' && i.keys?.length) {
+      return i.keys.map((key) => {
+        const field = join([...i.path, key]);
+        return { path: join([prefix ?? '', field]), message: unknownFieldMessage(field, where) };
+      });
+    }
+    return [{ path: join([prefix ?? '', ...i.path]), message: i.message }];
+  });
+}
+
+const UNKNOWN_FIELD = 'unknown field "';
+const unknownFieldMessage = (field: string, where: string) => `${UNKNOWN_FIELD}${field}" in ${where}`;
+
+/** Validation issues as one message: `path: message; path: message` (an unknown field's message names its path already). */
+export const formatIssues = (issues: readonly Issue[]): string =>
+  issues.map((i) => (i.path && !i.message.startsWith(UNKNOWN_FIELD) ? `${i.path}: ${i.message}` : i.message)).join('; ');

@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 // The event catalog is the contract with the VoiceOI platform (see DESIGN.md, "Event catalog").
 // Data objects are open (.passthrough-like `looseObject`): the platform may add fields before this
-// service learns about them, and they must reach the BPO untouched.
+// service learns about them, and they must reach the BPO untouched. The envelope around them is
+// closed: an unknown top-level field is a producer's mistake, refused with its name (issue 23).
 
 const rfc3339 = z.iso.datetime({ offset: true });
 const id = z.string().min(1).max(200);
@@ -175,12 +176,12 @@ const envelopeBase = {
 export const eventEnvelopeSchema = z.discriminatedUnion(
   'type',
   eventTypes.map((type) =>
-    z.object({ ...envelopeBase, type: z.literal(type), data: eventDataSchemas[type] }),
+    z.strictObject({ ...envelopeBase, type: z.literal(type), data: eventDataSchemas[type] }),
   ) as unknown as [ReturnType<typeof envelopeFor<'call_started'>>, ...ReturnType<typeof envelopeFor<EventType>>[]],
 );
 
 function envelopeFor<T extends EventType>(type: T) {
-  return z.object({ ...envelopeBase, type: z.literal(type), data: eventDataSchemas[type] });
+  return z.strictObject({ ...envelopeBase, type: z.literal(type), data: eventDataSchemas[type] });
 }
 
 export type EventEnvelope = {
@@ -194,6 +195,6 @@ export type EventEnvelope = {
 }[EventType];
 
 /** JSON Schema for one event type's full envelope, for GET /v1/event-types. */
-export function envelopeJsonSchema(type: EventType): unknown {
+export function envelopeJsonSchema(type: EventType): Record<string, unknown> {
   return z.toJSONSchema(envelopeFor(type), { io: 'input', unrepresentable: 'any' });
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { refineCidrs } from '../delivery/network-policy.ts';
 import { changesSomething, displayName } from './common.schema.ts';
 
-export const createAccountBody = z.object({ name: displayName });
+export const createAccountBody = z.strictObject({ name: displayName });
 
 export const ingestQuota = z.strictObject({
   rate_per_s: z.number().int().min(0).max(1_000_000).describe('events per second; 0: no quota for this account'),

@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { accountView, createAccountBody, patchAccountBody } from './accounts.schema.ts';
 import { idParams } from './common.schema.ts';
+import { withAuthErrors } from './errors.schema.ts';
 
 export interface AccountRouteDeps {
   store: Pick<Store, 'accounts' | 'ingestQuotas'>;
@@ -21,15 +22,17 @@ export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => 
   app.post('/v1/accounts', {
     schema: {
       tags,
+      operationId: 'createAccount',
+      description: 'Admin token only: creates an account and answers its API key, shown this once.',
       body: createAccountBody,
-      response: { 201: z.object({ id: z.string(), name: z.string(), created_at: z.string(), api_key: z.string() }) },
+      response: { 201: z.object({ id: z.string(), name: z.string(), created_at: z.string(), api_key: z.string().describe('Shown here once') }), ...withAuthErrors(400) },
     },
   }, async (req, reply) => {
     requireAdmin(req);
     return reply.status(201).send(await accounts.create(req.body.name));
   });
 
-  app.get('/v1/accounts/:id', { schema: { tags, params: idParams, response: { 200: accountView } } }, async (req) => {
+  app.get('/v1/accounts/:id', { schema: { tags, operationId: 'getAccount', description: 'Admin token only.', params: idParams, response: { 200: accountView, ...withAuthErrors(404) } } }, async (req) => {
     requireAdmin(req);
     const found = await accounts.detail(req.params.id);
     if (!found) throw noAccount(req.params.id);
@@ -38,7 +41,7 @@ export const accountRoutes = (deps: AccountRouteDeps): FastifyPluginAsyncZod => 
 
   // The operator, never a tenant, opens private networks: an account key gets 403 here.
   app.patch('/v1/accounts/:id', {
-    schema: { tags, params: idParams, body: patchAccountBody, response: { 200: accountView } },
+    schema: { tags, operationId: 'updateAccount', description: 'Admin token only: an account key gets 403.', params: idParams, body: patchAccountBody, response: { 200: accountView, ...withAuthErrors(400, 404) } },
     // Before the body is validated: an account key learns nothing from this route but 403.
     preValidation: async (req) => requireAdmin(req),
   }, async (req) => {

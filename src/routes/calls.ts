@@ -5,6 +5,7 @@ import type { ErasureService } from '../erasure/erase.ts';
 import { AppError } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import { callParams, callView, erasureAnswer, eraseQuery } from './calls.schema.ts';
+import { withAuthErrors } from './errors.schema.ts';
 
 export interface CallRouteDeps {
   store: Pick<Store, 'accounts' | 'calls'>;
@@ -31,16 +32,17 @@ export const callRoutes = (deps: CallRouteDeps): FastifyPluginAsyncZod => async 
     schema: {
       tags,
       summary: 'Erase everything of a call (crypto-shredding: its data key is destroyed)',
+      operationId: 'eraseCall',
       params: callParams,
       querystring: eraseQuery,
-      response: { 202: erasureAnswer },
+      response: { 202: erasureAnswer, ...withAuthErrors(400, 404, 503) },
     },
   }, async (req, reply) => {
     const { accountId, by } = await target(req, req.query.account_id);
     return reply.status(202).send(await deps.erasure.erase(accountId, req.params.call_id, by));
   });
 
-  app.get('/v1/calls/:call_id', { schema: { tags, params: callParams, response: { 200: callView } } }, async (req) => {
+  app.get('/v1/calls/:call_id', { schema: { tags, operationId: 'getCall', params: callParams, response: { 200: callView, ...withAuthErrors(404) } } }, async (req) => {
     const account = requireAccount(req);
     const [deliveries, erasure] = await Promise.all([calls.deliveriesOf(account.id, req.params.call_id), calls.latestErasure(account.id, req.params.call_id)]);
     if (deliveries.length === 0 && !erasure) throw new AppError(404, 'call_not_found', `No call with id '${req.params.call_id}' in this account`);

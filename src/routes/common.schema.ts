@@ -16,3 +16,10 @@ export const changesSomething = <T extends z.ZodType<object>>(body: T) =>
 
 /** A list answer: `{items: [...]}`. */
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item) });
+
+/**
+ * An answer without a body (204, a redirect): src/openapi.ts documents it as the status and this
+ * description, with no content (zod has no JSON Schema for "nothing").
+ */
+export const noBody = (description: string) => z.undefined().describe(description);
+export const noContent = noBody('Done; no body');

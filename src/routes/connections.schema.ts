@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { HEADER_NAME, HEADER_VALUE, isReservedHeader, MAX_HEADER_NAME, MAX_HEADER_VALUE } from '../../sandboxes/reserved-headers.ts';
-import { CONNECTION_KINDS } from '../store/connections.ts';
 import { changesSomething, displayName, httpUrl } from './common.schema.ts';
 
 // Validation messages never quote the value they reject: the values here are secrets.
@@ -93,10 +92,13 @@ export const patchSchemas = {
     .partial(),
 };
 
-/** What the route declares (for OpenAPI); the handler validates precisely against the stored kind. */
+/**
+ * What the route validates: a change of some kind, strict (an unknown field is refused here, whatever
+ * the kind); the handler then checks it against the stored connection's own kind.
+ */
 export const patchConnectionBody = changesSomething(
   z
-    .looseObject({ kind: z.enum(CONNECTION_KINDS).optional(), name: name.optional() })
+    .union([patchSchemas.headers, patchSchemas.basic, patchSchemas.oauth2_client_credentials, patchSchemas.oauth2_authorization_code])
     .describe('Any create field of the connection\'s kind except kind; a secret field replaces the stored secret (headers: the whole set)'),
 );
 

@@ -7,7 +7,8 @@ import { checkTls, type TlsMaterial } from '../connections/tls.ts';
 import type { NetworkPolicy } from '../delivery/network-policy.ts';
 import { AppError, formatIssues, notFound, zodIssues } from '../errors.ts';
 import type { Store } from '../store/index.ts';
-import { idParams, listOf } from './common.schema.ts';
+import { idParams, listOf, noContent } from './common.schema.ts';
+import { withAuthErrors } from './errors.schema.ts';
 import type { ConnectionView } from './connections.schema.ts';
 import { connectionView, createConnectionBody, patchConnectionBody, patchSchemas } from './connections.schema.ts';
 import { checkUrlAddress } from './url-check.ts';
@@ -40,7 +41,7 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
   const view = (c: Parameters<typeof viewOf>[0]) => viewOf(c) as ConnectionView;
 
   app.post('/v1/connections', {
-    schema: { tags, body: createConnectionBody, response: { 201: connectionView } },
+    schema: { tags, operationId: 'createConnection', body: createConnectionBody, response: { 201: connectionView, ...withAuthErrors(400, 409) } },
   }, async (req, reply) => {
     const account = requireAccount(req);
     const body = req.body;
@@ -53,12 +54,12 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
     return reply.status(201).send(view(created));
   });
 
-  app.get('/v1/connections', { schema: { tags, response: { 200: listOf(connectionView) } } }, async (req) => {
+  app.get('/v1/connections', { schema: { tags, operationId: 'listConnections', response: { 200: listOf(connectionView), ...withAuthErrors() } } }, async (req) => {
     const account = requireAccount(req);
     return { items: (await store.connections.list(account.id)).map(view) };
   });
 
-  app.get('/v1/connections/:id', { schema: { tags, params: idParams, response: { 200: connectionView } } }, async (req) => {
+  app.get('/v1/connections/:id', { schema: { tags, operationId: 'getConnection', params: idParams, response: { 200: connectionView, ...withAuthErrors(404) } } }, async (req) => {
     const account = requireAccount(req);
     const c = await store.connections.get(account.id, req.params.id);
     if (!c) throw notFound('connection', req.params.id);
@@ -66,7 +67,7 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
   });
 
   app.patch('/v1/connections/:id', {
-    schema: { tags, params: idParams, body: patchConnectionBody, response: { 200: connectionView } },
+    schema: { tags, operationId: 'updateConnection', params: idParams, body: patchConnectionBody, response: { 200: connectionView, ...withAuthErrors(400, 404) } },
   }, async (req) => {
     const account = requireAccount(req);
     const rec = await store.connections.getRecord(account.id, req.params.id);
@@ -99,7 +100,7 @@ export const connectionRoutes = (deps: ConnectionRouteDeps): FastifyPluginAsyncZ
     return view(updated);
   });
 
-  app.delete('/v1/connections/:id', { schema: { tags, params: idParams } }, async (req, reply) => {
+  app.delete('/v1/connections/:id', { schema: { tags, operationId: 'deleteConnection', params: idParams, response: { 204: noContent, ...withAuthErrors(404, 409) } } }, async (req, reply) => {
     const account = requireAccount(req);
     if (!(await store.connections.get(account.id, req.params.id))) throw notFound('connection', req.params.id);
     const users = await store.connections.usedBy(account.id, req.params.id);

@@ -64,7 +64,7 @@ export function consoleOutcome(path: string, outcome: Record<string, string>): s
   return `${u.pathname}${u.search}${u.hash}`;
 }
 
-export const returnToQuery = z.object({
+export const returnToQuery = z.strictObject({
   return_to: z
     .string()
     .optional()

@@ -10,13 +10,14 @@ import type { IngestService } from '../ingest.ts';
 import type { Store } from '../store/index.ts';
 import { deliveryId } from '../temporal/delivery-ids.ts';
 import { idParams } from './common.schema.ts';
+import { withAuthErrors } from './errors.schema.ts';
 
 export interface DestinationTestRouteDeps {
   store: Pick<Store, 'destinations'>;
   ingest: Pick<IngestService, 'startDelivery'>;
 }
 
-const testSendBody = z.object({
+const testSendBody = z.strictObject({
   event_type: eventTypeSchema.describe('The catalog type whose sample event is sent.'),
 });
 
@@ -29,9 +30,10 @@ export const destinationTestRoutes = (deps: DestinationTestRouteDeps): FastifyPl
   app.post('/v1/destinations/:id/test', {
     schema: {
       tags: ['destinations'],
+      operationId: 'testDestination',
       params: idParams,
       body: testSendBody,
-      response: { 202: z.object({ delivery: z.object({ id: z.string() }) }) },
+      response: { 202: z.object({ delivery: z.object({ id: z.string().describe('Follow it with GET /v1/deliveries/:id') }) }), ...withAuthErrors(400, 404, 409, 503) },
     },
   }, async (req, reply) => {
     const account = requireAccount(req);

@@ -76,7 +76,7 @@ const fields = {
     .describe('false: attempt records keep the request and response bodies\' sizes and SHA-256 digests but never the bodies (for destinations that carry card data). Default true.'),
 };
 
-const destinationBody = z.object({
+const destinationBody = z.strictObject({
   url: fields.url.optional(),
   event_types: fields.event_types,
   description: fields.description.optional(),
@@ -141,7 +141,7 @@ export const destinationView = z.object({
 });
 
 export const rotateSecretBody = z
-  .object({
+  .strictObject({
     grace_s: z.number().int().min(0).max(7 * 86_400).default(86_400),
     signature_scheme: fields.signature_scheme.optional().describe("The new key's scheme; omitted: the destination's current one."),
   })

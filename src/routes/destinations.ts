@@ -9,13 +9,14 @@ import type { Store } from '../store/index.ts';
 import type { TransformEngine } from '../../sandboxes/index.ts';
 import type { Config } from '../config.ts';
 import { assertFanout, assertRoom } from '../tenant-limits.ts';
-import { idParams, listOf } from './common.schema.ts';
+import { idParams, listOf, noContent } from './common.schema.ts';
 import { checkConnectionReference } from './connections.ts';
 import { createDestinationBody, destinationView, patchDestinationBody, rotateSecretBody, rotateSecretResult } from './destinations.schema.ts';
 import { publicKeyOf } from '../delivery/signing.ts';
 import { recoverBody, recoverResult } from './deliveries.schema.ts';
 import { destinationTestRoutes, type DestinationTestRouteDeps } from './destination-test.ts';
 import { checkUrlAddress } from './url-check.ts';
+import { withAuthErrors } from './errors.schema.ts';
 
 export interface DestinationRouteDeps extends DestinationTestRouteDeps {
   store: Pick<Store, 'accounts' | 'destinations' | 'mappings' | 'connections' | 'wakeups'>;
@@ -95,7 +96,12 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
   };
 
   app.post('/v1/destinations', {
-    schema: { tags, body: createDestinationBody, response: { 201: destinationView.extend({ signing_secret: z.string().optional().describe('hmac-sha256 only: shown here once') }) } },
+    schema: {
+      tags,
+      operationId: 'createDestination',
+      body: createDestinationBody,
+      response: { 201: destinationView.extend({ signing_secret: z.string().optional().describe('hmac-sha256 only: shown here once') }), ...withAuthErrors(400, 404, 409) },
+    },
   }, async (req, reply) => {
     const account = requireAccount(req);
     const existing = await store.destinations.list(account.id);
@@ -111,18 +117,18 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     return reply.status(201).send(destination.signature_scheme === 'hmac-sha256' ? { ...view(destination), signing_secret } : view(destination));
   });
 
-  app.get('/v1/destinations', { schema: { tags, response: { 200: listOf(destinationView) } } }, async (req) => {
+  app.get('/v1/destinations', { schema: { tags, operationId: 'listDestinations', response: { 200: listOf(destinationView), ...withAuthErrors() } } }, async (req) => {
     const account = requireAccount(req);
     return { items: (await store.destinations.list(account.id)).map(view) };
   });
 
-  app.get('/v1/destinations/:id', { schema: { tags, params: idParams, response: { 200: destinationView } } }, async (req) => {
+  app.get('/v1/destinations/:id', { schema: { tags, operationId: 'getDestination', params: idParams, response: { 200: destinationView, ...withAuthErrors(404) } } }, async (req) => {
     const account = requireAccount(req);
     return view(await mustGet(account.id, req.params.id));
   });
 
   app.patch('/v1/destinations/:id', {
-    schema: { tags, params: idParams, body: patchDestinationBody, response: { 200: destinationView } },
+    schema: { tags, operationId: 'updateDestination', params: idParams, body: patchDestinationBody, response: { 200: destinationView, ...withAuthErrors(400, 404, 409) } },
   }, async (req) => {
     const account = requireAccount(req);
     const current = await mustGet(account.id, req.params.id);
@@ -140,7 +146,7 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
     return view(updated);
   });
 
-  app.delete('/v1/destinations/:id', { schema: { tags, params: idParams } }, async (req, reply) => {
+  app.delete('/v1/destinations/:id', { schema: { tags, operationId: 'deleteDestination', params: idParams, response: { 204: noContent, ...withAuthErrors(404) } } }, async (req, reply) => {
     const account = requireAccount(req);
     if (!(await store.destinations.delete(account.id, req.params.id))) throw notFound('destination', req.params.id);
     // Its live streams end, on every replica.
@@ -149,7 +155,7 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
   });
 
   app.post('/v1/destinations/:id/rotate-secret', {
-    schema: { tags, params: idParams, body: rotateSecretBody, response: { 200: rotateSecretResult } },
+    schema: { tags, operationId: 'rotateDestinationSecret', params: idParams, body: rotateSecretBody, response: { 200: rotateSecretResult, ...withAuthErrors(400, 404) } },
   }, async (req) => {
     const account = requireAccount(req);
     const grace = req.body.grace_s;
@@ -164,7 +170,7 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
   });
 
   for (const action of ['pause', 'resume'] as const) {
-    app.post(`/v1/destinations/:id/${action}`, { schema: { tags, params: idParams, response: { 200: destinationView } } }, async (req) => {
+    app.post(`/v1/destinations/:id/${action}`, { schema: { tags, operationId: `${action}Destination`, params: idParams, response: { 200: destinationView, ...withAuthErrors(404, 503) } } }, async (req) => {
       const account = requireAccount(req);
       const updated = await store.destinations.update(account.id, req.params.id, { paused: action === 'pause' });
       if (!updated) throw notFound('destination', req.params.id);
@@ -174,7 +180,7 @@ export const destinationRoutes = (deps: DestinationRouteDeps): FastifyPluginAsyn
   }
 
   app.post('/v1/destinations/:id/recover', {
-    schema: { tags, params: idParams, body: recoverBody, response: { 200: recoverResult } },
+    schema: { tags, operationId: 'recoverDestination', params: idParams, body: recoverBody, response: { 200: recoverResult, ...withAuthErrors(400, 404, 503) } },
   }, async (req) => {
     const account = requireAccount(req);
     return deps.deliveries.recover(account.id, req.params.id, req.body.since);

@@ -67,3 +67,13 @@ are durable whatever happened to the others. Per-event codes:
 The batch itself is refused with \`400 batch_too_large\` (over ${MAX_BATCH_EVENTS} envelopes), \`400 batch_empty\`,
 \`400 validation_error\` (a body that is not an array), \`413 payload_too_large\` (a body over ${BATCH_BODY_LIMIT / 1024 / 1024} MiB),
 or \`400 json_too_deep\` (the bound of ${MAX_JSON_DEPTH} levels counts the whole body, so an envelope in a batch may nest ${MAX_JSON_DEPTH - 1}).`;
+
+export const eventTypeList = z.object({
+  items: z.array(
+    z.object({
+      type: z.string().describe('The value of `type` in an envelope'),
+      description: z.string(),
+      schema: z.record(z.string(), z.unknown()).describe("JSON Schema of this type's whole envelope (its `data` is open: extra fields are kept)"),
+    }),
+  ),
+});

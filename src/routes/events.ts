@@ -12,10 +12,12 @@ import {
   batchDescription,
   batchResponse,
   EVENT_BODY_LIMIT,
+  eventTypeList,
   ingestResponse,
   MAX_BATCH_EVENTS,
   type BatchResult,
 } from './events.schema.ts';
+import { withAuthErrors } from './errors.schema.ts';
 
 export interface EventRouteDeps {
   ingest: IngestService;
@@ -45,8 +47,10 @@ export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => asyn
     bodyLimit: EVENT_BODY_LIMIT,
     schema: {
       tags: ['events'],
+      operationId: 'ingestEvent',
+      description: 'One event envelope; the same id again answers the first one\'s deliveries and starts nothing new.',
       body: eventEnvelopeSchema,
-      response: { 202: ingestResponse },
+      response: { 202: ingestResponse, ...withAuthErrors(400, 404, 413, 415, 503) },
     },
   }, async (req, reply) => {
     const body = req.body as EventEnvelope;
@@ -68,9 +72,10 @@ export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => asyn
     },
     schema: {
       tags: ['events'],
+      operationId: 'ingestEventBatch',
       description: batchDescription,
       body: batchBody,
-      response: { 202: batchResponse },
+      response: { 202: batchResponse, ...withAuthErrors(400, 413, 415) },
     },
   }, async (req, reply) => {
     const results: BatchResult[] = new Array(req.body.length);
@@ -123,7 +128,7 @@ export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => asyn
     }
     const parsed = eventEnvelopeSchema.safeParse(raw);
     if (!parsed.success) {
-      const issues = zodIssues(parsed.error);
+      const issues = zodIssues(parsed.error, 'event');
       return { code: 'validation_error', message: formatIssues(issues), issues };
     }
     const envelope = parsed.data as EventEnvelope;
@@ -136,7 +141,7 @@ export const eventRoutes = (deps: EventRouteDeps): FastifyPluginAsyncZod => asyn
 
   app.get('/v1/event-types', {
     config: { public: true },
-    schema: { tags: ['events'] },
+    schema: { tags: ['events'], operationId: 'listEventTypes', security: [], response: { 200: eventTypeList } },
   }, async () => ({
     items: eventTypes.map((type) => ({ type, description: eventDescriptions[type], schema: envelopeJsonSchema(type) })),
   }));

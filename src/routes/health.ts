@@ -2,6 +2,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.ts';
 import type { Store } from '../store/index.ts';
+import { z } from 'zod';
+
+const health = z.object({
+  status: z.enum(['ok', 'degraded']),
+  version: z.string(),
+  checks: z.record(z.string(), z.string()).describe('Per dependency (database, temporal): "ok" or "error: <why>"'),
+});
 
 export interface HealthRouteDeps {
   config: Pick<Config, 'version'>;
@@ -10,7 +17,16 @@ export interface HealthRouteDeps {
 }
 
 export const healthRoutes = (deps: HealthRouteDeps): FastifyPluginAsyncZod => async (app) => {
-  app.get('/healthz', { config: { public: true }, schema: { tags: ['operations'] } }, async (_req, reply) => {
+  app.get('/healthz', {
+    config: { public: true },
+    schema: {
+      tags: ['operations'],
+      operationId: 'getHealth',
+      security: [],
+      description: '200 when the database and Temporal answer, 503 (same body, `status: "degraded"`) when either does not.',
+      response: { 200: health, 503: health },
+    },
+  }, async (_req, reply) => {
     const checks: Record<string, string> = {};
     try {
       await deps.store.ping();

@@ -9,8 +9,21 @@ import { assertRoom } from '../tenant-limits.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { Store } from '../store/index.ts';
 import type { Mapping, MappingLanguage } from '../store/mappings.ts';
-import { idParams, listOf } from './common.schema.ts';
-import { createMappingBody, mappingView, putMappingBody, testMappingBody, versionParams, versionsPage, versionsQuery } from './mappings.schema.ts';
+import { idParams, listOf, noContent } from './common.schema.ts';
+import {
+  createMappingBody,
+  mappingDetail,
+  mappingTestFailure,
+  mappingTestResult,
+  mappingVersion,
+  mappingView,
+  putMappingBody,
+  testMappingBody,
+  versionParams,
+  versionsPage,
+  versionsQuery,
+} from './mappings.schema.ts';
+import { withAuthErrors } from './errors.schema.ts';
 
 const view = ({ account_id: _a, ...m }: Mapping) => m;
 
@@ -50,14 +63,23 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
   const { store, engine } = deps;
   const tags = ['mappings'];
 
-  app.post('/v1/mappings', { schema: { tags, body: createMappingBody, response: { 201: mappingView } } }, async (req, reply) => {
+  app.post('/v1/mappings', { schema: { tags, operationId: 'createMapping', body: createMappingBody, response: { 201: mappingView, ...withAuthErrors(400, 409, 413, 503) } } }, async (req, reply) => {
     const account = requireAccount(req);
     assertRoom((await store.mappings.list(account.id)).length, deps.config.VOICEOI_MAX_MAPPINGS, 'mappings', 'mapping_limit_reached');
     await assertValid(engine, req.body.language, req.body.source);
     return reply.status(201).send(view(await store.mappings.create(account.id, req.body)));
   });
 
-  app.put('/v1/mappings/:id', { schema: { tags, params: idParams, body: putMappingBody, response: { 200: mappingView } } }, async (req) => {
+  app.put('/v1/mappings/:id', {
+    schema: {
+      tags,
+      operationId: 'updateMapping',
+      description: 'Saves a new version of the mapping (versions are immutable; deliveries may pin one).',
+      params: idParams,
+      body: putMappingBody,
+      response: { 200: mappingView, ...withAuthErrors(400, 404, 409, 413, 503) },
+    },
+  }, async (req) => {
     const account = requireAccount(req);
     const existing = await store.mappings.get(account.id, req.params.id);
     if (!existing) throw notFound('mapping', req.params.id);
@@ -72,12 +94,12 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
     return view(updated);
   });
 
-  app.get('/v1/mappings', { schema: { tags, response: { 200: listOf(mappingView) } } }, async (req) => {
+  app.get('/v1/mappings', { schema: { tags, operationId: 'listMappings', response: { 200: listOf(mappingView), ...withAuthErrors() } } }, async (req) => {
     const account = requireAccount(req);
     return { items: (await store.mappings.list(account.id)).map(view) };
   });
 
-  app.get('/v1/mappings/:id', { schema: { tags, params: idParams } }, async (req) => {
+  app.get('/v1/mappings/:id', { schema: { tags, operationId: 'getMapping', params: idParams, response: { 200: mappingDetail, ...withAuthErrors(404) } } }, async (req) => {
     const account = requireAccount(req);
     const m = await store.mappings.get(account.id, req.params.id);
     if (!m) throw notFound('mapping', req.params.id);
@@ -87,7 +109,7 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
 
   // Newest first and paged, without sources: a mapping may hold hundreds of versions of up to 256 KiB.
   app.get('/v1/mappings/:id/versions', {
-    schema: { tags, params: idParams, querystring: versionsQuery, response: { 200: versionsPage } },
+    schema: { tags, operationId: 'listMappingVersions', params: idParams, querystring: versionsQuery, response: { 200: versionsPage, ...withAuthErrors(400, 404) } },
   }, async (req) => {
     const account = requireAccount(req);
     const { limit, cursor } = req.query;
@@ -96,7 +118,7 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
     return { items: page.items, next_cursor: page.more ? String(page.items.at(-1)!.version) : null };
   });
 
-  app.get('/v1/mappings/:id/versions/:version', { schema: { tags, params: versionParams } }, async (req) => {
+  app.get('/v1/mappings/:id/versions/:version', { schema: { tags, operationId: 'getMappingVersion', params: versionParams, response: { 200: mappingVersion, ...withAuthErrors(400, 404) } } }, async (req) => {
     const account = requireAccount(req);
     if (!(await store.mappings.get(account.id, req.params.id))) throw notFound('mapping', req.params.id);
     const v = await store.mappings.version(req.params.id, req.params.version);
@@ -104,7 +126,7 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
     return { version: v.version, source: v.source, created_at: v.created_at };
   });
 
-  app.delete('/v1/mappings/:id', { schema: { tags, params: idParams } }, async (req, reply) => {
+  app.delete('/v1/mappings/:id', { schema: { tags, operationId: 'deleteMapping', params: idParams, response: { 204: noContent, ...withAuthErrors(404, 409) } } }, async (req, reply) => {
     const account = requireAccount(req);
     const users = (await store.destinations.list(account.id)).filter((d) => d.mapping_id === req.params.id);
     if (users.length > 0)
@@ -113,7 +135,17 @@ export const mappingRoutes = (deps: MappingRouteDeps): FastifyPluginAsyncZod => 
     return reply.status(204).send();
   });
 
-  app.post('/v1/mappings/test', { schema: { tags, body: testMappingBody } }, async (req, reply) => {
+  app.post('/v1/mappings/test', {
+    schema: {
+      tags,
+      operationId: 'testMapping',
+      description:
+        'Runs a mapping (a draft: language and source; or a saved one: mapping_id and version) on an event, as a delivery would. ' +
+        '422: the mapping itself failed (its error code, message, line and column, with `logs` and `duration_ms`).',
+      body: testMappingBody,
+      response: { 200: mappingTestResult, 422: mappingTestFailure, ...withAuthErrors(400, 404, 413, 503) },
+    },
+  }, async (req, reply) => {
     const account = requireAccount(req);
     const body = req.body;
     let language: MappingLanguage;

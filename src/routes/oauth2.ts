@@ -15,7 +15,8 @@ import type { Store } from '../store/index.ts';
 import { refuseCrossSiteNavigation } from '../sessions.ts';
 import { callbackQuery, callbackResult, startJson } from './connections.schema.ts';
 import { consoleOutcome, consoleReturnPath, returnToQuery } from './console.ts';
-import { idParams } from './common.schema.ts';
+import { idParams, noBody } from './common.schema.ts';
+import { errorResponses, withAuthErrors } from './errors.schema.ts';
 import { providerList, providerViews } from './oauth2.schema.ts';
 
 // The authorization-code flow: provider apps from VOICEOI_OAUTH2_PROVIDERS are registered with
@@ -120,10 +121,11 @@ export const oauth2Routes = (deps: OAuth2RouteDeps): FastifyPluginAsyncZod => as
   app.get('/v1/oauth2/providers', {
     schema: {
       tags,
+      operationId: 'listOAuth2Providers',
       description:
         'The OAuth2 providers an oauth2_authorization_code connection can use (the operator configures them with VOICEOI_OAUTH2_PROVIDERS): ' +
         'name, display name and default scopes; never a client id or secret.',
-      response: { 200: providerList },
+      response: { 200: providerList, ...withAuthErrors() },
     },
   }, async (req) => {
     requireAccount(req);
@@ -133,13 +135,14 @@ export const oauth2Routes = (deps: OAuth2RouteDeps): FastifyPluginAsyncZod => as
   app.get('/v1/connections/:id/oauth2/start', {
     schema: {
       tags,
+      operationId: 'startConnectionAuthorization',
       params: idParams,
       querystring: returnToQuery,
       description:
         'Starts the authorization of an oauth2_authorization_code connection: 302 to the provider, or {authorize_url} with Accept: application/json. ' +
         'Open it in the browser that made this call (it carries a cookie the callback checks). ' +
         'With return_to (a path under /console) the callback sends the browser back there instead of answering JSON.',
-      response: { 200: startJson },
+      response: { 200: startJson, 302: noBody('To the provider\'s authorize URL (without Accept: application/json)'), ...withAuthErrors(400, 404, 409) },
     },
   }, async (req, reply) => {
     const account = requireAccount(req);
@@ -197,7 +200,16 @@ export const oauth2Routes = (deps: OAuth2RouteDeps): FastifyPluginAsyncZod => as
     config: { public: true },
     // The query carries the authorization code: keep it out of the request log lines.
     logLevel: 'warn',
-    schema: { tags, querystring: callbackQuery, response: { 200: callbackResult } },
+    schema: {
+      tags,
+      operationId: 'completeOAuth2Authorization',
+      security: [],
+      description:
+        'Where the provider sends the browser back (the redirect URI to register with it): exchanges the code for tokens. ' +
+        'A flow started from the console answers 302 back to it, with the outcome (or `oauth2_error`) in the query.',
+      querystring: callbackQuery,
+      response: { 200: callbackResult, 302: noBody('Back to the console page the flow started from'), ...errorResponses(400, 404, 409, 502) },
+    },
     // A flow started from the console ends there, failed or not: the console shows the code.
     errorHandler(err, req, reply) {
       const back = consoleReturns.get(req);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 // Validation messages never quote the value they reject: the value here is an API key.
-export const signInBody = z.object({ api_key: z.string().min(1, 'give the account API key').max(200, 'is longer than any API key') });
+export const signInBody = z.strictObject({ api_key: z.string().min(1, 'give the account API key').max(200, 'is longer than any API key') });
 
 export const sessionInfo = z.object({
   account: z.object({ id: z.string(), name: z.string() }),

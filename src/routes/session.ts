@@ -4,7 +4,8 @@ import type { Config } from '../config.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { SessionService } from '../sessions.ts';
 import type { Store } from '../store/index.ts';
-import { idParams } from './common.schema.ts';
+import { idParams, noBody } from './common.schema.ts';
+import { errorResponses, withAuthErrors } from './errors.schema.ts';
 import { revokedSessions, sessionInfo, signInBody } from './session.schema.ts';
 
 export interface SessionRouteDeps {
@@ -23,7 +24,14 @@ export const sessionRoutes = (deps: SessionRouteDeps): FastifyPluginAsyncZod => 
   const temporalUi = deps.config.TEMPORAL_ADDRESS ? {} : { temporal_ui_url: `http://127.0.0.1:${deps.config.TEMPORAL_UI_PORT}` };
   app.post('/v1/session', {
     config: { public: true },
-    schema: { tags, security: [], body: signInBody, description: 'Exchanges an account API key for a console session cookie (HttpOnly, SameSite=Lax).' },
+    schema: {
+      tags,
+      operationId: 'createSession',
+      security: [],
+      body: signInBody,
+      description: 'Exchanges an account API key for a console session cookie (HttpOnly, SameSite=Lax).',
+      response: { 204: noBody('Signed in: the session cookie is set'), ...errorResponses(400, 401, 403, 429) },
+    },
   }, async (req, reply) => {
     // Another site must not sign this browser in to an account of its choosing (login CSRF).
     sessions.checkOrigin(req);
@@ -41,7 +49,7 @@ export const sessionRoutes = (deps: SessionRouteDeps): FastifyPluginAsyncZod => 
 
   app.get('/v1/session', {
     config: { public: true },
-    schema: { tags, security: [], response: { 200: sessionInfo } },
+    schema: { tags, operationId: 'getSession', security: [], response: { 200: sessionInfo, ...errorResponses(401) } },
   }, async (req, reply) => {
     const session = await sessions.resolve(req);
     if (!session) throw expired();
@@ -52,7 +60,13 @@ export const sessionRoutes = (deps: SessionRouteDeps): FastifyPluginAsyncZod => 
 
   app.delete('/v1/session', {
     config: { public: true },
-    schema: { tags, security: [], description: 'Signs out: ends the session server-side and clears the cookie. Needs the x-csrf-token header while the session is alive.' },
+    schema: {
+      tags,
+      operationId: 'deleteSession',
+      security: [],
+      description: 'Signs out: ends the session server-side and clears the cookie. Needs the x-csrf-token header while the session is alive.',
+      response: { 204: noBody('Signed out'), ...errorResponses(403) },
+    },
   }, async (req, reply) => {
     const session = await sessions.resolve(req);
     if (session) {
@@ -64,7 +78,7 @@ export const sessionRoutes = (deps: SessionRouteDeps): FastifyPluginAsyncZod => 
   });
 
   app.delete('/v1/accounts/:id/sessions', {
-    schema: { tags, params: idParams, response: { 200: revokedSessions }, description: 'Admin: ends every console session of the account.' },
+    schema: { tags, operationId: 'revokeAccountSessions', params: idParams, response: { 200: revokedSessions, ...withAuthErrors(404) }, description: 'Admin: ends every console session of the account.' },
   }, async (req) => {
     requireAdmin(req);
     if (!(await deps.store.accounts.get(req.params.id))) throw notFound('account', req.params.id);

@@ -10,13 +10,16 @@ import { parseCursor } from '../store/messages.ts';
 import type { StreamTokens } from '../stream-tokens.ts';
 import { pumpStream, type LiveStream } from '../streams/sse.ts';
 import { wakeSignal } from '../streams/wake-signal.ts';
-import { idParams } from './common.schema.ts';
+import { z } from 'zod';
+import { idParams, noBody } from './common.schema.ts';
+import { withAuthErrors } from './errors.schema.ts';
 import {
   ackBody,
   ackParams,
   cursorExpired,
   messagesPage,
   messagesQuery,
+  SSE_FRAMES,
   streamQuery,
   streamToken,
   streamTokenBody,
@@ -97,7 +100,14 @@ export const streamRoutes = (deps: StreamRouteDeps): FastifyPluginAsyncZod => as
 
   app.get('/v1/destinations/:id/messages', {
     config: { streamToken: true },
-    schema: { tags, params: idParams, querystring: messagesQuery, response: { 200: messagesPage, 410: cursorExpired } },
+    schema: {
+      tags,
+      operationId: 'listDestinationMessages',
+      description: 'A page of the pull destination\'s messages after a cursor; with wait_s, waits for the first one (long-poll). Also with a stream token in `?token=`.',
+      params: idParams,
+      querystring: messagesQuery,
+      response: { 200: messagesPage, 410: cursorExpired, ...withAuthErrors(400, 404, 409) },
+    },
   }, async (req, reply) => {
     const destination = await readable(req, req.params.id);
     allowOrigin(req, reply, destination);
@@ -137,7 +147,14 @@ export const streamRoutes = (deps: StreamRouteDeps): FastifyPluginAsyncZod => as
 
   app.get('/v1/destinations/:id/stream', {
     config: { streamToken: true },
-    schema: { tags, params: idParams, querystring: streamQuery, response: { 410: cursorExpired } },
+    schema: {
+      tags,
+      operationId: 'streamDestination',
+      description: 'The live stream of a pull destination (Server-Sent Events; EventSource can pass a stream token in `?token=`). Resume with Last-Event-ID or `after`.',
+      params: idParams,
+      querystring: streamQuery,
+      response: { 200: { description: SSE_FRAMES, content: { 'text/event-stream': { schema: z.string() } } }, 410: cursorExpired, ...withAuthErrors(400, 404, 409) },
+    },
   }, async (req, reply) => {
     const destination = await readable(req, req.params.id);
     const lastEventId = req.headers['last-event-id'];
@@ -176,7 +193,7 @@ export const streamRoutes = (deps: StreamRouteDeps): FastifyPluginAsyncZod => as
   });
 
   app.post('/v1/destinations/:id/stream-tokens', {
-    schema: { tags, params: idParams, body: streamTokenBody, response: { 201: streamToken } },
+    schema: { tags, operationId: 'createStreamToken', params: idParams, body: streamTokenBody, response: { 201: streamToken, ...withAuthErrors(400, 404, 409) } },
   }, async (req, reply) => {
     const account = requireAccount(req);
     const destination = await readable(req, req.params.id);
@@ -184,7 +201,7 @@ export const streamRoutes = (deps: StreamRouteDeps): FastifyPluginAsyncZod => as
   });
 
   app.post('/v1/destinations/:id/messages/:cursor/ack', {
-    schema: { tags, params: ackParams, body: ackBody },
+    schema: { tags, operationId: 'ackDestinationMessage', params: ackParams, body: ackBody, response: { 204: noBody('Recorded'), ...withAuthErrors(400, 404, 409) } },
   }, async (req, reply) => {
     requireAccount(req);
     const destination = await readable(req, req.params.id);
