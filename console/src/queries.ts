@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { call, callUndescribed, client, type EventTypeList } from './api.ts';
+import { call, client, type EventTypeList } from './api.ts';
 
 // Server state shared by several pages; mutations invalidate these keys.
 export const useDestinations = () =>
@@ -14,7 +14,7 @@ export const useConnections = () =>
 export const useEventTypes = () =>
   useQuery({
     queryKey: ['event-types'],
-    queryFn: ({ signal }) => callUndescribed<EventTypeList>(client.GET('/v1/event-types', { signal })).then((r) => r.items),
+    queryFn: ({ signal }) => call(client.GET('/v1/event-types', { signal })).then((r) => r.items),
     staleTime: Infinity,
   });
 

@@ -8,24 +8,8 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        /** @description 200 when the database and Temporal answer, 503 (same body, `status: "degraded"`) when either does not. */
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -42,24 +26,7 @@ export type paths = {
             cookie?: never;
         };
         /** Prometheus metrics of this process */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -77,37 +44,8 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            api_key: string;
-                            created_at: string;
-                            id: string;
-                            name: string;
-                        };
-                    };
-                };
-            };
-        };
+        /** @description Admin token only: creates an account and answers its API key, shown this once. */
+        post: operations["createAccount"];
         delete?: never;
         options?: never;
         head?: never;
@@ -121,99 +59,15 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            allowed_networks: string[];
-                            created_at: string;
-                            /** @description days a call's data is kept before its key is destroyed; null: the install's VOICEOI_DATA_RETENTION_DAYS */
-                            data_retention_days: number | null;
-                            id: string;
-                            ingest_quota: {
-                                /** @description events that may arrive at once above that pace (at least one batch of 100) */
-                                burst: number;
-                                /** @description events per second; 0: no quota for this account */
-                                rate_per_s: number;
-                            } | null;
-                            name: string;
-                            /** @description How long this account's pull messages are kept; null: the install's VOICEOI_STREAM_RETENTION_HOURS. */
-                            stream_retention_hours: number | null;
-                        };
-                    };
-                };
-            };
-        };
+        /** @description Admin token only. */
+        get: operations["getAccount"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        allowed_networks?: string[];
-                        data_retention_days?: number | null;
-                        ingest_quota?: {
-                            /** @description events that may arrive at once above that pace (at least one batch of 100) */
-                            burst: number;
-                            /** @description events per second; 0: no quota for this account */
-                            rate_per_s: number;
-                        } | null;
-                        stream_retention_hours?: number | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            allowed_networks: string[];
-                            created_at: string;
-                            /** @description days a call's data is kept before its key is destroyed; null: the install's VOICEOI_DATA_RETENTION_DAYS */
-                            data_retention_days: number | null;
-                            id: string;
-                            ingest_quota: {
-                                /** @description events that may arrive at once above that pace (at least one batch of 100) */
-                                burst: number;
-                                /** @description events per second; 0: no quota for this account */
-                                rate_per_s: number;
-                            } | null;
-                            name: string;
-                            /** @description How long this account's pull messages are kept; null: the install's VOICEOI_STREAM_RETENTION_HOURS. */
-                            stream_retention_hours: number | null;
-                        };
-                    };
-                };
-            };
-        };
+        /** @description Admin token only: an account key gets 403. */
+        patch: operations["updateAccount"];
         trace?: never;
     };
     "/v1/accounts/{id}/sessions": {
@@ -227,30 +81,7 @@ export type paths = {
         put?: never;
         post?: never;
         /** @description Admin: ends every console session of the account. */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            revoked: number;
-                        };
-                    };
-                };
-            };
-        };
+        delete: operations["revokeAccountSessions"];
         options?: never;
         head?: never;
         patch?: never;
@@ -263,34 +94,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    call_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            call_id: string;
-                            deliveries: string[];
-                            erased_at?: string;
-                            /** @enum {string} */
-                            erased_by?: "account" | "admin" | "retention";
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCall"];
         put?: never;
         post?: never;
         delete?: never;
@@ -309,37 +113,7 @@ export type paths = {
         get?: never;
         put?: never;
         /** Erase everything of a call (crypto-shredding: its data key is destroyed) */
-        post: {
-            parameters: {
-                query?: {
-                    account_id?: string;
-                };
-                header?: never;
-                path: {
-                    call_id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            call_id: string;
-                            /** @description of those, the ones still running, now ended `cancelled` (reason `erased`) */
-                            cancelled: number;
-                            /** @description deliveries of the call the erasure covered */
-                            deliveries: number;
-                            erased_at: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["eraseCall"];
         delete?: never;
         options?: never;
         head?: never;
@@ -353,405 +127,9 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: ({
-                                created_at: string;
-                                header_names: string[];
-                                id: string;
-                                /** @enum {string} */
-                                kind: "headers";
-                                last_error: {
-                                    at: string;
-                                    code: string;
-                                    message: string;
-                                } | null;
-                                name: string;
-                                /** @enum {string} */
-                                status: "connected" | "needs_reauth" | "error";
-                                /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                                tls: {
-                                    ca_certificates: {
-                                        /** @description SHA-256 of the certificate (hex) */
-                                        fingerprint: string;
-                                        issuer: string;
-                                        not_after: string;
-                                        subject: string;
-                                    }[];
-                                    client_certificate: {
-                                        /** @description SHA-256 of the certificate (hex) */
-                                        fingerprint: string;
-                                        issuer: string;
-                                        not_after: string;
-                                        subject: string;
-                                    } | null;
-                                    client_key_set: boolean;
-                                } | null;
-                                updated_at: string;
-                            } | {
-                                created_at: string;
-                                id: string;
-                                /** @enum {string} */
-                                kind: "basic";
-                                last_error: {
-                                    at: string;
-                                    code: string;
-                                    message: string;
-                                } | null;
-                                name: string;
-                                /** @enum {string} */
-                                status: "connected" | "needs_reauth" | "error";
-                                /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                                tls: {
-                                    ca_certificates: {
-                                        /** @description SHA-256 of the certificate (hex) */
-                                        fingerprint: string;
-                                        issuer: string;
-                                        not_after: string;
-                                        subject: string;
-                                    }[];
-                                    client_certificate: {
-                                        /** @description SHA-256 of the certificate (hex) */
-                                        fingerprint: string;
-                                        issuer: string;
-                                        not_after: string;
-                                        subject: string;
-                                    } | null;
-                                    client_key_set: boolean;
-                                } | null;
-                                updated_at: string;
-                                username: string;
-                            } | {
-                                audience: string | null;
-                                /** @enum {string} */
-                                auth_method: "client_secret_basic" | "client_secret_post";
-                                client_id: string;
-                                created_at: string;
-                                id: string;
-                                /** @enum {string} */
-                                kind: "oauth2_client_credentials";
-                                last_error: {
-                                    at: string;
-                                    code: string;
-                                    message: string;
-                                } | null;
-                                name: string;
-                                scope: string | null;
-                                /** @enum {string} */
-                                status: "connected" | "needs_reauth" | "error";
-                                /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                                tls: {
-                                    ca_certificates: {
-                                        /** @description SHA-256 of the certificate (hex) */
-                                        fingerprint: string;
-                                        issuer: string;
-                                        not_after: string;
-                                        subject: string;
-                                    }[];
-                                    client_certificate: {
-                                        /** @description SHA-256 of the certificate (hex) */
-                                        fingerprint: string;
-                                        issuer: string;
-                                        not_after: string;
-                                        subject: string;
-                                    } | null;
-                                    client_key_set: boolean;
-                                } | null;
-                                token_url: string;
-                                updated_at: string;
-                            } | {
-                                authorize_path: string;
-                                authorized_at: string | null;
-                                created_at: string;
-                                id: string;
-                                /** @enum {string} */
-                                kind: "oauth2_authorization_code";
-                                last_error: {
-                                    at: string;
-                                    code: string;
-                                    message: string;
-                                } | null;
-                                name: string;
-                                provider: string;
-                                scope: string | null;
-                                /** @enum {string} */
-                                status: "connected" | "needs_reauth" | "error";
-                                /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                                tls: {
-                                    ca_certificates: {
-                                        /** @description SHA-256 of the certificate (hex) */
-                                        fingerprint: string;
-                                        issuer: string;
-                                        not_after: string;
-                                        subject: string;
-                                    }[];
-                                    client_certificate: {
-                                        /** @description SHA-256 of the certificate (hex) */
-                                        fingerprint: string;
-                                        issuer: string;
-                                        not_after: string;
-                                        subject: string;
-                                    } | null;
-                                    client_key_set: boolean;
-                                } | null;
-                                token_expires_at: string | null;
-                                updated_at: string;
-                            })[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listConnections"];
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        headers: {
-                            [key: string]: string;
-                        };
-                        /** @enum {string} */
-                        kind: "headers";
-                        name: string;
-                        /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
-                        tls?: {
-                            /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
-                            ca_certificates?: string;
-                            /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
-                            client_certificate?: string;
-                            /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
-                            client_key?: string;
-                        };
-                    } | {
-                        /** @enum {string} */
-                        kind: "basic";
-                        name: string;
-                        password: string;
-                        /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
-                        tls?: {
-                            /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
-                            ca_certificates?: string;
-                            /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
-                            client_certificate?: string;
-                            /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
-                            client_key?: string;
-                        };
-                        username: string;
-                    } | {
-                        audience?: string | null;
-                        /**
-                         * @default client_secret_basic
-                         * @enum {string}
-                         */
-                        auth_method?: "client_secret_basic" | "client_secret_post";
-                        client_id: string;
-                        client_secret: string;
-                        /** @enum {string} */
-                        kind: "oauth2_client_credentials";
-                        name: string;
-                        scope?: string | null;
-                        /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
-                        tls?: {
-                            /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
-                            ca_certificates?: string;
-                            /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
-                            client_certificate?: string;
-                            /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
-                            client_key?: string;
-                        };
-                        /** Format: uri */
-                        token_url: string;
-                    } | {
-                        /** @enum {string} */
-                        kind: "oauth2_authorization_code";
-                        name: string;
-                        provider: string;
-                        scope?: string | null;
-                        /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
-                        tls?: {
-                            /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
-                            ca_certificates?: string;
-                            /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
-                            client_certificate?: string;
-                            /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
-                            client_key?: string;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            created_at: string;
-                            header_names: string[];
-                            id: string;
-                            /** @enum {string} */
-                            kind: "headers";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            updated_at: string;
-                        } | {
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "basic";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            updated_at: string;
-                            username: string;
-                        } | {
-                            audience: string | null;
-                            /** @enum {string} */
-                            auth_method: "client_secret_basic" | "client_secret_post";
-                            client_id: string;
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "oauth2_client_credentials";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            scope: string | null;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            token_url: string;
-                            updated_at: string;
-                        } | {
-                            authorize_path: string;
-                            authorized_at: string | null;
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "oauth2_authorization_code";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            provider: string;
-                            scope: string | null;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            token_expires_at: string | null;
-                            updated_at: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createConnection"];
         delete?: never;
         options?: never;
         head?: never;
@@ -765,367 +143,13 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            created_at: string;
-                            header_names: string[];
-                            id: string;
-                            /** @enum {string} */
-                            kind: "headers";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            updated_at: string;
-                        } | {
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "basic";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            updated_at: string;
-                            username: string;
-                        } | {
-                            audience: string | null;
-                            /** @enum {string} */
-                            auth_method: "client_secret_basic" | "client_secret_post";
-                            client_id: string;
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "oauth2_client_credentials";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            scope: string | null;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            token_url: string;
-                            updated_at: string;
-                        } | {
-                            authorize_path: string;
-                            authorized_at: string | null;
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "oauth2_authorization_code";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            provider: string;
-                            scope: string | null;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            token_expires_at: string | null;
-                            updated_at: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getConnection"];
         put?: never;
         post?: never;
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        delete: operations["deleteConnection"];
         options?: never;
         head?: never;
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            /** @description Any create field of the connection's kind except kind; a secret field replaces the stored secret (headers: the whole set) */
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        kind?: "headers" | "basic" | "oauth2_client_credentials" | "oauth2_authorization_code";
-                        name?: string;
-                    } & {
-                        [key: string]: unknown;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            created_at: string;
-                            header_names: string[];
-                            id: string;
-                            /** @enum {string} */
-                            kind: "headers";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            updated_at: string;
-                        } | {
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "basic";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            updated_at: string;
-                            username: string;
-                        } | {
-                            audience: string | null;
-                            /** @enum {string} */
-                            auth_method: "client_secret_basic" | "client_secret_post";
-                            client_id: string;
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "oauth2_client_credentials";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            scope: string | null;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            token_url: string;
-                            updated_at: string;
-                        } | {
-                            authorize_path: string;
-                            authorized_at: string | null;
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            kind: "oauth2_authorization_code";
-                            last_error: {
-                                at: string;
-                                code: string;
-                                message: string;
-                            } | null;
-                            name: string;
-                            provider: string;
-                            scope: string | null;
-                            /** @enum {string} */
-                            status: "connected" | "needs_reauth" | "error";
-                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
-                            tls: {
-                                ca_certificates: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                }[];
-                                client_certificate: {
-                                    /** @description SHA-256 of the certificate (hex) */
-                                    fingerprint: string;
-                                    issuer: string;
-                                    not_after: string;
-                                    subject: string;
-                                } | null;
-                                client_key_set: boolean;
-                            } | null;
-                            token_expires_at: string | null;
-                            updated_at: string;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateConnection"];
         trace?: never;
     };
     "/v1/connections/{id}/oauth2/start": {
@@ -1136,33 +160,7 @@ export type paths = {
             cookie?: never;
         };
         /** @description Starts the authorization of an oauth2_authorization_code connection: 302 to the provider, or {authorize_url} with Accept: application/json. Open it in the browser that made this call (it carries a cookie the callback checks). With return_to (a path under /console) the callback sends the browser back there instead of answering JSON. */
-        get: {
-            parameters: {
-                query?: {
-                    return_to?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            authorize_url: string;
-                            expires_at: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["startConnectionAuthorization"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1178,58 +176,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: {
-                    call_id?: string;
-                    /** @description next_cursor of the previous page, with the same filters */
-                    cursor?: string;
-                    destination_id?: string;
-                    event_type?: "call_started" | "voice_detected" | "handover_started" | "live_transfer_initiated" | "transfer_success" | "qualification_threshold_met" | "call_disposition_set" | "call_completed" | "transcript_completed" | "hook.delivery_failed" | "hook.destination_disabled" | "hook.connection_needs_reauth" | "hook.connection_certificate_expiring";
-                    lead_id?: string;
-                    limit?: number;
-                    /** @description Deliveries started at or after this time (RFC 3339) */
-                    since?: string;
-                    status?: "pending" | "delivered" | "retrying" | "failed" | "skipped" | "cancelled";
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                call_id: string | null;
-                                closed_at: string | null;
-                                destination_id: string;
-                                /**
-                                 * @description Its call was erased: the status is the one kept at the erasure (GET /v1/calls/:call_id)
-                                 * @enum {boolean}
-                                 */
-                                erased?: true;
-                                event_id: string;
-                                event_type: string;
-                                id: string;
-                                lead_id: string | null;
-                                run_id: string;
-                                started_at: string;
-                                /** @enum {string} */
-                                status: "pending" | "delivered" | "retrying" | "failed" | "skipped" | "cancelled";
-                                workflow_status: string;
-                            }[];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listDeliveries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1245,26 +192,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getDelivery"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1282,33 +210,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            run_id: string;
-                            /** @enum {string} */
-                            status: "cancelling";
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["cancelDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1322,36 +224,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description The event envelope the delivery carries, as it was accepted (read from the delivery workflow's input) */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account_id: string;
-                            data: {
-                                [key: string]: unknown;
-                            };
-                            id: string;
-                            occurred_at: string;
-                            type: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getDeliveryEvent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1369,32 +242,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            replay_of: string;
-                            run_id: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["retryDelivery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1408,162 +256,9 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                connection_id: string | null;
-                                created_at: string;
-                                description: string | null;
-                                disabled_reason: string | null;
-                                enabled: boolean;
-                                event_types: string[];
-                                filter: string | null;
-                                id: string;
-                                mapping_id: string | null;
-                                /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
-                                mapping_version: number | null;
-                                max_in_flight: number;
-                                /**
-                                 * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
-                                 * @enum {string}
-                                 */
-                                mode: "push" | "pull";
-                                /** @enum {string} */
-                                ordering: "none" | "per_call";
-                                paused: boolean;
-                                rate_limit_per_s: number | null;
-                                record_bodies: boolean;
-                                retry_schedule_s: number[];
-                                /**
-                                 * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                                 * @enum {string}
-                                 */
-                                signature_scheme: "hmac-sha256" | "ed25519";
-                                /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
-                                signing_public_key: string | null;
-                                stream_origins: string[];
-                                timeout_ms: number;
-                                updated_at: string;
-                                url?: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listDestinations"];
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        connection_id?: string | null;
-                        description?: string | null;
-                        enabled?: boolean;
-                        event_types: ("call_started" | "voice_detected" | "handover_started" | "live_transfer_initiated" | "transfer_success" | "qualification_threshold_met" | "call_disposition_set" | "call_completed" | "transcript_completed" | "hook.delivery_failed" | "hook.destination_disabled" | "hook.connection_needs_reauth" | "hook.connection_certificate_expiring" | "*")[];
-                        /** @description A JSONata expression evaluated against the event at ingest; an event for which it is not truthy starts no delivery here. null = every subscribed event. */
-                        filter?: string | null;
-                        mapping_id?: string | null;
-                        /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
-                        mapping_version?: number | null;
-                        /** @description At most this many attempts to this destination are in flight at once, across all workers; later deliveries wait, in acceptance order, for a free slot. Default 20. */
-                        max_in_flight?: number;
-                        /**
-                         * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
-                         * @enum {string}
-                         */
-                        mode?: "push" | "pull";
-                        /**
-                         * @description per_call: deliveries of events with the same data.call_id reach this destination one at a time, in acceptance order.
-                         * @enum {string}
-                         */
-                        ordering?: "none" | "per_call";
-                        /** @description At most this many attempts start per second to this destination, across all workers; null = unlimited. */
-                        rate_limit_per_s?: number | null;
-                        /** @description false: attempt records keep the request and response bodies' sizes and SHA-256 digests but never the bodies (for destinations that carry card data). Default true. */
-                        record_bodies?: boolean;
-                        retry_schedule_s?: number[] | null;
-                        /**
-                         * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                         * @enum {string}
-                         */
-                        signature_scheme?: "hmac-sha256" | "ed25519";
-                        /** @description Pull destinations: browser origins (https://wallboard.example.com) whose pages may read the stream (CORS); null or [] = none. */
-                        stream_origins?: string[] | null;
-                        timeout_ms?: number;
-                        /** Format: uri */
-                        url?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            connection_id: string | null;
-                            created_at: string;
-                            description: string | null;
-                            disabled_reason: string | null;
-                            enabled: boolean;
-                            event_types: string[];
-                            filter: string | null;
-                            id: string;
-                            mapping_id: string | null;
-                            /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
-                            mapping_version: number | null;
-                            max_in_flight: number;
-                            /**
-                             * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
-                             * @enum {string}
-                             */
-                            mode: "push" | "pull";
-                            /** @enum {string} */
-                            ordering: "none" | "per_call";
-                            paused: boolean;
-                            rate_limit_per_s: number | null;
-                            record_bodies: boolean;
-                            retry_schedule_s: number[];
-                            /**
-                             * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                             * @enum {string}
-                             */
-                            signature_scheme: "hmac-sha256" | "ed25519";
-                            /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
-                            signing_public_key: string | null;
-                            /** @description hmac-sha256 only: shown here once */
-                            signing_secret?: string;
-                            stream_origins: string[];
-                            timeout_ms: number;
-                            updated_at: string;
-                            url?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createDestination"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1577,180 +272,13 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            connection_id: string | null;
-                            created_at: string;
-                            description: string | null;
-                            disabled_reason: string | null;
-                            enabled: boolean;
-                            event_types: string[];
-                            filter: string | null;
-                            id: string;
-                            mapping_id: string | null;
-                            /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
-                            mapping_version: number | null;
-                            max_in_flight: number;
-                            /**
-                             * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
-                             * @enum {string}
-                             */
-                            mode: "push" | "pull";
-                            /** @enum {string} */
-                            ordering: "none" | "per_call";
-                            paused: boolean;
-                            rate_limit_per_s: number | null;
-                            record_bodies: boolean;
-                            retry_schedule_s: number[];
-                            /**
-                             * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                             * @enum {string}
-                             */
-                            signature_scheme: "hmac-sha256" | "ed25519";
-                            /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
-                            signing_public_key: string | null;
-                            stream_origins: string[];
-                            timeout_ms: number;
-                            updated_at: string;
-                            url?: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getDestination"];
         put?: never;
         post?: never;
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        delete: operations["deleteDestination"];
         options?: never;
         head?: never;
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        connection_id?: string | null;
-                        description?: string | null;
-                        enabled?: boolean;
-                        event_types?: ("call_started" | "voice_detected" | "handover_started" | "live_transfer_initiated" | "transfer_success" | "qualification_threshold_met" | "call_disposition_set" | "call_completed" | "transcript_completed" | "hook.delivery_failed" | "hook.destination_disabled" | "hook.connection_needs_reauth" | "hook.connection_certificate_expiring" | "*")[];
-                        /** @description A JSONata expression evaluated against the event at ingest; an event for which it is not truthy starts no delivery here. null = every subscribed event. */
-                        filter?: string | null;
-                        mapping_id?: string | null;
-                        /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
-                        mapping_version?: number | null;
-                        /** @description At most this many attempts to this destination are in flight at once, across all workers; later deliveries wait, in acceptance order, for a free slot. Default 20. */
-                        max_in_flight?: number;
-                        /**
-                         * @description per_call: deliveries of events with the same data.call_id reach this destination one at a time, in acceptance order.
-                         * @enum {string}
-                         */
-                        ordering?: "none" | "per_call";
-                        /** @description At most this many attempts start per second to this destination, across all workers; null = unlimited. */
-                        rate_limit_per_s?: number | null;
-                        /** @description false: attempt records keep the request and response bodies' sizes and SHA-256 digests but never the bodies (for destinations that carry card data). Default true. */
-                        record_bodies?: boolean;
-                        retry_schedule_s?: number[] | null;
-                        /**
-                         * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                         * @enum {string}
-                         */
-                        signature_scheme?: "hmac-sha256" | "ed25519";
-                        /** @description Pull destinations: browser origins (https://wallboard.example.com) whose pages may read the stream (CORS); null or [] = none. */
-                        stream_origins?: string[] | null;
-                        timeout_ms?: number;
-                        /** Format: uri */
-                        url?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            connection_id: string | null;
-                            created_at: string;
-                            description: string | null;
-                            disabled_reason: string | null;
-                            enabled: boolean;
-                            event_types: string[];
-                            filter: string | null;
-                            id: string;
-                            mapping_id: string | null;
-                            /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
-                            mapping_version: number | null;
-                            max_in_flight: number;
-                            /**
-                             * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
-                             * @enum {string}
-                             */
-                            mode: "push" | "pull";
-                            /** @enum {string} */
-                            ordering: "none" | "per_call";
-                            paused: boolean;
-                            rate_limit_per_s: number | null;
-                            record_bodies: boolean;
-                            retry_schedule_s: number[];
-                            /**
-                             * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                             * @enum {string}
-                             */
-                            signature_scheme: "hmac-sha256" | "ed25519";
-                            /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
-                            signing_public_key: string | null;
-                            stream_origins: string[];
-                            timeout_ms: number;
-                            updated_at: string;
-                            url?: string;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateDestination"];
         trace?: never;
     };
     "/v1/destinations/{id}/messages": {
@@ -1760,68 +288,8 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Messages after this cursor; absent: from the oldest message kept. */
-                    after?: string;
-                    limit?: number;
-                    /** @description A stream token (POST /v1/destinations/:id/stream-tokens), for clients that cannot send an Authorization header (EventSource). */
-                    token?: string;
-                    /** @description With no message after the cursor, wait up to this many seconds for one (long-poll). */
-                    wait_s?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                /** @description The body exactly as signed: verify it with the destination signing secret (Standard Webhooks). */
-                                body: string;
-                                call_id?: string;
-                                cursor: string;
-                                delivery_id: string;
-                                event_id: string;
-                                event_type: string;
-                                headers: {
-                                    "webhook-id": string;
-                                    "webhook-signature": string;
-                                    "webhook-timestamp": string;
-                                };
-                            }[];
-                            /** @description Pass as `after` for the next page; the last cursor read, or `after` when there was none. */
-                            next_cursor: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                410: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "cursor_expired";
-                            message: string;
-                            /** @description The oldest cursor you can resume after: every message after it is still kept. */
-                            oldest_cursor: string;
-                        };
-                    };
-                };
-            };
-        };
+        /** @description A page of the pull destination's messages after a cursor; with wait_s, waits for the first one (long-poll). Also with a stream token in `?token=`. */
+        get: operations["listDestinationMessages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1839,38 +307,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description A cursor from an earlier message or next_cursor; opaque. "0": the start of the stream. */
-                    cursor: string;
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Who handled it (a host name, `voiceoi listen`). */
-                        consumer?: string;
-                        duration_ms: number;
-                        /** @description The consumer's HTTP status for the message; 0: it got no answer. */
-                        status: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        post: operations["ackDestinationMessage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1886,63 +323,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            connection_id: string | null;
-                            created_at: string;
-                            description: string | null;
-                            disabled_reason: string | null;
-                            enabled: boolean;
-                            event_types: string[];
-                            filter: string | null;
-                            id: string;
-                            mapping_id: string | null;
-                            /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
-                            mapping_version: number | null;
-                            max_in_flight: number;
-                            /**
-                             * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
-                             * @enum {string}
-                             */
-                            mode: "push" | "pull";
-                            /** @enum {string} */
-                            ordering: "none" | "per_call";
-                            paused: boolean;
-                            rate_limit_per_s: number | null;
-                            record_bodies: boolean;
-                            retry_schedule_s: number[];
-                            /**
-                             * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                             * @enum {string}
-                             */
-                            signature_scheme: "hmac-sha256" | "ed25519";
-                            /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
-                            signing_public_key: string | null;
-                            stream_origins: string[];
-                            timeout_ms: number;
-                            updated_at: string;
-                            url?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["pauseDestination"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1958,43 +339,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * Format: date-time
-                         * @description Replay failed deliveries started at or after this time (RFC 3339)
-                         */
-                        since: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            deliveries: string[];
-                            /** @description true: more than one batch failed; call recover again with the same since */
-                            more: boolean;
-                            recovered: number;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["recoverDestination"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2010,63 +355,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            connection_id: string | null;
-                            created_at: string;
-                            description: string | null;
-                            disabled_reason: string | null;
-                            enabled: boolean;
-                            event_types: string[];
-                            filter: string | null;
-                            id: string;
-                            mapping_id: string | null;
-                            /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
-                            mapping_version: number | null;
-                            max_in_flight: number;
-                            /**
-                             * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
-                             * @enum {string}
-                             */
-                            mode: "push" | "pull";
-                            /** @enum {string} */
-                            ordering: "none" | "per_call";
-                            paused: boolean;
-                            rate_limit_per_s: number | null;
-                            record_bodies: boolean;
-                            retry_schedule_s: number[];
-                            /**
-                             * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                             * @enum {string}
-                             */
-                            signature_scheme: "hmac-sha256" | "ed25519";
-                            /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
-                            signing_public_key: string | null;
-                            stream_origins: string[];
-                            timeout_ms: number;
-                            updated_at: string;
-                            url?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["resumeDestination"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2082,51 +371,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @default 86400 */
-                        grace_s?: number;
-                        /**
-                         * @description The new key's scheme; omitted: the destination's current one.
-                         * @enum {string}
-                         */
-                        signature_scheme?: "hmac-sha256" | "ed25519";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            previous_valid_until: string | null;
-                            /**
-                             * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
-                             * @enum {string}
-                             */
-                            signature_scheme: "hmac-sha256" | "ed25519";
-                            /** @description ed25519: the new whpk_ public key; null with hmac-sha256. */
-                            signing_public_key: string | null;
-                            /** @description The new HMAC secret (hmac-sha256 only): shown here once. */
-                            signing_secret?: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["rotateDestinationSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2140,39 +385,8 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Resume after this cursor (or send Last-Event-ID); neither: from now on. */
-                    after?: string;
-                    /** @description A stream token (POST /v1/destinations/:id/stream-tokens), for clients that cannot send an Authorization header (EventSource). */
-                    token?: string;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                410: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            code: "cursor_expired";
-                            message: string;
-                            /** @description The oldest cursor you can resume after: every message after it is still kept. */
-                            oldest_cursor: string;
-                        };
-                    };
-                };
-            };
-        };
+        /** @description The live stream of a pull destination (Server-Sent Events; EventSource can pass a stream token in `?token=`). Resume with Last-Event-ID or `after`. */
+        get: operations["streamDestination"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2190,41 +404,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Seconds the token is valid (at most 24 h).
-                         * @default 600
-                         */
-                        ttl_s?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            expires_at: string;
-                            token: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createStreamToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2240,42 +420,7 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /**
-                         * @description The catalog type whose sample event is sent.
-                         * @enum {string}
-                         */
-                        event_type: "call_started" | "voice_detected" | "handover_started" | "live_transfer_initiated" | "transfer_success" | "qualification_threshold_met" | "call_disposition_set" | "call_completed" | "transcript_completed" | "hook.delivery_failed" | "hook.destination_disabled" | "hook.connection_needs_reauth" | "hook.connection_certificate_expiring";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            delivery: {
-                                id: string;
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["testDestination"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2289,24 +434,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["listEventTypes"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2324,16 +452,4999 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
+        /** @description One event envelope; the same id again answers the first one's deliveries and starts nothing new. */
+        post: operations["ingestEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Up to 100 events in one request (the body is a JSON array of envelopes: `[envelope, …]`).
+         *     Each envelope is handled exactly as `POST /v1/events` handles it: validated on its own, deduplicated by its `id`
+         *     (the same id again, in this batch or any other request, answers the first one's deliveries and starts nothing new),
+         *     filtered, and delivered by its own workflow per destination. Events of one call (`data.call_id`) are accepted in the
+         *     order of the batch, so a `per_call` destination receives them in that order.
+         *
+         *     The answer is one `202` with a result per envelope, in order: `{ index, event_id, deliveries }` for an accepted
+         *     event, or `{ index, code, message }` for a refused one. **A 202 can hold per-event errors**; the accepted events
+         *     are durable whatever happened to the others. Per-event codes:
+         *     - `validation_error` (with `issues`), `payload_too_large` (an envelope over 1 MiB), `reserved_event_type`: fix the event;
+         *     - `account_mismatch` (an account key naming another account), `account_required` / `account_not_found` (admin token: each envelope names its `account_id`);
+         *     - `temporal_unavailable`, `database_busy`: temporary, send the event again with the same id;
+         *     - `call_order_held`: an earlier event of the same call in this batch was refused with a temporary error, and this one
+         *       was not accepted so as not to overtake it; send both again, in order.
+         *
+         *     The batch itself is refused with `400 batch_too_large` (over 100 envelopes), `400 batch_empty`,
+         *     `400 validation_error` (a body that is not an array), `413 payload_too_large` (a body over 4 MiB),
+         *     or `400 json_too_deep` (the bound of 64 levels counts the whole body, so an envelope in a batch may nest 63).
+         */
+        post: operations["ingestEventBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mappings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["listMappings"];
+        put?: never;
+        post: operations["createMapping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mappings/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMapping"];
+        /** @description Saves a new version of the mapping (versions are immutable; deliveries may pin one). */
+        put: operations["updateMapping"];
+        post?: never;
+        delete: operations["deleteMapping"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mappings/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["listMappingVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mappings/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getMappingVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/mappings/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Runs a mapping (a draft: language and source; or a saved one: mapping_id and version) on an event, as a delivery would. 422: the mapping itself failed (its error code, message, line and column, with `logs` and `duration_ms`). */
+        post: operations["testMapping"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth2/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Where the provider sends the browser back (the redirect URI to register with it): exchanges the code for tokens. A flow started from the console answers 302 back to it, with the outcome (or `oauth2_error`) in the query. */
+        get: operations["completeOAuth2Authorization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/oauth2/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The OAuth2 providers an oauth2_authorization_code connection can use (the operator configures them with VOICEOI_OAUTH2_PROVIDERS): name, display name and default scopes; never a client id or secret. */
+        get: operations["listOAuth2Providers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getSession"];
+        put?: never;
+        /** @description Exchanges an account API key for a console session cookie (HttpOnly, SameSite=Lax). */
+        post: operations["createSession"];
+        /** @description Signs out: ends the session server-side and clears the cookie. Needs the x-csrf-token header while the session is alive. */
+        delete: operations["deleteSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+};
+export type webhooks = Record<string, never>;
+export type components = {
+    schemas: {
+        CursorExpiredError: {
+            /** @enum {string} */
+            code: "cursor_expired";
+            /** @description validation_error only: each problem of the input. An unknown field is one issue per field, `unknown field "<path>" in <body|querystring>`. */
+            issues?: {
+                message: string;
+                /** @description Where: a dotted field path in the body, or `querystring.<name>` / `params.<name>`; empty for the whole input. */
+                path: string;
+            }[];
+            /** @description For people: what was wrong and how to fix it. Wording may change. */
+            message: string;
+            /** @description The oldest cursor you can resume after: every message after it is still kept. */
+            oldest_cursor: string;
+            /** @description A temporary refusal (429, 503): seconds to wait, also sent as the Retry-After header. */
+            retry_after_s?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        CursorExpiredErrorInput: {
+            /** @enum {string} */
+            code: "cursor_expired";
+            /** @description validation_error only: each problem of the input. An unknown field is one issue per field, `unknown field "<path>" in <body|querystring>`. */
+            issues?: {
+                message: string;
+                /** @description Where: a dotted field path in the body, or `querystring.<name>` / `params.<name>`; empty for the whole input. */
+                path: string;
+            }[];
+            /** @description For people: what was wrong and how to fix it. Wording may change. */
+            message: string;
+            /** @description The oldest cursor you can resume after: every message after it is still kept. */
+            oldest_cursor: string;
+            /** @description A temporary refusal (429, 503): seconds to wait, also sent as the Retry-After header. */
+            retry_after_s?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        Error: {
+            /** @description Stable, machine-readable: branch on this (e.g. `validation_error`, `destination_not_found`, `unauthorized`). */
+            code: string;
+            /** @description validation_error only: each problem of the input. An unknown field is one issue per field, `unknown field "<path>" in <body|querystring>`. */
+            issues?: {
+                message: string;
+                /** @description Where: a dotted field path in the body, or `querystring.<name>` / `params.<name>`; empty for the whole input. */
+                path: string;
+            }[];
+            /** @description For people: what was wrong and how to fix it. Wording may change. */
+            message: string;
+            /** @description A temporary refusal (429, 503): seconds to wait, also sent as the Retry-After header. */
+            retry_after_s?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        ErrorInput: {
+            /** @description Stable, machine-readable: branch on this (e.g. `validation_error`, `destination_not_found`, `unauthorized`). */
+            code: string;
+            /** @description validation_error only: each problem of the input. An unknown field is one issue per field, `unknown field "<path>" in <body|querystring>`. */
+            issues?: {
+                message: string;
+                /** @description Where: a dotted field path in the body, or `querystring.<name>` / `params.<name>`; empty for the whole input. */
+                path: string;
+            }[];
+            /** @description For people: what was wrong and how to fix it. Wording may change. */
+            message: string;
+            /** @description A temporary refusal (429, 503): seconds to wait, also sent as the Retry-After header. */
+            retry_after_s?: number;
+        } & {
+            [key: string]: unknown;
+        };
+        MappingTestError: {
+            /** @description Stable, machine-readable: branch on this (e.g. `validation_error`, `destination_not_found`, `unauthorized`). */
+            code: string;
+            column?: number;
+            /** @description ms */
+            duration_ms: number;
+            /** @description validation_error only: each problem of the input. An unknown field is one issue per field, `unknown field "<path>" in <body|querystring>`. */
+            issues?: {
+                message: string;
+                /** @description Where: a dotted field path in the body, or `querystring.<name>` / `params.<name>`; empty for the whole input. */
+                path: string;
+            }[];
+            line?: number;
+            logs: string[];
+            /** @description For people: what was wrong and how to fix it. Wording may change. */
+            message: string;
+            /** @description A temporary refusal (429, 503): seconds to wait, also sent as the Retry-After header. */
+            retry_after_s?: number;
+            stack?: string;
+        } & {
+            [key: string]: unknown;
+        };
+        MappingTestErrorInput: {
+            /** @description Stable, machine-readable: branch on this (e.g. `validation_error`, `destination_not_found`, `unauthorized`). */
+            code: string;
+            column?: number;
+            /** @description ms */
+            duration_ms: number;
+            /** @description validation_error only: each problem of the input. An unknown field is one issue per field, `unknown field "<path>" in <body|querystring>`. */
+            issues?: {
+                message: string;
+                /** @description Where: a dotted field path in the body, or `querystring.<name>` / `params.<name>`; empty for the whole input. */
+                path: string;
+            }[];
+            line?: number;
+            logs: string[];
+            /** @description For people: what was wrong and how to fix it. Wording may change. */
+            message: string;
+            /** @description A temporary refusal (429, 503): seconds to wait, also sent as the Retry-After header. */
+            retry_after_s?: number;
+            stack?: string;
+        } & {
+            [key: string]: unknown;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
+};
+export type $defs = Record<string, never>;
+export interface operations {
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
                 content: {
                     "application/json": {
+                        /** @description Per dependency (database, temporal): "ok" or "error: <why>" */
+                        checks: {
+                            [key: string]: string;
+                        };
+                        /** @enum {string} */
+                        status: "ok" | "degraded";
+                        version: string;
+                    };
+                };
+            };
+            /** @description Default Response */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Per dependency (database, temporal): "ok" or "error: <why>" */
+                        checks: {
+                            [key: string]: string;
+                        };
+                        /** @enum {string} */
+                        status: "ok" | "degraded";
+                        version: string;
+                    };
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Prometheus text exposition format */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+        };
+    };
+    createAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Shown here once */
+                        api_key: string;
+                        created_at: string;
+                        id: string;
+                        name: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        allowed_networks: string[];
+                        created_at: string;
+                        /** @description days a call's data is kept before its key is destroyed; null: the install's VOICEOI_DATA_RETENTION_DAYS */
+                        data_retention_days: number | null;
+                        id: string;
+                        ingest_quota: {
+                            /** @description events that may arrive at once above that pace (at least one batch of 100) */
+                            burst: number;
+                            /** @description events per second; 0: no quota for this account */
+                            rate_per_s: number;
+                        } | null;
+                        name: string;
+                        /** @description How long this account's pull messages are kept; null: the install's VOICEOI_STREAM_RETENTION_HOURS. */
+                        stream_retention_hours: number | null;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    allowed_networks?: string[];
+                    data_retention_days?: number | null;
+                    ingest_quota?: {
+                        /** @description events that may arrive at once above that pace (at least one batch of 100) */
+                        burst: number;
+                        /** @description events per second; 0: no quota for this account */
+                        rate_per_s: number;
+                    } | null;
+                    stream_retention_hours?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        allowed_networks: string[];
+                        created_at: string;
+                        /** @description days a call's data is kept before its key is destroyed; null: the install's VOICEOI_DATA_RETENTION_DAYS */
+                        data_retention_days: number | null;
+                        id: string;
+                        ingest_quota: {
+                            /** @description events that may arrive at once above that pace (at least one batch of 100) */
+                            burst: number;
+                            /** @description events per second; 0: no quota for this account */
+                            rate_per_s: number;
+                        } | null;
+                        name: string;
+                        /** @description How long this account's pull messages are kept; null: the install's VOICEOI_STREAM_RETENTION_HOURS. */
+                        stream_retention_hours: number | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    revokeAccountSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        revoked: number;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        call_id: string;
+                        deliveries: string[];
+                        /** @description When the erasure took hold (RFC 3339): from this moment nothing of the call is sent or encrypted under its keys; the keys are destroyed after */
+                        erased_at?: string;
+                        /** @enum {string} */
+                        erased_by?: "account" | "admin" | "retention";
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    eraseCall: {
+        parameters: {
+            query?: {
+                account_id?: string;
+            };
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the work continues durably after the answer */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        call_id: string;
+                        /** @description of those, the ones still running, now ended `cancelled` (reason `erased`) */
+                        cancelled: number;
+                        /** @description deliveries of the call the erasure covered */
+                        deliveries: number;
+                        /** @description When the erasure took hold (RFC 3339): from this moment nothing of the call is sent or encrypted under its keys; the keys are destroyed after */
+                        erased_at: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listConnections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: ({
+                            created_at: string;
+                            header_names: string[];
+                            id: string;
+                            /** @enum {string} */
+                            kind: "headers";
+                            last_error: {
+                                at: string;
+                                code: string;
+                                message: string;
+                            } | null;
+                            name: string;
+                            /** @enum {string} */
+                            status: "connected" | "needs_reauth" | "error";
+                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                            tls: {
+                                ca_certificates: {
+                                    /** @description SHA-256 of the certificate (hex) */
+                                    fingerprint: string;
+                                    issuer: string;
+                                    not_after: string;
+                                    subject: string;
+                                }[];
+                                client_certificate: {
+                                    /** @description SHA-256 of the certificate (hex) */
+                                    fingerprint: string;
+                                    issuer: string;
+                                    not_after: string;
+                                    subject: string;
+                                } | null;
+                                client_key_set: boolean;
+                            } | null;
+                            updated_at: string;
+                        } | {
+                            created_at: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "basic";
+                            last_error: {
+                                at: string;
+                                code: string;
+                                message: string;
+                            } | null;
+                            name: string;
+                            /** @enum {string} */
+                            status: "connected" | "needs_reauth" | "error";
+                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                            tls: {
+                                ca_certificates: {
+                                    /** @description SHA-256 of the certificate (hex) */
+                                    fingerprint: string;
+                                    issuer: string;
+                                    not_after: string;
+                                    subject: string;
+                                }[];
+                                client_certificate: {
+                                    /** @description SHA-256 of the certificate (hex) */
+                                    fingerprint: string;
+                                    issuer: string;
+                                    not_after: string;
+                                    subject: string;
+                                } | null;
+                                client_key_set: boolean;
+                            } | null;
+                            updated_at: string;
+                            username: string;
+                        } | {
+                            audience: string | null;
+                            /** @enum {string} */
+                            auth_method: "client_secret_basic" | "client_secret_post";
+                            client_id: string;
+                            created_at: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "oauth2_client_credentials";
+                            last_error: {
+                                at: string;
+                                code: string;
+                                message: string;
+                            } | null;
+                            name: string;
+                            scope: string | null;
+                            /** @enum {string} */
+                            status: "connected" | "needs_reauth" | "error";
+                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                            tls: {
+                                ca_certificates: {
+                                    /** @description SHA-256 of the certificate (hex) */
+                                    fingerprint: string;
+                                    issuer: string;
+                                    not_after: string;
+                                    subject: string;
+                                }[];
+                                client_certificate: {
+                                    /** @description SHA-256 of the certificate (hex) */
+                                    fingerprint: string;
+                                    issuer: string;
+                                    not_after: string;
+                                    subject: string;
+                                } | null;
+                                client_key_set: boolean;
+                            } | null;
+                            token_url: string;
+                            updated_at: string;
+                        } | {
+                            authorize_path: string;
+                            /** @description When the authorization completed: the provider's tokens were stored (RFC 3339) */
+                            authorized_at: string | null;
+                            created_at: string;
+                            id: string;
+                            /** @enum {string} */
+                            kind: "oauth2_authorization_code";
+                            last_error: {
+                                at: string;
+                                code: string;
+                                message: string;
+                            } | null;
+                            name: string;
+                            provider: string;
+                            scope: string | null;
+                            /** @enum {string} */
+                            status: "connected" | "needs_reauth" | "error";
+                            /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                            tls: {
+                                ca_certificates: {
+                                    /** @description SHA-256 of the certificate (hex) */
+                                    fingerprint: string;
+                                    issuer: string;
+                                    not_after: string;
+                                    subject: string;
+                                }[];
+                                client_certificate: {
+                                    /** @description SHA-256 of the certificate (hex) */
+                                    fingerprint: string;
+                                    issuer: string;
+                                    not_after: string;
+                                    subject: string;
+                                } | null;
+                                client_key_set: boolean;
+                            } | null;
+                            /** @description When the current access token expires, counted from when it was requested (so never later than the provider's own expiry); refreshed before then */
+                            token_expires_at: string | null;
+                            updated_at: string;
+                        })[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    headers: {
+                        [key: string]: string;
+                    };
+                    /** @enum {string} */
+                    kind: "headers";
+                    name: string;
+                    /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
+                    tls?: {
+                        /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
+                        ca_certificates?: string;
+                        /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
+                        client_certificate?: string;
+                        /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
+                        client_key?: string;
+                    };
+                } | {
+                    /** @enum {string} */
+                    kind: "basic";
+                    name: string;
+                    password: string;
+                    /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
+                    tls?: {
+                        /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
+                        ca_certificates?: string;
+                        /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
+                        client_certificate?: string;
+                        /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
+                        client_key?: string;
+                    };
+                    username: string;
+                } | {
+                    audience?: string | null;
+                    /**
+                     * @default client_secret_basic
+                     * @enum {string}
+                     */
+                    auth_method?: "client_secret_basic" | "client_secret_post";
+                    client_id: string;
+                    client_secret: string;
+                    /** @enum {string} */
+                    kind: "oauth2_client_credentials";
+                    name: string;
+                    scope?: string | null;
+                    /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
+                    tls?: {
+                        /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
+                        ca_certificates?: string;
+                        /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
+                        client_certificate?: string;
+                        /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
+                        client_key?: string;
+                    };
+                    /** Format: uri */
+                    token_url: string;
+                } | {
+                    /** @enum {string} */
+                    kind: "oauth2_authorization_code";
+                    name: string;
+                    provider: string;
+                    scope?: string | null;
+                    /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
+                    tls?: {
+                        /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
+                        ca_certificates?: string;
+                        /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
+                        client_certificate?: string;
+                        /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
+                        client_key?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        header_names: string[];
+                        id: string;
+                        /** @enum {string} */
+                        kind: "headers";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        updated_at: string;
+                    } | {
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "basic";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        updated_at: string;
+                        username: string;
+                    } | {
+                        audience: string | null;
+                        /** @enum {string} */
+                        auth_method: "client_secret_basic" | "client_secret_post";
+                        client_id: string;
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "oauth2_client_credentials";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        scope: string | null;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        token_url: string;
+                        updated_at: string;
+                    } | {
+                        authorize_path: string;
+                        /** @description When the authorization completed: the provider's tokens were stored (RFC 3339) */
+                        authorized_at: string | null;
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "oauth2_authorization_code";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        provider: string;
+                        scope: string | null;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        /** @description When the current access token expires, counted from when it was requested (so never later than the provider's own expiry); refreshed before then */
+                        token_expires_at: string | null;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        header_names: string[];
+                        id: string;
+                        /** @enum {string} */
+                        kind: "headers";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        updated_at: string;
+                    } | {
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "basic";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        updated_at: string;
+                        username: string;
+                    } | {
+                        audience: string | null;
+                        /** @enum {string} */
+                        auth_method: "client_secret_basic" | "client_secret_post";
+                        client_id: string;
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "oauth2_client_credentials";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        scope: string | null;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        token_url: string;
+                        updated_at: string;
+                    } | {
+                        authorize_path: string;
+                        /** @description When the authorization completed: the provider's tokens were stored (RFC 3339) */
+                        authorized_at: string | null;
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "oauth2_authorization_code";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        provider: string;
+                        scope: string | null;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        /** @description When the current access token expires, counted from when it was requested (so never later than the provider's own expiry); refreshed before then */
+                        token_expires_at: string | null;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any create field of the connection's kind except kind; a secret field replaces the stored secret (headers: the whole set) */
+        requestBody: {
+            content: {
+                "application/json": {
+                    headers?: {
+                        [key: string]: string;
+                    };
+                    /** @enum {string} */
+                    kind?: "headers";
+                    name?: string;
+                    /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
+                    tls?: {
+                        /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
+                        ca_certificates?: string;
+                        /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
+                        client_certificate?: string;
+                        /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
+                        client_key?: string;
+                    } | null;
+                } | {
+                    /** @enum {string} */
+                    kind?: "basic";
+                    name?: string;
+                    password?: string;
+                    /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
+                    tls?: {
+                        /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
+                        ca_certificates?: string;
+                        /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
+                        client_certificate?: string;
+                        /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
+                        client_key?: string;
+                    } | null;
+                    username?: string;
+                } | {
+                    audience?: string | null;
+                    /** @enum {string} */
+                    auth_method?: "client_secret_basic" | "client_secret_post";
+                    client_id?: string;
+                    client_secret?: string;
+                    /** @enum {string} */
+                    kind?: "oauth2_client_credentials";
+                    name?: string;
+                    scope?: string | null;
+                    /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
+                    tls?: {
+                        /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
+                        ca_certificates?: string;
+                        /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
+                        client_certificate?: string;
+                        /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
+                        client_key?: string;
+                    } | null;
+                    /** Format: uri */
+                    token_url?: string;
+                } | {
+                    /** @enum {string} */
+                    kind?: "oauth2_authorization_code";
+                    name?: string;
+                    provider?: string;
+                    scope?: string | null;
+                    /** @description TLS of this connection's requests (deliveries and OAuth2 token requests); write-only. In a PATCH it replaces the whole TLS setting; null removes it. */
+                    tls?: {
+                        /** @description PEM certificates trusted for this connection only, in addition to the system's CAs */
+                        ca_certificates?: string;
+                        /** @description PEM client certificate (then its chain) presented for mutual TLS; needs client_key */
+                        client_certificate?: string;
+                        /** @description PEM private key of client_certificate (unencrypted; encrypted at rest here) */
+                        client_key?: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        header_names: string[];
+                        id: string;
+                        /** @enum {string} */
+                        kind: "headers";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        updated_at: string;
+                    } | {
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "basic";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        updated_at: string;
+                        username: string;
+                    } | {
+                        audience: string | null;
+                        /** @enum {string} */
+                        auth_method: "client_secret_basic" | "client_secret_post";
+                        client_id: string;
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "oauth2_client_credentials";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        scope: string | null;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        token_url: string;
+                        updated_at: string;
+                    } | {
+                        authorize_path: string;
+                        /** @description When the authorization completed: the provider's tokens were stored (RFC 3339) */
+                        authorized_at: string | null;
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        kind: "oauth2_authorization_code";
+                        last_error: {
+                            at: string;
+                            code: string;
+                            message: string;
+                        } | null;
+                        name: string;
+                        provider: string;
+                        scope: string | null;
+                        /** @enum {string} */
+                        status: "connected" | "needs_reauth" | "error";
+                        /** @description What is set of the connection's TLS, never the PEM; null: the system's CAs and no client certificate. */
+                        tls: {
+                            ca_certificates: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            }[];
+                            client_certificate: {
+                                /** @description SHA-256 of the certificate (hex) */
+                                fingerprint: string;
+                                issuer: string;
+                                not_after: string;
+                                subject: string;
+                            } | null;
+                            client_key_set: boolean;
+                        } | null;
+                        /** @description When the current access token expires, counted from when it was requested (so never later than the provider's own expiry); refreshed before then */
+                        token_expires_at: string | null;
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startConnectionAuthorization: {
+        parameters: {
+            query?: {
+                return_to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        authorize_url: string;
+                        expires_at: string;
+                    };
+                };
+            };
+            /** @description To the provider's authorize URL (without Accept: application/json) */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listDeliveries: {
+        parameters: {
+            query?: {
+                call_id?: string;
+                /** @description next_cursor of the previous page, with the same filters */
+                cursor?: string;
+                destination_id?: string;
+                event_type?: "call_started" | "voice_detected" | "handover_started" | "live_transfer_initiated" | "transfer_success" | "qualification_threshold_met" | "call_disposition_set" | "call_completed" | "transcript_completed" | "hook.delivery_failed" | "hook.destination_disabled" | "hook.connection_needs_reauth" | "hook.connection_certificate_expiring";
+                lead_id?: string;
+                limit?: number;
+                /** @description Deliveries started at or after this time (RFC 3339) */
+                since?: string;
+                status?: "pending" | "delivered" | "retrying" | "failed" | "skipped" | "cancelled";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            call_id: string | null;
+                            /** @description When this run's workflow closed (delivered, failed, skipped, cancelled, or ended by Temporal); null while it runs. The delivery's own delivered_at / failed_at / cancelled_at name the moment of the outcome itself */
+                            closed_at: string | null;
+                            destination_id: string;
+                            /**
+                             * @description Its call was erased: the status is the one kept at the erasure (GET /v1/calls/:call_id)
+                             * @enum {boolean}
+                             */
+                            erased?: true;
+                            event_id: string;
+                            event_type: string;
+                            id: string;
+                            lead_id: string | null;
+                            run_id: string;
+                            /** @description When Temporal started this run of the delivery's workflow (RFC 3339, the Temporal server's clock): just after the event was accepted, or when a retry or replay started it again */
+                            started_at: string;
+                            /** @enum {string} */
+                            status: "pending" | "delivered" | "retrying" | "failed" | "skipped" | "cancelled";
+                            workflow_status: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        accepted_at?: string;
+                        acks: {
+                            /** @description When the API recorded the ack (RFC 3339, its clock) */
+                            acked_at: string;
+                            consumer: string | null;
+                            cursor: string;
+                            /** @description ms, as the consumer reported it */
+                            duration_ms: number;
+                            /** @description The consumer's HTTP status; 0: it got no answer */
+                            status: number;
+                        }[];
+                        attempts: {
+                            duration_ms: number;
+                            error_code?: string;
+                            finished_at?: string;
+                            n: number;
+                            started_at: string;
+                            status?: number;
+                            verdict?: string;
+                        }[];
+                        cancelled_at?: string;
+                        delivered_at?: string;
+                        destination_id: string;
+                        /** @enum {boolean} */
+                        erased: true;
+                        event_id: string;
+                        event_type: string;
+                        failed_at?: string;
+                        id: string;
+                        next_attempt_at?: string;
+                        reason?: string;
+                        status: string;
+                    } | {
+                        /** @description When the API accepted the event (before any attempt) (ISO 8601, UTC) */
+                        accepted_at: string;
+                        /** @description Pull destinations: the consumers' acks of this delivery's message */
+                        acks: {
+                            /** @description When the API recorded the ack (RFC 3339, its clock) */
+                            acked_at: string;
+                            consumer: string | null;
+                            cursor: string;
+                            /** @description ms, as the consumer reported it */
+                            duration_ms: number;
+                            /** @description The consumer's HTTP status; 0: it got no answer */
+                            status: number;
+                        }[];
+                        /** @description Every attempt, oldest first, across the runs of this delivery */
+                        attempts: {
+                            /** @description How long it took (ms), measured on the worker's monotonic clock */
+                            duration_ms: number;
+                            /** @description Why the attempt failed without an answer, or why its answer failed it */
+                            error?: {
+                                code: string;
+                                message: string;
+                            };
+                            /** @description When the worker had its outcome (the answer read, or the error); absent on attempts recorded before this field existed (ISO 8601, UTC) */
+                            finished_at?: string;
+                            /** @description An attempt that sent nothing and is made again outside the schedule */
+                            hold?: {
+                                max_in_flight: number;
+                            } | "not_local";
+                            /** @description The attempt number, from 1, continuing across retries and replays */
+                            n: number;
+                            request?: {
+                                /** @description As sent, up to the record limit; empty when the destination records no bodies */
+                                body: string;
+                                /** @description The size of the whole body sent (bytes) */
+                                body_bytes: number;
+                                /**
+                                 * @description Present (false) when the destination records no bodies
+                                 * @enum {boolean}
+                                 */
+                                body_recorded?: false;
+                                /** @description record_bodies: false only: the SHA-256 (hex) of the body sent */
+                                body_sha256?: string;
+                                body_truncated: boolean;
+                                /** @description As sent, with credentials and signatures redacted */
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                method: string;
+                                url: string;
+                            };
+                            /** @description Absent when no answer came (see error) */
+                            response?: {
+                                /** @description As received, up to the record limit; empty when the destination records no bodies */
+                                body: string;
+                                /** @description record_bodies: false only: the size of the body received (bytes) */
+                                body_bytes?: number;
+                                /** @enum {boolean} */
+                                body_recorded?: false;
+                                body_sha256?: string;
+                                body_truncated: boolean;
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                status: number;
+                            };
+                            /** @description The Retry-After the destination asked for (ms), already bounded */
+                            retry_after_ms?: number;
+                            /** @description Set on an outline of an attempt of an earlier run: the full record is in that run */
+                            run_id?: string;
+                            /** @description When the worker began the attempt (ISO 8601, UTC) */
+                            started_at: string;
+                            /** @enum {string} */
+                            verdict: "delivered" | "retry" | "failed" | "gone" | "cancelled";
+                        }[];
+                        /** @description When it was cancelled: the cancelling attempt's finished_at, the cancel request's handling, or the erasure (ISO 8601, UTC) */
+                        cancelled_at?: string;
+                        /** @description When the receiver's 2xx answer was in: the delivering attempt's finished_at (ISO 8601, UTC) */
+                        delivered_at?: string;
+                        destination_id: string;
+                        event_id: string;
+                        event_type: string;
+                        /** @description When the delivery was judged failed: the last attempt's finished_at; a transform failure or a run Temporal ended: when that was known (ISO 8601, UTC) */
+                        failed_at?: string;
+                        id: string;
+                        mapping_id?: string;
+                        /** @description The mapping version this delivery runs (pinned at its start) */
+                        mapping_version?: number;
+                        /** @description While retrying: the earliest the next attempt starts (its timer fires at or after it) (ISO 8601, UTC) */
+                        next_attempt_at?: string;
+                        /** @description Why it is in its status (failed, skipped, cancelled, or waiting) */
+                        reason?: string;
+                        /** @enum {string} */
+                        status: "pending" | "delivered" | "retrying" | "failed" | "skipped" | "cancelled";
+                        /** @description What the mapping produced and logged; absent when the destination has no mapping */
+                        transform?: {
+                            /** @description ms */
+                            duration_ms: number;
+                            error?: {
+                                code: string;
+                                column?: number;
+                                line?: number;
+                                message: string;
+                            };
+                            /** @description When the transform had its output (ISO 8601, UTC) */
+                            finished_at?: string;
+                            logs?: string[];
+                            mapping: {
+                                id: string;
+                                version: number;
+                            } | null;
+                            /** @description What the mapping made; null: the mapping skipped this event */
+                            request: {
+                                body: unknown;
+                                headers?: {
+                                    [key: string]: string;
+                                };
+                                /** @enum {string} */
+                                method: "POST" | "PUT" | "PATCH";
+                                /** @description Appended to the destination URL */
+                                path?: string;
+                                query?: {
+                                    [key: string]: string;
+                                };
+                            } | null;
+                        };
+                        workflow: {
+                            id: string;
+                            run_id: string;
+                            /** @description The Temporal status of the run (RUNNING, COMPLETED, …) */
+                            status: string;
+                        };
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    cancelDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the work continues durably after the answer */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        run_id: string;
+                        /** @enum {string} */
+                        status: "cancelling";
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDeliveryEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event envelope the delivery carries, as it was accepted (read from the delivery workflow's input) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account_id: string;
+                        data: {
+                            [key: string]: unknown;
+                        };
+                        id: string;
+                        /** @description As the producer sent it: when the call event happened on the platform, not when it was accepted */
+                        occurred_at: string;
+                        type: string;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Gone: erased, or past the retention (the code says which). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    retryDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: the work continues durably after the answer */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        replay_of: string;
+                        run_id: string;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Gone: erased, or past the retention (the code says which). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listDestinations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            connection_id: string | null;
+                            created_at: string;
+                            description: string | null;
+                            disabled_reason: string | null;
+                            enabled: boolean;
+                            event_types: string[];
+                            filter: string | null;
+                            id: string;
+                            mapping_id: string | null;
+                            /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
+                            mapping_version: number | null;
+                            max_in_flight: number;
+                            /**
+                             * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
+                             * @enum {string}
+                             */
+                            mode: "push" | "pull";
+                            /** @enum {string} */
+                            ordering: "none" | "per_call";
+                            paused: boolean;
+                            rate_limit_per_s: number | null;
+                            record_bodies: boolean;
+                            retry_schedule_s: number[];
+                            /**
+                             * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                             * @enum {string}
+                             */
+                            signature_scheme: "hmac-sha256" | "ed25519";
+                            /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
+                            signing_public_key: string | null;
+                            stream_origins: string[];
+                            timeout_ms: number;
+                            updated_at: string;
+                            url?: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    connection_id?: string | null;
+                    description?: string | null;
+                    enabled?: boolean;
+                    event_types: ("call_started" | "voice_detected" | "handover_started" | "live_transfer_initiated" | "transfer_success" | "qualification_threshold_met" | "call_disposition_set" | "call_completed" | "transcript_completed" | "hook.delivery_failed" | "hook.destination_disabled" | "hook.connection_needs_reauth" | "hook.connection_certificate_expiring" | "*")[];
+                    /** @description A JSONata expression evaluated against the event at ingest; an event for which it is not truthy starts no delivery here. null = every subscribed event. */
+                    filter?: string | null;
+                    mapping_id?: string | null;
+                    /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
+                    mapping_version?: number | null;
+                    /** @description At most this many attempts to this destination are in flight at once, across all workers; later deliveries wait, in acceptance order, for a free slot. Default 20. */
+                    max_in_flight?: number;
+                    /**
+                     * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
+                     * @enum {string}
+                     */
+                    mode?: "push" | "pull";
+                    /**
+                     * @description per_call: deliveries of events with the same data.call_id reach this destination one at a time, in acceptance order.
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "per_call";
+                    /** @description At most this many attempts start per second to this destination, across all workers; null = unlimited. */
+                    rate_limit_per_s?: number | null;
+                    /** @description false: attempt records keep the request and response bodies' sizes and SHA-256 digests but never the bodies (for destinations that carry card data). Default true. */
+                    record_bodies?: boolean;
+                    retry_schedule_s?: number[] | null;
+                    /**
+                     * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                     * @enum {string}
+                     */
+                    signature_scheme?: "hmac-sha256" | "ed25519";
+                    /** @description Pull destinations: browser origins (https://wallboard.example.com) whose pages may read the stream (CORS); null or [] = none. */
+                    stream_origins?: string[] | null;
+                    timeout_ms?: number;
+                    /** Format: uri */
+                    url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connection_id: string | null;
+                        created_at: string;
+                        description: string | null;
+                        disabled_reason: string | null;
+                        enabled: boolean;
+                        event_types: string[];
+                        filter: string | null;
+                        id: string;
+                        mapping_id: string | null;
+                        /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
+                        mapping_version: number | null;
+                        max_in_flight: number;
+                        /**
+                         * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
+                         * @enum {string}
+                         */
+                        mode: "push" | "pull";
+                        /** @enum {string} */
+                        ordering: "none" | "per_call";
+                        paused: boolean;
+                        rate_limit_per_s: number | null;
+                        record_bodies: boolean;
+                        retry_schedule_s: number[];
+                        /**
+                         * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                         * @enum {string}
+                         */
+                        signature_scheme: "hmac-sha256" | "ed25519";
+                        /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
+                        signing_public_key: string | null;
+                        /** @description hmac-sha256 only: shown here once */
+                        signing_secret?: string;
+                        stream_origins: string[];
+                        timeout_ms: number;
+                        updated_at: string;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connection_id: string | null;
+                        created_at: string;
+                        description: string | null;
+                        disabled_reason: string | null;
+                        enabled: boolean;
+                        event_types: string[];
+                        filter: string | null;
+                        id: string;
+                        mapping_id: string | null;
+                        /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
+                        mapping_version: number | null;
+                        max_in_flight: number;
+                        /**
+                         * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
+                         * @enum {string}
+                         */
+                        mode: "push" | "pull";
+                        /** @enum {string} */
+                        ordering: "none" | "per_call";
+                        paused: boolean;
+                        rate_limit_per_s: number | null;
+                        record_bodies: boolean;
+                        retry_schedule_s: number[];
+                        /**
+                         * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                         * @enum {string}
+                         */
+                        signature_scheme: "hmac-sha256" | "ed25519";
+                        /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
+                        signing_public_key: string | null;
+                        stream_origins: string[];
+                        timeout_ms: number;
+                        updated_at: string;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    connection_id?: string | null;
+                    description?: string | null;
+                    enabled?: boolean;
+                    event_types?: ("call_started" | "voice_detected" | "handover_started" | "live_transfer_initiated" | "transfer_success" | "qualification_threshold_met" | "call_disposition_set" | "call_completed" | "transcript_completed" | "hook.delivery_failed" | "hook.destination_disabled" | "hook.connection_needs_reauth" | "hook.connection_certificate_expiring" | "*")[];
+                    /** @description A JSONata expression evaluated against the event at ingest; an event for which it is not truthy starts no delivery here. null = every subscribed event. */
+                    filter?: string | null;
+                    mapping_id?: string | null;
+                    /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
+                    mapping_version?: number | null;
+                    /** @description At most this many attempts to this destination are in flight at once, across all workers; later deliveries wait, in acceptance order, for a free slot. Default 20. */
+                    max_in_flight?: number;
+                    /**
+                     * @description per_call: deliveries of events with the same data.call_id reach this destination one at a time, in acceptance order.
+                     * @enum {string}
+                     */
+                    ordering?: "none" | "per_call";
+                    /** @description At most this many attempts start per second to this destination, across all workers; null = unlimited. */
+                    rate_limit_per_s?: number | null;
+                    /** @description false: attempt records keep the request and response bodies' sizes and SHA-256 digests but never the bodies (for destinations that carry card data). Default true. */
+                    record_bodies?: boolean;
+                    retry_schedule_s?: number[] | null;
+                    /**
+                     * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                     * @enum {string}
+                     */
+                    signature_scheme?: "hmac-sha256" | "ed25519";
+                    /** @description Pull destinations: browser origins (https://wallboard.example.com) whose pages may read the stream (CORS); null or [] = none. */
+                    stream_origins?: string[] | null;
+                    timeout_ms?: number;
+                    /** Format: uri */
+                    url?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connection_id: string | null;
+                        created_at: string;
+                        description: string | null;
+                        disabled_reason: string | null;
+                        enabled: boolean;
+                        event_types: string[];
+                        filter: string | null;
+                        id: string;
+                        mapping_id: string | null;
+                        /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
+                        mapping_version: number | null;
+                        max_in_flight: number;
+                        /**
+                         * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
+                         * @enum {string}
+                         */
+                        mode: "push" | "pull";
+                        /** @enum {string} */
+                        ordering: "none" | "per_call";
+                        paused: boolean;
+                        rate_limit_per_s: number | null;
+                        record_bodies: boolean;
+                        retry_schedule_s: number[];
+                        /**
+                         * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                         * @enum {string}
+                         */
+                        signature_scheme: "hmac-sha256" | "ed25519";
+                        /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
+                        signing_public_key: string | null;
+                        stream_origins: string[];
+                        timeout_ms: number;
+                        updated_at: string;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listDestinationMessages: {
+        parameters: {
+            query?: {
+                /** @description Messages after this cursor; absent: from the oldest message kept. */
+                after?: string;
+                limit?: number;
+                /** @description A stream token (POST /v1/destinations/:id/stream-tokens), for clients that cannot send an Authorization header (EventSource). */
+                token?: string;
+                /** @description With no message after the cursor, wait up to this many seconds for one (long-poll). */
+                wait_s?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** @description The body exactly as signed: verify it with the destination signing secret (Standard Webhooks). */
+                            body: string;
+                            call_id?: string;
+                            cursor: string;
+                            delivery_id: string;
+                            event_id: string;
+                            event_type: string;
+                            headers: {
+                                "webhook-id": string;
+                                "webhook-signature": string;
+                                "webhook-timestamp": string;
+                            };
+                        }[];
+                        /** @description Pass as `after` for the next page; the last cursor read, or `after` when there was none. */
+                        next_cursor: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CursorExpiredError"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ackDestinationMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A cursor from an earlier message or next_cursor; opaque. "0": the start of the stream. */
+                cursor: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Who handled it (a host name, `voiceoi listen`). */
+                    consumer?: string;
+                    duration_ms: number;
+                    /** @description The consumer's HTTP status for the message; 0: it got no answer. */
+                    status: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pauseDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connection_id: string | null;
+                        created_at: string;
+                        description: string | null;
+                        disabled_reason: string | null;
+                        enabled: boolean;
+                        event_types: string[];
+                        filter: string | null;
+                        id: string;
+                        mapping_id: string | null;
+                        /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
+                        mapping_version: number | null;
+                        max_in_flight: number;
+                        /**
+                         * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
+                         * @enum {string}
+                         */
+                        mode: "push" | "pull";
+                        /** @enum {string} */
+                        ordering: "none" | "per_call";
+                        paused: boolean;
+                        rate_limit_per_s: number | null;
+                        record_bodies: boolean;
+                        retry_schedule_s: number[];
+                        /**
+                         * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                         * @enum {string}
+                         */
+                        signature_scheme: "hmac-sha256" | "ed25519";
+                        /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
+                        signing_public_key: string | null;
+                        stream_origins: string[];
+                        timeout_ms: number;
+                        updated_at: string;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    recoverDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: date-time
+                     * @description Replay failed deliveries started at or after this time (RFC 3339)
+                     */
+                    since: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: string[];
+                        /** @description true: more than one batch failed; call recover again with the same since */
+                        more: boolean;
+                        recovered: number;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    resumeDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        connection_id: string | null;
+                        created_at: string;
+                        description: string | null;
+                        disabled_reason: string | null;
+                        enabled: boolean;
+                        event_types: string[];
+                        filter: string | null;
+                        id: string;
+                        mapping_id: string | null;
+                        /** @description A saved version of mapping_id that every delivery runs; null = the mapping's current version when each event arrives. Cleared with mapping_id, and when mapping_id changes without a version. */
+                        mapping_version: number | null;
+                        max_in_flight: number;
+                        /**
+                         * @description push (default): each delivery is an HTTP request to url. pull: each delivery becomes a message the consumer reads from GET /v1/destinations/:id/stream or /messages; no url.
+                         * @enum {string}
+                         */
+                        mode: "push" | "pull";
+                        /** @enum {string} */
+                        ordering: "none" | "per_call";
+                        paused: boolean;
+                        rate_limit_per_s: number | null;
+                        record_bodies: boolean;
+                        retry_schedule_s: number[];
+                        /**
+                         * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                         * @enum {string}
+                         */
+                        signature_scheme: "hmac-sha256" | "ed25519";
+                        /** @description ed25519: the whpk_ public key receivers verify `v1a,` signatures with; null with hmac-sha256. */
+                        signing_public_key: string | null;
+                        stream_origins: string[];
+                        timeout_ms: number;
+                        updated_at: string;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    rotateDestinationSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @default 86400 */
+                    grace_s?: number;
+                    /**
+                     * @description The new key's scheme; omitted: the destination's current one.
+                     * @enum {string}
+                     */
+                    signature_scheme?: "hmac-sha256" | "ed25519";
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        previous_valid_until: string | null;
+                        /**
+                         * @description hmac-sha256 (default): `v1,` signatures with a shared whsec_ secret. ed25519: `v1a,` signatures that receivers verify with signing_public_key alone; the private key is never shown. Changed with rotate-secret, so both keys sign during the grace.
+                         * @enum {string}
+                         */
+                        signature_scheme: "hmac-sha256" | "ed25519";
+                        /** @description ed25519: the new whpk_ public key; null with hmac-sha256. */
+                        signing_public_key: string | null;
+                        /** @description The new HMAC secret (hmac-sha256 only): shown here once. */
+                        signing_secret?: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    streamDestination: {
+        parameters: {
+            query?: {
+                /** @description Resume after this cursor (or send Last-Event-ID); neither: from now on. */
+                after?: string;
+                /** @description A stream token (POST /v1/destinations/:id/stream-tokens), for clients that cannot send an Authorization header (EventSource). */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A Server-Sent Events stream. Frames:
+             *     - first `retry: 2000` and `id: <cursor>` (where the stream starts, so a reconnect resumes there);
+             *     - one per message: `id: <cursor>`, `event: <event type>`, `data: <the message as JSON>` (the shape of one item of GET /v1/destinations/:id/messages);
+             *     - `: heartbeat` comments while idle;
+             *     - `event: destination_deleted` with `data: {}`, then the stream ends.
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CursorExpiredError"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createStreamToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Seconds the token is valid (at most 24 h).
+                     * @default 600
+                     */
+                    ttl_s?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The moment from which the token is refused (RFC 3339): its issue time plus ttl_s */
+                        expires_at: string;
+                        token: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    testDestination: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The catalog type whose sample event is sent.
+                     * @enum {string}
+                     */
+                    event_type: "call_started" | "voice_detected" | "handover_started" | "live_transfer_initiated" | "transfer_success" | "qualification_threshold_met" | "call_disposition_set" | "call_completed" | "transcript_completed" | "hook.delivery_failed" | "hook.destination_disabled" | "hook.connection_needs_reauth" | "hook.connection_certificate_expiring";
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted: the work continues durably after the answer */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        delivery: {
+                            /** @description Follow it with GET /v1/deliveries/:id */
+                            id: string;
+                        };
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listEventTypes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            description: string;
+                            /** @description JSON Schema of this type's whole envelope (its `data` is open: extra fields are kept) */
+                            schema: {
+                                [key: string]: unknown;
+                            };
+                            /** @description The value of `type` in an envelope */
+                            type: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    ingestEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    account_id?: string;
+                    data: {
+                        agent: {
+                            id?: string;
+                            /** @enum {string} */
+                            kind: "ai" | "human";
+                            name?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        call_id: string;
+                        campaign_id?: string;
+                        /** @enum {string} */
+                        direction: "inbound" | "outbound";
+                        from: string;
+                        lead_id?: string;
+                        /** Format: date-time */
+                        started_at: string;
+                        to: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "call_started";
+                } | {
+                    account_id?: string;
+                    data: {
+                        at_s: number;
+                        call_id: string;
+                        campaign_id?: string;
+                        /** @enum {string} */
+                        channel: "caller" | "agent";
+                        lead_id?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "voice_detected";
+                } | {
+                    account_id?: string;
+                    data: {
+                        call_id: string;
+                        campaign_id?: string;
+                        lead_id?: string;
+                        reason: string;
+                        to_agent: {
+                            id?: string;
+                            /** @enum {string} */
+                            kind: "ai" | "human";
+                            name?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "handover_started";
+                } | {
+                    account_id?: string;
+                    data: {
+                        call_id: string;
+                        campaign_id?: string;
+                        lead_id?: string;
+                        reason?: string;
+                        target: {
+                            /** @enum {string} */
+                            kind: "queue" | "number" | "agent";
+                            value: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "live_transfer_initiated";
+                } | {
+                    account_id?: string;
+                    data: {
+                        call_id: string;
+                        campaign_id?: string;
+                        lead_id?: string;
+                        target: {
+                            /** @enum {string} */
+                            kind: "queue" | "number" | "agent";
+                            value: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        wait_s: number;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "transfer_success";
+                } | {
+                    account_id?: string;
+                    data: {
+                        call_id: string;
+                        campaign_id?: string;
+                        criteria: string[];
+                        lead_id?: string;
+                        score: number;
+                        threshold: number;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "qualification_threshold_met";
+                } | {
+                    account_id?: string;
+                    data: {
+                        call_id: string;
+                        campaign_id?: string;
+                        disposition: string;
+                        lead_id?: string;
+                        notes?: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "call_disposition_set";
+                } | {
+                    account_id?: string;
+                    data: {
+                        call_id: string;
+                        campaign_id?: string;
+                        cost: {
+                            amount: number;
+                            currency: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        disposition: string;
+                        duration_s: number;
+                        lead_id?: string;
+                        /** Format: uri */
+                        recording_url?: string;
+                        sentiment: {
+                            /** @enum {string} */
+                            label: "positive" | "neutral" | "negative" | "mixed";
+                            score: number;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        summary: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "call_completed";
+                } | {
+                    account_id?: string;
+                    data: {
+                        call_id: string;
+                        campaign_id?: string;
+                        language: string;
+                        lead_id?: string;
+                        summary: string;
+                        transcript: ({
+                            end_s: number;
+                            speaker: string;
+                            start_s: number;
+                            text: string;
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "transcript_completed";
+                } | {
+                    account_id?: string;
+                    data: {
+                        attempts: number;
+                        delivery_id: string;
+                        destination_id: string;
+                        event_id: string;
+                        event_type: string;
+                        reason: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "hook.delivery_failed";
+                } | {
+                    account_id?: string;
+                    data: {
+                        destination_id: string;
+                        reason: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "hook.destination_disabled";
+                } | {
+                    account_id?: string;
+                    data: {
+                        connection_id: string;
+                        reason: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "hook.connection_needs_reauth";
+                } | {
+                    account_id?: string;
+                    data: {
+                        connection_id: string;
+                        days_left: number;
+                        /** @enum {string} */
+                        field: "client_certificate" | "ca_certificates";
+                        fingerprint: string;
+                        /** Format: date-time */
+                        not_after: string;
+                        subject: string;
+                    } & {
+                        [key: string]: unknown;
+                    };
+                    /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                    id: string;
+                    /** Format: date-time */
+                    occurred_at: string;
+                    /** @enum {string} */
+                    type: "hook.connection_certificate_expiring";
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted: the work continues durably after the answer */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        deliveries: {
+                            destination_id: string;
+                            id: string;
+                        }[];
+                        event_id: string;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the route's limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ingestEventBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description 1 to 100 event envelopes; each is validated, deduplicated and delivered on its own. */
+        requestBody: {
+            content: {
+                "application/json": unknown[];
+            };
+        };
+        responses: {
+            /** @description Accepted: the work continues durably after the answer */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description How many results are accepted events (duplicates included). */
+                        accepted: number;
+                        /** @description How many results are per-event errors. */
+                        refused: number;
+                        /** @description One result per envelope, in the order of the batch. */
+                        results: ({
+                            deliveries: {
+                                destination_id: string;
+                                id: string;
+                            }[];
+                            event_id: string;
+                            /** @description The position of the envelope in the batch. */
+                            index: number;
+                        } | {
+                            code: string;
+                            /** @description The envelope's id, once it was found valid. */
+                            event_id?: string;
+                            index: number;
+                            issues?: {
+                                message: string;
+                                path: string;
+                            }[];
+                            message: string;
+                        })[];
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the route's limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: send the body as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMappings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            created_at: string;
+                            id: string;
+                            /** @enum {string} */
+                            language: "jsonata" | "typescript";
+                            memory_mb: number | null;
+                            name: string;
+                            timeout_ms: number | null;
+                            updated_at: string;
+                            version: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    language: "jsonata" | "typescript";
+                    memory_mb?: number | null;
+                    name: string;
+                    source: string;
+                    timeout_ms?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        language: "jsonata" | "typescript";
+                        memory_mb: number | null;
+                        name: string;
+                        timeout_ms: number | null;
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the route's limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        language: "jsonata" | "typescript";
+                        memory_mb: number | null;
+                        name: string;
+                        /** @description The current version's source */
+                        source?: string;
+                        timeout_ms: number | null;
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    memory_mb?: number | null;
+                    source: string;
+                    timeout_ms?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        id: string;
+                        /** @enum {string} */
+                        language: "jsonata" | "typescript";
+                        memory_mb: number | null;
+                        name: string;
+                        timeout_ms: number | null;
+                        updated_at: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the route's limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listMappingVersions: {
+        parameters: {
+            query?: {
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            created_at: string;
+                            version: number;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getMappingVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        created_at: string;
+                        source: string;
+                        version: number;
+                    };
+                };
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    testMapping: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    event: {
                         account_id?: string;
                         data: {
                             agent: {
@@ -2610,1163 +5721,637 @@ export type paths = {
                         /** @enum {string} */
                         type: "hook.connection_certificate_expiring";
                     };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            deliveries: {
-                                destination_id: string;
-                                id: string;
-                            }[];
-                            event_id: string;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/events/batch": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * @description Up to 100 events in one request (the body is a JSON array of envelopes: `[envelope, …]`).
-         *     Each envelope is handled exactly as `POST /v1/events` handles it: validated on its own, deduplicated by its `id`
-         *     (the same id again, in this batch or any other request, answers the first one's deliveries and starts nothing new),
-         *     filtered, and delivered by its own workflow per destination. Events of one call (`data.call_id`) are accepted in the
-         *     order of the batch, so a `per_call` destination receives them in that order.
-         *
-         *     The answer is one `202` with a result per envelope, in order: `{ index, event_id, deliveries }` for an accepted
-         *     event, or `{ index, code, message }` for a refused one. **A 202 can hold per-event errors**; the accepted events
-         *     are durable whatever happened to the others. Per-event codes:
-         *     - `validation_error` (with `issues`), `payload_too_large` (an envelope over 1 MiB), `reserved_event_type`: fix the event;
-         *     - `account_mismatch` (an account key naming another account), `account_required` / `account_not_found` (admin token: each envelope names its `account_id`);
-         *     - `temporal_unavailable`, `database_busy`: temporary, send the event again with the same id;
-         *     - `call_order_held`: an earlier event of the same call in this batch was refused with a temporary error, and this one
-         *       was not accepted so as not to overtake it; send both again, in order.
-         *
-         *     The batch itself is refused with `400 batch_too_large` (over 100 envelopes), `400 batch_empty`,
-         *     `400 validation_error` (a body that is not an array), `413 payload_too_large` (a body over 4 MiB),
-         *     or `400 json_too_deep` (the bound of 64 levels counts the whole body, so an envelope in a batch may nest 63).
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            /** @description 1 to 100 event envelopes; each is validated, deduplicated and delivered on its own. */
-            requestBody: {
-                content: {
-                    "application/json": unknown[];
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description How many results are accepted events (duplicates included). */
-                            accepted: number;
-                            /** @description How many results are per-event errors. */
-                            refused: number;
-                            /** @description One result per envelope, in the order of the batch. */
-                            results: ({
-                                deliveries: {
-                                    destination_id: string;
-                                    id: string;
-                                }[];
-                                event_id: string;
-                                /** @description The position of the envelope in the batch. */
-                                index: number;
-                            } | {
-                                code: string;
-                                /** @description The envelope's id, once it was found valid. */
-                                event_id?: string;
-                                index: number;
-                                issues?: {
-                                    message: string;
-                                    path: string;
-                                }[];
-                                message: string;
-                            })[];
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/mappings": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                created_at: string;
-                                id: string;
+                    /** @enum {string} */
+                    language: "jsonata" | "typescript";
+                    memory_mb?: number | null;
+                    source: string;
+                    timeout_ms?: number | null;
+                } | {
+                    event: {
+                        account_id?: string;
+                        data: {
+                            agent: {
+                                id?: string;
                                 /** @enum {string} */
-                                language: "jsonata" | "typescript";
-                                memory_mb: number | null;
-                                name: string;
-                                timeout_ms: number | null;
-                                updated_at: string;
-                                version: number;
-                            }[];
+                                kind: "ai" | "human";
+                                name?: string;
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            call_id: string;
+                            campaign_id?: string;
+                            /** @enum {string} */
+                            direction: "inbound" | "outbound";
+                            from: string;
+                            lead_id?: string;
+                            /** Format: date-time */
+                            started_at: string;
+                            to: string;
+                        } & {
+                            [key: string]: unknown;
                         };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
                         /** @enum {string} */
-                        language: "jsonata" | "typescript";
-                        memory_mb?: number | null;
-                        name: string;
-                        source: string;
-                        timeout_ms?: number | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            language: "jsonata" | "typescript";
-                            memory_mb: number | null;
-                            name: string;
-                            timeout_ms: number | null;
-                            updated_at: string;
-                            version: number;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/mappings/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        memory_mb?: number | null;
-                        source: string;
-                        timeout_ms?: number | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            created_at: string;
-                            id: string;
-                            /** @enum {string} */
-                            language: "jsonata" | "typescript";
-                            memory_mb: number | null;
-                            name: string;
-                            timeout_ms: number | null;
-                            updated_at: string;
-                            version: number;
-                        };
-                    };
-                };
-            };
-        };
-        post?: never;
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/mappings/{id}/versions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: {
-                    /** @description next_cursor of the previous page */
-                    cursor?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                created_at: string;
-                                version: number;
-                            }[];
-                            next_cursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/mappings/{id}/versions/{version}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                    version: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/mappings/test": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        event: {
-                            account_id?: string;
-                            data: {
-                                agent: {
-                                    id?: string;
-                                    /** @enum {string} */
-                                    kind: "ai" | "human";
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                call_id: string;
-                                campaign_id?: string;
-                                /** @enum {string} */
-                                direction: "inbound" | "outbound";
-                                from: string;
-                                lead_id?: string;
-                                /** Format: date-time */
-                                started_at: string;
-                                to: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "call_started";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                at_s: number;
-                                call_id: string;
-                                campaign_id?: string;
-                                /** @enum {string} */
-                                channel: "caller" | "agent";
-                                lead_id?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "voice_detected";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                lead_id?: string;
-                                reason: string;
-                                to_agent: {
-                                    id?: string;
-                                    /** @enum {string} */
-                                    kind: "ai" | "human";
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "handover_started";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                lead_id?: string;
-                                reason?: string;
-                                target: {
-                                    /** @enum {string} */
-                                    kind: "queue" | "number" | "agent";
-                                    value: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "live_transfer_initiated";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                lead_id?: string;
-                                target: {
-                                    /** @enum {string} */
-                                    kind: "queue" | "number" | "agent";
-                                    value: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                wait_s: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "transfer_success";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                criteria: string[];
-                                lead_id?: string;
-                                score: number;
-                                threshold: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "qualification_threshold_met";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                disposition: string;
-                                lead_id?: string;
-                                notes?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "call_disposition_set";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                cost: {
-                                    amount: number;
-                                    currency: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                disposition: string;
-                                duration_s: number;
-                                lead_id?: string;
-                                /** Format: uri */
-                                recording_url?: string;
-                                sentiment: {
-                                    /** @enum {string} */
-                                    label: "positive" | "neutral" | "negative" | "mixed";
-                                    score: number;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                summary: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "call_completed";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                language: string;
-                                lead_id?: string;
-                                summary: string;
-                                transcript: ({
-                                    end_s: number;
-                                    speaker: string;
-                                    start_s: number;
-                                    text: string;
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "transcript_completed";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                attempts: number;
-                                delivery_id: string;
-                                destination_id: string;
-                                event_id: string;
-                                event_type: string;
-                                reason: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "hook.delivery_failed";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                destination_id: string;
-                                reason: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "hook.destination_disabled";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                connection_id: string;
-                                reason: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "hook.connection_needs_reauth";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                connection_id: string;
-                                days_left: number;
-                                /** @enum {string} */
-                                field: "client_certificate" | "ca_certificates";
-                                fingerprint: string;
-                                /** Format: date-time */
-                                not_after: string;
-                                subject: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "hook.connection_certificate_expiring";
-                        };
-                        /** @enum {string} */
-                        language: "jsonata" | "typescript";
-                        memory_mb?: number | null;
-                        source: string;
-                        timeout_ms?: number | null;
+                        type: "call_started";
                     } | {
-                        event: {
-                            account_id?: string;
-                            data: {
-                                agent: {
-                                    id?: string;
-                                    /** @enum {string} */
-                                    kind: "ai" | "human";
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                call_id: string;
-                                campaign_id?: string;
+                        account_id?: string;
+                        data: {
+                            at_s: number;
+                            call_id: string;
+                            campaign_id?: string;
+                            /** @enum {string} */
+                            channel: "caller" | "agent";
+                            lead_id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "voice_detected";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            call_id: string;
+                            campaign_id?: string;
+                            lead_id?: string;
+                            reason: string;
+                            to_agent: {
+                                id?: string;
                                 /** @enum {string} */
-                                direction: "inbound" | "outbound";
-                                from: string;
-                                lead_id?: string;
-                                /** Format: date-time */
-                                started_at: string;
-                                to: string;
+                                kind: "ai" | "human";
+                                name?: string;
                             } & {
                                 [key: string]: unknown;
                             };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "call_started";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                at_s: number;
-                                call_id: string;
-                                campaign_id?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "handover_started";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            call_id: string;
+                            campaign_id?: string;
+                            lead_id?: string;
+                            reason?: string;
+                            target: {
                                 /** @enum {string} */
-                                channel: "caller" | "agent";
-                                lead_id?: string;
+                                kind: "queue" | "number" | "agent";
+                                value: string;
                             } & {
                                 [key: string]: unknown;
                             };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "voice_detected";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                lead_id?: string;
-                                reason: string;
-                                to_agent: {
-                                    id?: string;
-                                    /** @enum {string} */
-                                    kind: "ai" | "human";
-                                    name?: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "live_transfer_initiated";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            call_id: string;
+                            campaign_id?: string;
+                            lead_id?: string;
+                            target: {
+                                /** @enum {string} */
+                                kind: "queue" | "number" | "agent";
+                                value: string;
                             } & {
                                 [key: string]: unknown;
                             };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "handover_started";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                lead_id?: string;
-                                reason?: string;
-                                target: {
-                                    /** @enum {string} */
-                                    kind: "queue" | "number" | "agent";
-                                    value: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
+                            wait_s: number;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "transfer_success";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            call_id: string;
+                            campaign_id?: string;
+                            criteria: string[];
+                            lead_id?: string;
+                            score: number;
+                            threshold: number;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "qualification_threshold_met";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            call_id: string;
+                            campaign_id?: string;
+                            disposition: string;
+                            lead_id?: string;
+                            notes?: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "call_disposition_set";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            call_id: string;
+                            campaign_id?: string;
+                            cost: {
+                                amount: number;
+                                currency: string;
                             } & {
                                 [key: string]: unknown;
                             };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "live_transfer_initiated";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                lead_id?: string;
-                                target: {
-                                    /** @enum {string} */
-                                    kind: "queue" | "number" | "agent";
-                                    value: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                wait_s: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "transfer_success";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                criteria: string[];
-                                lead_id?: string;
+                            disposition: string;
+                            duration_s: number;
+                            lead_id?: string;
+                            /** Format: uri */
+                            recording_url?: string;
+                            sentiment: {
+                                /** @enum {string} */
+                                label: "positive" | "neutral" | "negative" | "mixed";
                                 score: number;
-                                threshold: number;
                             } & {
                                 [key: string]: unknown;
                             };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "qualification_threshold_met";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                disposition: string;
-                                lead_id?: string;
-                                notes?: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "call_disposition_set";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                cost: {
-                                    amount: number;
-                                    currency: string;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                disposition: string;
-                                duration_s: number;
-                                lead_id?: string;
-                                /** Format: uri */
-                                recording_url?: string;
-                                sentiment: {
-                                    /** @enum {string} */
-                                    label: "positive" | "neutral" | "negative" | "mixed";
-                                    score: number;
-                                } & {
-                                    [key: string]: unknown;
-                                };
-                                summary: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "call_completed";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                call_id: string;
-                                campaign_id?: string;
-                                language: string;
-                                lead_id?: string;
-                                summary: string;
-                                transcript: ({
-                                    end_s: number;
-                                    speaker: string;
-                                    start_s: number;
-                                    text: string;
-                                } & {
-                                    [key: string]: unknown;
-                                })[];
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "transcript_completed";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                attempts: number;
-                                delivery_id: string;
-                                destination_id: string;
-                                event_id: string;
-                                event_type: string;
-                                reason: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "hook.delivery_failed";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                destination_id: string;
-                                reason: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "hook.destination_disabled";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                connection_id: string;
-                                reason: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "hook.connection_needs_reauth";
-                        } | {
-                            account_id?: string;
-                            data: {
-                                connection_id: string;
-                                days_left: number;
-                                /** @enum {string} */
-                                field: "client_certificate" | "ca_certificates";
-                                fingerprint: string;
-                                /** Format: date-time */
-                                not_after: string;
-                                subject: string;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
-                            id: string;
-                            /** Format: date-time */
-                            occurred_at: string;
-                            /** @enum {string} */
-                            type: "hook.connection_certificate_expiring";
+                            summary: string;
+                        } & {
+                            [key: string]: unknown;
                         };
-                        mapping_id: string;
-                        version?: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/oauth2/callback": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: {
-                    code?: string;
-                    error?: string;
-                    error_description?: string;
-                    state?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            authorized_at: string | null;
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "call_completed";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            call_id: string;
+                            campaign_id?: string;
+                            language: string;
+                            lead_id?: string;
+                            summary: string;
+                            transcript: ({
+                                end_s: number;
+                                speaker: string;
+                                start_s: number;
+                                text: string;
+                            } & {
+                                [key: string]: unknown;
+                            })[];
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "transcript_completed";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            attempts: number;
+                            delivery_id: string;
+                            destination_id: string;
+                            event_id: string;
+                            event_type: string;
+                            reason: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "hook.delivery_failed";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            destination_id: string;
+                            reason: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "hook.destination_disabled";
+                    } | {
+                        account_id?: string;
+                        data: {
                             connection_id: string;
-                            message: string;
+                            reason: string;
+                        } & {
+                            [key: string]: unknown;
+                        };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "hook.connection_needs_reauth";
+                    } | {
+                        account_id?: string;
+                        data: {
+                            connection_id: string;
+                            days_left: number;
                             /** @enum {string} */
-                            status: "connected";
+                            field: "client_certificate" | "ca_certificates";
+                            fingerprint: string;
+                            /** Format: date-time */
+                            not_after: string;
+                            subject: string;
+                        } & {
+                            [key: string]: unknown;
                         };
+                        /** @description The producer's idempotency key: the same id again starts no new delivery. 1–200 of A-Z a-z 0-9 . _ : ~ - */
+                        id: string;
+                        /** Format: date-time */
+                        occurred_at: string;
+                        /** @enum {string} */
+                        type: "hook.connection_certificate_expiring";
                     };
+                    mapping_id: string;
+                    version?: number;
                 };
             };
         };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/oauth2/providers": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** @description The OAuth2 providers an oauth2_authorization_code connection can use (the operator configures them with VOICEOI_OAUTH2_PROVIDERS): name, display name and default scopes; never a client id or secret. */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                display_name: string | null;
-                                /** @description The value of `provider` in POST /v1/connections */
-                                name: string;
-                                /** @description Requested when the connection names no scope of its own */
-                                scopes: string[];
-                            }[];
-                        };
-                    };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
                 };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/session": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            account: {
-                                id: string;
-                                name: string;
-                            };
-                            csrf_token: string;
-                            expires_at: string;
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        /** @description Exchanges an account API key for a console session cookie (HttpOnly, SameSite=Lax). */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
                 content: {
                     "application/json": {
-                        api_key: string;
+                        /** @description ms */
+                        duration_ms: number;
+                        /** @description The mapping's console output */
+                        logs: string[];
+                        /** @description What the mapping returned: the request a delivery would send ({method?, path?, query?, headers?, body}), or null when it skips the event */
+                        result: unknown;
                     };
                 };
             };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the route's limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Default Response */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MappingTestError"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Temporarily unavailable (`temporal_unavailable`, `database_busy`, …): try again after `retry_after_s` or shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
-        /** @description Signs out: ends the session server-side and clears the cookie. Needs the x-csrf-token header while the session is alive. */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
     };
-};
-export type webhooks = Record<string, never>;
-export type components = {
-    schemas: never;
-    responses: never;
-    parameters: never;
-    requestBodies: never;
-    headers: never;
-    pathItems: never;
-};
-export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+    completeOAuth2Authorization: {
+        parameters: {
+            query?: {
+                code?: string;
+                error?: string;
+                error_description?: string;
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        authorized_at: string | null;
+                        connection_id: string;
+                        message: string;
+                        /** @enum {string} */
+                        status: "connected";
+                    };
+                };
+            };
+            /** @description Back to the console page the flow started from */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource in this account (`<resource>_not_found`); another account's resources are not found either. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in a state that refuses this (the code says which). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An upstream the call depends on answered badly (the code says which). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listOAuth2Providers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            display_name: string | null;
+                            /** @description The value of `provider` in POST /v1/connections */
+                            name: string;
+                            /** @description Requested when the connection names no scope of its own */
+                            scopes: string[];
+                        }[];
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        account: {
+                            id: string;
+                            name: string;
+                        };
+                        csrf_token: string;
+                        expires_at: string;
+                        /** @description The Temporal UI of the dev server this install runs (TEMPORAL_ADDRESS unset), on its TEMPORAL_UI_PORT: where the console opens a delivery's workflow. Absent with a Temporal cluster */
+                        temporal_ui_url?: string;
+                    };
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    api_key: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Signed in: the session cookie is set */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request is invalid: `validation_error` (with `issues`; an unknown field included) or a more precise code. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: no credentials, or they are not valid. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (`too_many_requests` after failed API keys, or a quota): wait `retry_after_s`. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `forbidden`: these credentials may not make this call (an account key on an admin route, or the other way round). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+}

@@ -88,8 +88,9 @@ const recordedResponse = z.object({
 
 const attemptRecord = z.object({
   n: z.number().int().describe('The attempt number, from 1, continuing across retries and replays'),
-  started_at: iso('When the attempt started'),
-  duration_ms: z.number().describe('How long it took (ms)'),
+  started_at: iso('When the worker began the attempt'),
+  finished_at: iso('When the worker had its outcome (the answer read, or the error); absent on attempts recorded before this field existed').optional(),
+  duration_ms: z.number().describe('How long it took (ms), measured on the worker\'s monotonic clock'),
   request: recordedRequest.optional(),
   response: recordedResponse.optional().describe('Absent when no answer came (see error)'),
   error: z.object({ code: z.string(), message: z.string() }).optional().describe('Why the attempt failed without an answer, or why its answer failed it'),
@@ -115,6 +116,7 @@ const transformOutcome = z
     mapping: z.object({ id: z.string(), version: z.number().int() }).nullable(),
     request: outgoingRequest.nullable().describe('What the mapping made; null: the mapping skipped this event'),
     duration_ms: z.number().describe('ms'),
+    finished_at: iso('When the transform had its output').optional(),
     logs: z.array(z.string()).optional(),
     error: z.object({ code: z.string(), message: z.string(), line: z.number().optional(), column: z.number().optional() }).optional(),
   })
@@ -130,10 +132,12 @@ const deliveryDetail = z.object({
   mapping_version: z.number().int().optional().describe('The mapping version this delivery runs (pinned at its start)'),
   transform: transformOutcome.optional(),
   attempts: z.array(attemptRecord).describe('Every attempt, oldest first, across the runs of this delivery'),
-  next_attempt_at: iso('When the next attempt is due').optional(),
+  next_attempt_at: iso('While retrying: the earliest the next attempt starts (its timer fires at or after it)').optional(),
   reason: z.string().optional().describe('Why it is in its status (failed, skipped, cancelled, or waiting)'),
-  accepted_at: iso('When ingest accepted the event'),
-  delivered_at: iso('When the delivering attempt got its 2xx').optional(),
+  accepted_at: iso('When the API accepted the event (before any attempt)'),
+  delivered_at: iso("When the receiver's 2xx answer was in: the delivering attempt's finished_at").optional(),
+  failed_at: iso("When the delivery was judged failed: the last attempt's finished_at; a transform failure or a run Temporal ended: when that was known").optional(),
+  cancelled_at: iso("When it was cancelled: the cancelling attempt's finished_at, the cancel request's handling, or the erasure").optional(),
   workflow: z.object({ id: z.string(), run_id: z.string(), status: z.string().describe('The Temporal status of the run (RUNNING, COMPLETED, …)') }),
   acks: z.array(ackView).describe("Pull destinations: the consumers' acks of this delivery's message"),
 });
@@ -149,9 +153,11 @@ const erasedDelivery = z
     destination_id: z.string(),
     accepted_at: z.string().optional(),
     delivered_at: z.string().optional(),
+    failed_at: z.string().optional(),
+    cancelled_at: z.string().optional(),
     next_attempt_at: z.string().optional(),
     attempts: z.array(
-      z.object({ n: z.number().int(), started_at: z.string(), duration_ms: z.number(), verdict: z.string().optional(), status: z.number().int().optional(), error_code: z.string().optional() }),
+      z.object({ n: z.number().int(), started_at: z.string(), finished_at: z.string().optional(), duration_ms: z.number(), verdict: z.string().optional(), status: z.number().int().optional(), error_code: z.string().optional() }),
     ),
     acks: z.array(ackView),
   })

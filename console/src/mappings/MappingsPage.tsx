@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { VoiceoiApiError, call, callUndescribed, client, enc, type EventEnvelope, type Mapping, type MappingLanguage, type MappingVersionSource, type TestResult } from '../api.ts';
+import { VoiceoiApiError, call, client, enc, type EventEnvelope, type Mapping, type MappingLanguage, type MappingVersionSource, type TestResult } from '../api.ts';
 import { useDestinations, useEventTypes, useMappings } from '../queries.ts';
 import { Link, navigate } from '../router.tsx';
 import { sampleEvent } from '../samples.ts';
@@ -55,7 +55,7 @@ function useLivePreview(language: MappingLanguage, source: string, sampleText: s
       try {
         // The sample is whatever JSON was typed: the server checks it against the catalog.
         const body = { language: lang, source: src, event: event as EventEnvelope };
-        const result = await callUndescribed<TestResult>(client.POST('/v1/mappings/test', { body, signal: ctrl.signal }));
+        const result = await call(client.POST('/v1/mappings/test', { body, signal: ctrl.signal }));
         if (mine === seq.current) setPreview({ state: 'ok', result, at: performance.now() });
       } catch (error) {
         if ((error as Error).name === 'AbortError' || mine !== seq.current) return;
@@ -202,7 +202,7 @@ function TestPanel({ sample, preview, sampleError, problems }: { sample: ReturnT
 function useVersionSource(mappingId: string, version: number) {
   return useQuery({
     queryKey: ['mapping-version', mappingId, version],
-    queryFn: ({ signal }) => callUndescribed<MappingVersionSource>(client.GET('/v1/mappings/{id}/versions/{version}', { params: { path: { id: mappingId, version } }, signal })),
+    queryFn: ({ signal }) => call(client.GET('/v1/mappings/{id}/versions/{version}', { params: { path: { id: mappingId, version } }, signal })),
     staleTime: Infinity,
   });
 }
@@ -298,7 +298,7 @@ function MappingEditor({ id }: { id: string | null }) {
   const qc = useQueryClient();
   const existing = useQuery({
     queryKey: ['mapping', id],
-    queryFn: ({ signal }) => callUndescribed<Mapping>(client.GET('/v1/mappings/{id}', { params: { path: { id: id! } }, signal })),
+    queryFn: ({ signal }) => call(client.GET('/v1/mappings/{id}', { params: { path: { id: id! } }, signal })),
     enabled: id !== null,
   });
   const [name, setName] = useState('');

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { call, callUndescribed, client, enc, type Attempt, type Delivery, type ErasedDelivery, type FullDelivery } from '../api.ts';
+import { call, client, enc, type Attempt, type Delivery, type ErasedDelivery, type FullDelivery } from '../api.ts';
 import { useSession } from '../session.tsx';
 import { Link } from '../router.tsx';
 import { ErrorBox, Json, Loading, StatusBadge, time } from '../ui.tsx';
@@ -146,7 +146,7 @@ export function DeliveryDetail({ id }: { id: string }) {
   const session = useSession();
   const delivery = useQuery({
     queryKey: ['delivery', id],
-    queryFn: ({ signal }) => callUndescribed<Delivery>(client.GET('/v1/deliveries/{id}', { params: { path: { id } }, signal })),
+    queryFn: ({ signal }) => call(client.GET('/v1/deliveries/{id}', { params: { path: { id } }, signal })),
     // While it is still moving, follow it.
     refetchInterval: (q) => (q.state.data && FINAL.has(q.state.data.status) ? false : 1000),
   });
