@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { call, client, type EventTypeList } from './api.ts';
+import { call, client } from './api.ts';
 
 // Server state shared by several pages; mutations invalidate these keys.
 export const useDestinations = () =>

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { VoiceoiApiError, call, client, enc, type EventEnvelope, type Mapping, type MappingLanguage, type MappingVersionSource, type TestResult } from '../api.ts';
+import { VoiceoiApiError, call, client, enc, type EventEnvelope, type Mapping, type MappingLanguage, type TestResult } from '../api.ts';
 import { useDestinations, useEventTypes, useMappings } from '../queries.ts';
 import { Link, navigate } from '../router.tsx';
 import { sampleEvent } from '../samples.ts';
