@@ -89,12 +89,6 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     // a backlog of one account's tasks no longer queues every other account's behind it (issue 19).
     // Server 1.29 has it behind this flag (it implies matching.useNewMatcher).
     '--dynamic-config-value', 'matching.enableFairness=true',
-    // The CLI turns this on so that a search attribute added at run time is seen by the very next
-    // request; it costs a store read on every start that carries search attributes (every delivery's
-    // does). Ours are all registered before the server answers (--search-attribute below), so the
-    // refresh buys nothing here: off, the server spent 19.7 instead of 22.0 ms of CPU per delivery
-    // (npm run bench -- --cost at 30/s, bench/results/cost.md).
-    '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=false',
     ...searchAttributeNames.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
   ];
   if (opts.dbFile) {
