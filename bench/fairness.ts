@@ -83,7 +83,9 @@ async function waitArrived(receiver: TimingReceiver, ids: Iterable<string>, time
 async function stack(dir: string, fast: TimingReceiver, env: Record<string, string> = {}): Promise<Target> {
   // BENCH_DEV_SERVER_ARGS: more `temporal server start-dev` flags for an experiment, as in propagation.ts.
   const devServerArgs = (process.env.BENCH_DEV_SERVER_ARGS ?? '').split(' ').filter(Boolean);
-  return startRuntime({ dir, topology: 'single', env, devServerArgs, receiverUrl: fast.url, logLevel: 'warn', appRoot });
+  // BENCH_NODE_ARGS: node flags for the product process (a CPU profile: --cpu-prof --cpu-prof-dir=…), as in propagation.ts.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return startRuntime({ dir, topology: 'single', env, devServerArgs, nodeArgs, receiverUrl: fast.url, logLevel: 'warn', appRoot });
 }
 
 /** A second account with one destination at `url`; its API key. */
