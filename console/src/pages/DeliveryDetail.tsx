@@ -89,16 +89,23 @@ function AttemptView({ a }: { a: Attempt }) {
   );
 }
 
+/** The page's title line, the same for a delivery and an erased call's kept summary. */
+function DeliveryHead({ d }: { d: Pick<Delivery, 'status' | 'id'> }) {
+  return (
+    <div className="page-head">
+      <h1 id="delivery-title">Delivery</h1>
+      <StatusBadge status={d.status} />
+      <code className="small">{d.id}</code>
+      <Link to="/deliveries">All deliveries</Link>
+    </div>
+  );
+}
+
 /** An erased call's delivery: how it went, and nothing of what it carried (which no key opens any more). */
 function ErasedDeliveryView({ d }: { d: ErasedDelivery }) {
   return (
     <section aria-labelledby="delivery-title">
-      <div className="page-head">
-        <h1 id="delivery-title">Delivery</h1>
-        <StatusBadge status={d.status} />
-        <code className="small">{d.id}</code>
-        <Link to="/deliveries">All deliveries</Link>
-      </div>
+      <DeliveryHead d={d} />
       <div className="card facts">
         <p role="status">Its call was erased: the event, the transform output, the bodies and the headers no longer exist.</p>
         <dl>
@@ -165,12 +172,7 @@ export function DeliveryDetail({ id }: { id: string }) {
   const transform = d.transform;
   return (
     <section aria-labelledby="delivery-title">
-      <div className="page-head">
-        <h1 id="delivery-title">Delivery</h1>
-        <StatusBadge status={d.status} />
-        <code className="small">{d.id}</code>
-        <Link to="/deliveries">All deliveries</Link>
-      </div>
+      <DeliveryHead d={d} />
       <div className="card facts">
         <dl>
           <dt>Event</dt>
