@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -14,12 +14,18 @@ import { eventually } from '../support/stack.ts';
 // The README's quickstart, run as a reader runs it: `npm start` (the build, every role in one
 // process, a fresh data directory whose generated admin token the block reads), then the marked shell
 // block with bash. Only its ports and paths move to free ones (the rewrites below); the commands,
-// the receiver and the JSON are the page's.
+// the receiver and the JSON are the page's. Then the guides' blocks marked `after-quickstart`, in the
+// quickstart's terminal as their pages say (its variables, its receiver).
+
+/** The guides whose marked blocks continue the quickstart, in the order a reader meets them. */
+const AFTER_QUICKSTART = ['docs/guides/first-mapping.md', 'docs/guides/streams-and-listen.md'];
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
 let product: ProductProcess | undefined;
 let shell: ShellRun | undefined;
+/** What the quickstart left for the guides: its scratch directory and the rewrites of its ports and paths. */
+let quickstart: { scratch: string; rewrites: Record<string, string> } | undefined;
 
 after(async () => {
   shell?.end();
@@ -51,13 +57,14 @@ test('the README quickstart runs as written against npm start, and its event is 
   const receiverPort = String(await freePort());
 
   // In order: the scratch directory first, since the data directory's own path is under /tmp too.
-  const script = rewritten(block, {
+  const rewrites = {
     '/tmp/': `${scratch}/`,
     'localhost:3000': `localhost:${apiPort}`,
     '.data/admin-token': join(dataDir, 'admin-token'),
     'listen(4000)': `listen(${receiverPort})`,
     '127.0.0.1:4000': `127.0.0.1:${receiverPort}`,
-  });
+  };
+  const script = rewritten(block, rewrites);
   shell = await runShell(script, { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
   assert.equal(shell.code, 0, `the quickstart block failed (exit ${shell.code}):\n${shell.stdout}\n${shell.stderr}\n--- npm start:\n${product.output()}`);
 
@@ -88,4 +95,42 @@ test('the README quickstart runs as written against npm start, and its event is 
   );
   assert.equal(delivery.attempts.at(-1).response.status, 200);
   assert.match(shell.stdout, /namespaces\/default\/workflows\/delivery:/, 'step 6 printed no Temporal UI link');
+  quickstart = { scratch, rewrites: { '/tmp/': rewrites['/tmp/'], 'localhost:3000': rewrites['localhost:3000'] } };
+});
+
+test('the guides that continue the quickstart run as written in its terminal', async (t) => {
+  if (!quickstart) return t.skip('the quickstart did not run');
+  const { scratch } = quickstart;
+  const marked = (file: string) => markedBlocks(join(root, file), 'after-quickstart');
+  const unlisted = readdirSync(join(root, 'docs'), { recursive: true, encoding: 'utf8' })
+    .map((f) => join('docs', f))
+    .filter((f) => f.endsWith('.md') && !AFTER_QUICKSTART.includes(f) && marked(f).length > 0);
+  assert.deepEqual(unlisted, [], 'pages with after-quickstart blocks that this test does not run: add them to AFTER_QUICKSTART');
+
+  // The quickstart's terminal: the variables it set, read back from the files it wrote.
+  const json = (name: string) => JSON.parse(readFileSync(join(scratch, name), 'utf8'));
+  const terminal = [
+    `API_KEY='${json('account.json').api_key}'`,
+    `ACCOUNT='${json('account.json').id}'`,
+    `DESTINATION='${json('destination.json').id}'`,
+    `DELIVERY='${json('ingest.json').deliveries[0].id}'`,
+  ].join('\n');
+  for (const file of AFTER_QUICKSTART) {
+    const blocks = marked(file);
+    assert.ok(blocks.length > 0, `${file} has no after-quickstart block`);
+    // Each rewrite must occur in the page as a whole, not in every block.
+    const script = rewritten(blocks.join('\n'), Object.fromEntries(Object.entries(quickstart.rewrites).filter(([from]) => blocks.join('\n').includes(from))));
+    const run = await runShell(`${terminal}\n${script}`, { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    assert.equal(run.code, 0, `${file} failed (exit ${run.code}):\n${run.stdout}\n${run.stderr}\n--- npm start:\n${product!.output()}`);
+    if (file.endsWith('first-mapping.md')) {
+      // The JSONata test answered the mapped body of the quickstart's event, without sending it.
+      assert.match(run.stdout, /"result":\{"method":"POST","body":\{"lead":"884","minutes":3\.1,"outcome":"qualified"/);
+      // Both mappings reached the receiver, as the page says they print.
+      const log = join(scratch, 'crm.log');
+      const jsonata = await eventually(async () => readFileSync(log, 'utf8').split('\n').find((l) => l.includes(' evt_mapping_1 ')), 'evt_mapping_1 at the receiver', 60_000);
+      assert.ok(jsonata.endsWith('{"lead":"885","minutes":1.6,"outcome":"callback","summary":"Asked for a brochure."}'), jsonata);
+      const typescript = await eventually(async () => readFileSync(log, 'utf8').split('\n').find((l) => l.includes(' evt_mapping_2 ')), 'evt_mapping_2 at the receiver', 60_000);
+      assert.ok(typescript.endsWith('{"stage":"sales-ready","talk_seconds":240,"note":"Ready to sign."}'), typescript);
+    }
+  }
 });
