@@ -18,7 +18,8 @@ import { eventually } from '../support/stack.ts';
 // quickstart's terminal as their pages say (its variables, its receiver).
 
 /** The guides whose marked blocks continue the quickstart, in the order a reader meets them. */
-const AFTER_QUICKSTART = ['docs/guides/first-mapping.md', 'docs/guides/streams-and-listen.md'];
+// The erasure goes last: it erases the quickstart's call.
+const AFTER_QUICKSTART = ['docs/guides/first-mapping.md', 'docs/guides/streams-and-listen.md', 'docs/guides/erase-a-call.md'];
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
@@ -131,6 +132,15 @@ test('the guides that continue the quickstart run as written in its terminal', a
       assert.ok(jsonata.endsWith('{"lead":"885","minutes":1.6,"outcome":"callback","summary":"Asked for a brochure."}'), jsonata);
       const typescript = await eventually(async () => readFileSync(log, 'utf8').split('\n').find((l) => l.includes(' evt_mapping_2 ')), 'evt_mapping_2 at the receiver', 60_000);
       assert.ok(typescript.endsWith('{"stage":"sales-ready","talk_seconds":240,"note":"Ready to sign."}'), typescript);
+    }
+    if (file.endsWith('streams-and-listen.md')) assert.match(run.stdout, /\{"items":\[/, 'the pull destination answered no page');
+    if (file.endsWith('erase-a-call.md')) {
+      assert.match(run.stdout, /"call_id":"call_42","erased_at":"[^"]+","deliveries":1/);
+      // The quickstart's delivery now shows what erasure leaves: no request or response content.
+      const erased = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+      assert.equal(erased.erased, true);
+      assert.equal(erased.status, 'delivered');
+      assert.doesNotMatch(JSON.stringify(erased), /Booked a site survey/);
     }
   }
 });
