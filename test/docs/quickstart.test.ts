@@ -19,7 +19,7 @@ import { eventually } from '../support/stack.ts';
 
 /** The guides whose marked blocks continue the quickstart, in the order a reader meets them. */
 // The erasure goes last: it erases the quickstart's call.
-const AFTER_QUICKSTART = ['docs/guides/first-mapping.md', 'docs/guides/streams-and-listen.md', 'docs/guides/erase-a-call.md'];
+const AFTER_QUICKSTART = ['docs/guides/first-mapping.md', 'docs/guides/streams-and-listen.md', 'docs/guides/debug-a-delivery.md', 'docs/guides/erase-a-call.md'];
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
@@ -136,6 +136,11 @@ test('the guides that continue the quickstart run as written in its terminal', a
       assert.ok(typescript.endsWith('{"stage":"sales-ready","talk_seconds":240,"note":"Ready to sign."}'), typescript);
     }
     if (file.endsWith('streams-and-listen.md')) assert.match(run.stdout, /\{"items":\[/, 'the pull destination answered no page');
+    if (file.endsWith('debug-a-delivery.md')) {
+      // Temporal visibility lists the quickstart's delivery under its lead (it trails by a moment: the
+      // guides before this one took seconds).
+      assert.ok(run.stdout.includes(`"id":"${json('ingest.json').deliveries[0].id}"`), `the lead's deliveries did not list the quickstart's:\n${run.stdout}`);
+    }
     if (file.endsWith('erase-a-call.md')) {
       assert.match(run.stdout, /"call_id":"call_42","erased_at":"[^"]+","deliveries":1/);
       // The quickstart's delivery now shows what erasure leaves: no request or response content.
