@@ -55,7 +55,8 @@ const trustedProxies = commaList.superRefine((list, ctx) => {
   }
 });
 
-const envSchema = z.object({
+/** Every variable the server reads (docs/operations/configuration.md documents each: test/docs/configuration.test.ts). */
+export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   VOICEOI_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
