@@ -1,4 +1,4 @@
-// Takes the console screenshots in docs/ (console-*.png) against the real stack, with an account
+// Takes the console screenshots in docs/images/ (console-*.png) against the real stack, with an account
 // seeded through the public API: destinations (one auto-disabled by a 410), a TypeScript mapping with
 // two versions, connections of every kind, and delivered and failed deliveries.
 //
@@ -17,7 +17,7 @@ import { startOAuthServer } from '../test/connections/support/oauth-server.ts';
 import { signIn, startConsoleStack } from './console.ts';
 
 const root = resolve(import.meta.dirname, '..');
-const out = resolve(process.argv[2] ?? join(root, 'docs'));
+const out = resolve(process.argv[2] ?? join(root, 'docs', 'images'));
 
 async function main() {
   const oauth = await startOAuthServer();

@@ -1,4 +1,4 @@
-// Takes docs/temporal-ui-delivery.png: runs `npm start` (own data dir, spare API port), delivers one
+// Takes docs/images/temporal-ui-delivery.png: runs `npm start` (own data dir, spare API port), delivers one
 // event to a loopback receiver, opens the delivery in the Temporal UI with headless Chromium and waits
 // until the UI shows the payloads decrypted through the API's codec endpoint.
 //
@@ -19,7 +19,7 @@ import { freePort } from '../src/temporal/dev-server.ts';
 import { callCompleted } from '../test/support/events.ts';
 
 const root = resolve(import.meta.dirname, '..');
-const out = resolve(process.argv[2] ?? join(root, 'docs', 'temporal-ui-delivery.png'));
+const out = resolve(process.argv[2] ?? join(root, 'docs', 'images', 'temporal-ui-delivery.png'));
 const UI = 'http://127.0.0.1:8233';
 
 const listening = (port: number) =>

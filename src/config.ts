@@ -61,7 +61,8 @@ const port = z.coerce.number().int().min(1).max(65535);
 export const TEMPORAL_HTTP_PORT_OFFSET = 10;
 export const TEMPORAL_UI_PORT_OFFSET = 1000;
 
-const envSchema = z.object({
+/** Every variable the server reads (docs/operations/configuration.md documents each: test/docs/configuration.test.ts). */
+export const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   VOICEOI_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
@@ -84,7 +85,7 @@ const envSchema = z.object({
   /** Days a call's data stays readable before its key is shredded, for accounts without their own data_retention_days. */
   VOICEOI_DATA_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   VOICEOI_TASK_QUEUE: z.string().min(1).default('voiceoi-deliveries'),
-  /** One account's attempts in flight at once across all its destinations and workers (README: capacity isolation). */
+  /** One account's attempts in flight at once across all its destinations and workers (docs/concepts/delivery-controls.md, "Attempts in flight"). */
   VOICEOI_ACCOUNT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(50),
   VOICEOI_PUBLIC_URL: z.url().optional(),
   /** Temporal UI origins whose browser may call /codec without a token (src/routes/codec.ts). */
@@ -111,7 +112,7 @@ const envSchema = z.object({
   VOICEOI_INGEST_BURST: z.coerce.number().int().min(100).max(10_000_000).default(1_000),
   /** Runs of one account waiting or running in the transform sandbox before its next answers "busy". */
   VOICEOI_SANDBOX_QUEUE_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(200),
-  /** What one account may make the platform hold or do per request (src/tenant-limits.ts, README "Bounds per account"). */
+  /** What one account may make the platform hold or do per request (src/tenant-limits.ts, docs/operations/isolation-and-quotas.md, "Bounds per account"). */
   VOICEOI_MAX_DESTINATIONS: z.coerce.number().int().min(1).max(1_000_000).default(200),
   VOICEOI_MAX_FANOUT: z.coerce.number().int().min(1).max(10_000).default(25),
   VOICEOI_MAX_MAPPINGS: z.coerce.number().int().min(1).max(1_000_000).default(200),

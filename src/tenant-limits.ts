@@ -1,6 +1,6 @@
 // Bounds on what one account can make the platform hold or do (issue 19, point 6), each set by the
 // operator (src/config.ts, VOICEOI_MAX_*). Past one, the request is refused with 409 and a code
-// naming the bound; deleting something frees room. The README lists them ("Bounds per account").
+// naming the bound; deleting something frees room. docs/operations/isolation-and-quotas.md lists them ("Bounds per account").
 import { eventTypes, isOperationalEventType } from './events/catalog.ts';
 import { AppError } from './errors.ts';
 

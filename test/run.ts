@@ -56,6 +56,7 @@ const LONG_FIRST = [
   'test/connections/authorization-code.test.ts',
   'test/connections/credential-provider.test.ts',
   'test/sandboxes/type-check-thread.test.ts',
+  'test/docs/quickstart.test.ts',
   'test/build.test.ts',
   'test/routes/codec-temporal-ui.test.ts',
 ];

@@ -54,7 +54,7 @@ export const codecRoutes = (deps: CodecRouteDeps): FastifyPluginAsyncZod => asyn
 
   async function adminOnly(req: FastifyRequest): Promise<void> {
     if (!req.headers.authorization) {
-      throw new AppError(401, 'unauthorized', 'The codec needs "Authorization: Bearer <admin token>" (the Temporal UI uses its own codec URL, see the README)');
+      throw new AppError(401, 'unauthorized', 'The codec needs "Authorization: Bearer <admin token>" (the Temporal UI uses its own codec URL, see docs/guides/debug-a-delivery.md)');
     }
     const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization)?.[1];
     if (deps.uiAccessTokens && token && !safeEqual(token, deps.adminToken) && token.split('.').length === 3) {

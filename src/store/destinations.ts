@@ -9,7 +9,7 @@ import type { Database, DestinationsTable } from './schema.ts';
 
 const DEFAULT_RETRY_SCHEDULE_S = [0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400, 86400, 86400];
 const DEFAULT_TIMEOUT_MS = 15_000;
-/** The README's max_in_flight section says why 20. */
+/** docs/concepts/delivery-controls.md ("Attempts in flight") says why 20. */
 export const DEFAULT_MAX_IN_FLIGHT = 20;
 
 export interface Destination {

@@ -8,7 +8,8 @@ import { envFlag as flag, parseEnv } from '../config.ts';
 
 const count = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
 
-const tuningSchema = z.object({
+/** The performance switches (docs/operations/configuration.md documents each). */
+export const tuningSchema = z.object({
   // API and worker in one process share a NativeConnection and ask for eager workflow start: the
   // first workflow task comes back in the start response instead of through a poll.
   VOICEOI_EAGER_WORKFLOW_START: flag(true),

@@ -16,7 +16,7 @@ function jwt(key: KeyObject, kid: string, claims: Record<string, unknown>, alg: 
   return `${input}.${sign(alg === 'RS256' ? 'sha256' : null, Buffer.from(input), key).toString('base64url')}`;
 }
 
-// The production way (README, "Temporal UI and the codec"): a Temporal UI with sign-in passes each
+// The production way (docs/guides/debug-a-delivery.md, "In the Temporal UI, decrypted"): a Temporal UI with sign-in passes each
 // user's access token to the codec, which checks it against the identity provider's keys.
 describe('the codec accepts a signed-in Temporal UI user\'s access token', () => {
   let api: TestApi;

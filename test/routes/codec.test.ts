@@ -115,7 +115,7 @@ describe('codec endpoint and encrypted history', () => {
     assert.deepEqual(dec.body.payloads[0], plain);
   });
 
-  test('the temporal CLI shows the history decoded through the codec with the admin token (README, "Debug a delivery")', async () => {
+  test('the temporal CLI shows the history decoded through the codec with the admin token (docs/guides/debug-a-delivery.md)', async () => {
     const cli = await ensureTemporalCli(() => undefined);
     const show = (...extra: string[]) =>
       promisify(execFile)(cli, ['workflow', 'show', '--address', stack.target.address, '--namespace', stack.target.namespace, '--workflow-id', deliveryId, '--output', 'json', ...extra], { maxBuffer: 32 * 1024 * 1024 });

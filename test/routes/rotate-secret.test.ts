@@ -18,7 +18,7 @@ function accepts(secret: string, req: ReceivedRequest): boolean {
 }
 
 /**
- * A receiver's ed25519 check as the README shows it: Node's crypto.verify and the public key alone.
+ * A receiver's ed25519 check as docs/guides/verify-signatures.md shows it: Node's crypto.verify and the public key alone.
  * True when one of the `v1a,` signatures verifies.
  */
 function verifiesWith(publicKey: string, req: ReceivedRequest): boolean {
