@@ -9,7 +9,8 @@ import { buildApi, createCore } from '../runtime.ts';
 // The OpenAPI document `GET /openapi.json` serves, built in this process without a port or a
 // Temporal server: the API is assembled as `npm start` assembles it (throwaway SQLite store and data
 // directory, a Temporal connection that is never opened, since building routes reaches none), asked
-// for GET /openapi.json through inject and closed. The typed client (src/client/) is generated from it.
+// for GET /openapi.json through inject and closed. The typed client (src/client/) and the API reference
+// (docs/reference/api.md) are generated from it.
 
 /** The served document, as a plain JSON value. */
 export async function servedOpenApiDocument(): Promise<Record<string, unknown>> {

@@ -2,9 +2,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { referencePath, renderApiReference } from './api-reference.ts';
-import { buildOpenApiDocument } from './openapi-document.ts';
+import { servedOpenApiDocument } from '../build/openapi-document.ts';
 
-const text = renderApiReference(await buildOpenApiDocument());
+const text = renderApiReference(await servedOpenApiDocument());
 mkdirSync(dirname(referencePath), { recursive: true });
 writeFileSync(referencePath, text);
 process.stdout.write(`wrote ${referencePath} (${text.length} bytes)\n`);

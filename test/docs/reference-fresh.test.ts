@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { referencePath, renderApiReference } from '../../src/docs/api-reference.ts';
-import { buildOpenApiDocument } from '../../src/docs/openapi-document.ts';
+import { servedOpenApiDocument } from '../../src/build/openapi-document.ts';
 
 test('docs/reference/api.md is what the OpenAPI document renders today', async () => {
-  const fresh = renderApiReference(await buildOpenApiDocument());
+  const fresh = renderApiReference(await servedOpenApiDocument());
   const committed = readFileSync(referencePath, 'utf8');
   if (committed !== fresh) {
     const a = committed.split('\n');
@@ -19,7 +19,7 @@ test('docs/reference/api.md is what the OpenAPI document renders today', async (
 });
 
 test('the reference lists every operation of the document, with its error codes', async () => {
-  const doc = (await buildOpenApiDocument()) as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await servedOpenApiDocument()) as { paths: Record<string, Record<string, unknown>> };
   const text = renderApiReference(doc);
   const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.keys(item).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).map((m) => `### ${m.toUpperCase()} ${path}`),
