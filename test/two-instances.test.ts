@@ -1,41 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freePort } from '../src/temporal/dev-server.ts';
 import { callAt } from './support/api.ts';
 import { signIn } from './support/console-session.ts';
 import { callCompleted } from './support/events.ts';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { startReplica, type ProductProcess } from './support/product-process.ts';
 import { eventually } from './support/stack.ts';
+import { freeTemporalPort } from './support/temporal-ports.ts';
 
 // Two installs side by side on one machine, each as a developer starts it (`npm start`: its own
 // Temporal dev server, worker and API), told apart by TEMPORAL_PORT, PORT and VOICEOI_DATA_DIR only.
 // Neither uses the defaults (7233, 8233, 3000): the machine's own `npm start` may be running.
-
-const bindable = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-
-/** A free gRPC port whose derived HTTP API (+10) and UI (+1000) ports are free too. */
-async function freeTemporalPort(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const port = await freePort();
-    const all = [port, port + 10, port + 1000];
-    if (port + 1000 > 65535 || all.some((p) => taken.has(p))) continue;
-    if ((await Promise.all(all.map(bindable))).every(Boolean)) {
-      for (const p of all) taken.add(p);
-      return port;
-    }
-  }
-}
 
 describe('two instances on one machine: npm start with its own TEMPORAL_PORT, PORT and data directory', () => {
   const dirs: string[] = [];

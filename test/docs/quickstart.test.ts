@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/temporal/dev-server.ts';
 import { callAt } from '../support/api.ts';
 import { markedBlocks, rewritten, runShell, type ShellRun } from '../support/doc-blocks.ts';
+import { freeTemporalPort } from '../support/temporal-ports.ts';
 import { startReplica, type ProductProcess } from '../support/product-process.ts';
 import { eventually } from '../support/stack.ts';
 
@@ -42,15 +42,14 @@ test('the README quickstart runs as written against npm start, and its event is 
   const dataDir = mkdtempSync(join(tmpdir(), 'voiceoi-quickstart-'));
   const scratch = mkdtempSync(join(tmpdir(), 'voiceoi-quickstart-tmp-'));
   dirs.push(dataDir, scratch);
-  assert.ok(process.env.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS is not set: run the tests with `npm test`');
-  // `npm start` as the reader starts it, but on the test run's Temporal (a second dev server would want
-  // the reader's fixed ports) and its own task queue; the console is not under test (an empty directory
-  // spares a console build). No allow-list: opening loopback for the account is the block's own step 2b.
+  // `npm start` as the reader starts it, its own Temporal dev server included, on free ports
+  // (TEMPORAL_PORT: the machine's own npm start may hold 7233/8233); the console is not under test (an
+  // empty directory spares a console build). No allow-list: opening loopback for the account is the
+  // block's own step 2b.
   product = await startReplica('start', {
     VOICEOI_DATA_DIR: dataDir,
     VOICEOI_CONSOLE_DIR: dataDir,
-    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-    VOICEOI_TASK_QUEUE: `quickstart-${randomBytes(6).toString('hex')}`,
+    TEMPORAL_PORT: String(await freeTemporalPort()),
     LOG_LEVEL: 'warn',
     ...(process.env.VOICEOI_TEST_BUNDLE ? { VOICEOI_WORKFLOW_BUNDLE: process.env.VOICEOI_TEST_BUNDLE } : {}),
   });
