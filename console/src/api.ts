@@ -47,8 +47,6 @@ export type Subscription = RequestBody<'/v1/destinations', 'post'>['event_types'
 export type EventTypeName = RequestBody<'/v1/destinations/{id}/test', 'post'>['event_type'];
 export type Mapping = ResponseBody<'/v1/mappings/{id}', 'get'>;
 export type MappingLanguage = Mapping['language'];
-export type MappingVersion = ResponseBody<'/v1/mappings/{id}/versions', 'get'>['items'][number];
-export type MappingVersionSource = ResponseBody<'/v1/mappings/{id}/versions/{version}', 'get'>;
 export type TestResult = ResponseBody<'/v1/mappings/test', 'post'>;
 export type Connection = ResponseBody<'/v1/connections/{id}', 'get'>;
 export type ConnectionKind = Connection['kind'];
@@ -64,8 +62,6 @@ export type Delivery = ResponseBody<'/v1/deliveries/{id}', 'get'>;
 export type ErasedDelivery = Extract<Delivery, { erased: true }>;
 export type FullDelivery = Exclude<Delivery, { erased: true }>;
 export type Attempt = FullDelivery['attempts'][number];
-export type EventTypeList = ResponseBody<'/v1/event-types', 'get'>;
-export type EventType = EventTypeList['items'][number];
 /** An event envelope, as POST /v1/mappings/test takes it. */
 export type EventEnvelope = RequestBody<'/v1/mappings/test', 'post'>['event'];
 export type StreamMessage = ResponseBody<'/v1/destinations/{id}/messages', 'get'>['items'][number];

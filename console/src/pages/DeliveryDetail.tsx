@@ -101,6 +101,22 @@ function DeliveryHead({ d }: { d: Pick<Delivery, 'status' | 'id'> }) {
   );
 }
 
+/** The delivery's event and destination, the first facts of both views. */
+function EventAndDestination({ d }: { d: Pick<Delivery, 'event_id' | 'event_type' | 'destination_id'> }) {
+  return (
+    <>
+      <dt>Event</dt>
+      <dd>
+        <code>{d.event_id}</code> · {d.event_type}
+      </dd>
+      <dt>Destination</dt>
+      <dd>
+        <Link to={`/destinations/${enc(d.destination_id)}`}>{d.destination_id}</Link>
+      </dd>
+    </>
+  );
+}
+
 /** An erased call's delivery: how it went, and nothing of what it carried (which no key opens any more). */
 function ErasedDeliveryView({ d }: { d: ErasedDelivery }) {
   return (
@@ -109,14 +125,7 @@ function ErasedDeliveryView({ d }: { d: ErasedDelivery }) {
       <div className="card facts">
         <p role="status">Its call was erased: the event, the transform output, the bodies and the headers no longer exist.</p>
         <dl>
-          <dt>Event</dt>
-          <dd>
-            <code>{d.event_id}</code> · {d.event_type}
-          </dd>
-          <dt>Destination</dt>
-          <dd>
-            <Link to={`/destinations/${enc(d.destination_id)}`}>{d.destination_id}</Link>
-          </dd>
+          <EventAndDestination d={d} />
           {d.reason && (
             <>
               <dt>Reason</dt>
@@ -175,14 +184,7 @@ export function DeliveryDetail({ id }: { id: string }) {
       <DeliveryHead d={d} />
       <div className="card facts">
         <dl>
-          <dt>Event</dt>
-          <dd>
-            <code>{d.event_id}</code> · {d.event_type}
-          </dd>
-          <dt>Destination</dt>
-          <dd>
-            <Link to={`/destinations/${enc(d.destination_id)}`}>{d.destination_id}</Link>
-          </dd>
+          <EventAndDestination d={d} />
           <dt>Mapping</dt>
           <dd>{d.mapping_id ? <Link to={`/mappings/${enc(d.mapping_id)}`}>{`${d.mapping_id} v${d.mapping_version ?? '?'}`}</Link> : <span className="muted">none (envelope sent)</span>}</dd>
           {d.reason && (
