@@ -62,11 +62,13 @@ export async function performAttempt(
   if (early > 0) await new Promise((r) => setTimeout(r, early));
   const startedAt = new Date();
   const t0 = performance.now();
+  // The record's number and times, read when it ends: a sent attempt's and a held one's alike.
+  const ended = () => ({ n: input.attempt, started_at: startedAt.toISOString(), duration_ms: Math.round((performance.now() - t0) * 10) / 10, finished_at: new Date().toISOString() });
   // Every stage ends here, so every record is bounded exactly once, as it leaves the attempt for history.
   let digestOnly: { sentBody?: string } | undefined;
   const finish = (outcome: Omit<AttemptRecord, 'n' | 'started_at' | 'duration_ms'>): AttemptRecord => {
     const rest = digestOnly ? digestBodies(outcome, digestOnly.sentBody) : outcome;
-    const record = boundRecord({ n: input.attempt, started_at: startedAt.toISOString(), duration_ms: Math.round((performance.now() - t0) * 10) / 10, finished_at: new Date().toISOString(), ...rest });
+    const record = boundRecord({ ...ended(), ...rest });
     deps.onOutcome?.(record, { destinationId: input.destinationId });
     return record;
   };
@@ -91,14 +93,7 @@ export async function performAttempt(
   if (refused) return finish({ verdict: 'failed', request: prepared.record, error: { code: 'address_refused', message: refused } });
 
   // Not attempts (the workflow drops them and makes the attempt again), so not counted as ones either.
-  const held = (hold: NonNullable<AttemptRecord['hold']>): AttemptRecord => ({
-    n: input.attempt,
-    started_at: startedAt.toISOString(),
-    duration_ms: Math.round((performance.now() - t0) * 10) / 10,
-    finished_at: new Date().toISOString(),
-    verdict: 'retry',
-    hold,
-  });
+  const held = (hold: NonNullable<AttemptRecord['hold']>): AttemptRecord => ({ ...ended(), verdict: 'retry', hold });
   // The bound applies to what is about to be sent: a paused, refused or misconfigured attempt holds no slot.
   if (input.slot && deps.slots) {
     const slot = await deps.slots.acquire({ destinationId: dest.id, deliveryId: input.deliveryId, accountId: dest.account_id, acceptedAt: input.slot.acceptedAt, max: dest.max_in_flight, leaseMs: attemptTimeoutMs(dest) });
